@@ -1,0 +1,137 @@
+import { onOwnDecisionDurable } from './coordinator.js'
+import { sendSync } from './catch-up.js'
+import type { StorageWrite } from './effects.js'
+import { type ApplyJob, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
+import { type DataRecord, type HostId, type Key, type LogEntry, type Version, entryLast, txnKey } from './types.js'
+import { supersedes } from './version.js'
+
+/**
+ * The apply pipeline: the one place where user data, the log and the marks change. Jobs run
+ * one at a time (read the stored versions of their keys, then write one atomic batch), so a
+ * batch is always computed from the versions that every earlier batch left behind. Jobs that
+ * queue up while one runs are merged into the next batch: group commit for participants.
+ */
+export function enqueueApply (s: NodeState, job: ApplyJob): void {
+  s.applyQueue.push(job)
+  pump(s)
+}
+
+/** Whether a decision on `(origin, seq)` is queued or being written, so soon covered. */
+export function isApplyPending (s: NodeState, origin: HostId, seq: number): boolean {
+  const holds = (job: ApplyJob): boolean => job.entries.some(({ entry }) => entry.origin === origin && entry.seq <= seq && seq <= entryLast(entry))
+  return s.applyQueue.some(holds) || (s.applying?.some(holds) ?? false)
+}
+
+function pump (s: NodeState): void {
+  if (s.applying !== null || s.applyQueue.length === 0) return
+  const jobs = s.applyQueue.splice(0)
+  s.applying = jobs
+  const keys = new Set<Key>()
+  for (const job of jobs) {
+    for (const { entry } of job.entries) {
+      if (entry.kind === 'commit') for (const op of entry.ops) keys.add(op.key)
+    }
+    for (const [key] of job.snapshot?.records ?? []) keys.add(key)
+  }
+  if (keys.size === 0) {
+    writeBatch(s, jobs, new Map())
+    return
+  }
+  const list = [...keys]
+  read(s, { type: 'versions', keys: list }, (result) => {
+    if (result.type !== 'versions') throw new TypeError('storage answered a versions query with ' + result.type)
+    const versions = new Map<Key, Version | undefined>()
+    list.forEach((key, i) => versions.set(key, result.versions[i]))
+    writeBatch(s, jobs, versions)
+  })
+}
+
+function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | undefined>): void {
+  const { config } = s
+  const checkVersions = config.mutation !== 'apply-without-version-check'
+  const marks = s.marks.clone()
+  const current = new Map(stored)
+  const data = new Map<Key, DataRecord>()
+  const writes: StorageWrite[] = []
+  const applied: LogEntry[] = []
+  const acks: Array<{ origin: HostId, seq: number }> = []
+  const floors = new Map<HostId, number>()
+  let clock = s.clock
+
+  const merge = (key: Key, record: DataRecord): void => {
+    if (checkVersions && !supersedes(record.version, current.get(key))) return
+    current.set(key, record.version)
+    data.set(key, record)
+  }
+
+  for (const job of jobs) {
+    for (const { entry, source } of job.entries) {
+      if (source === 'decision' && entry.kind === 'commit') acks.push({ origin: entry.origin, seq: entry.seq })
+      if (marks.covers(entry.origin, entry.seq)) continue
+      marks.add(entry.origin, entry.seq, entryLast(entry))
+      writes.push({ type: 'log', entry })
+      applied.push(entry)
+      if (entry.kind !== 'commit') continue
+      const version = { ts: entry.ts, origin: entry.origin, seq: entry.seq }
+      if (entry.ts > clock) clock = entry.ts
+      for (const op of entry.ops) merge(op.key, { value: op.type === 'put' ? op.value : null, version })
+    }
+    if (job.snapshot !== undefined) {
+      for (const [key, record] of job.snapshot.records) {
+        if (record.version.ts > clock) clock = record.version.ts
+        merge(key, record)
+      }
+      for (const [origin, to] of Object.entries(job.snapshot.marks)) {
+        if (to <= marks.contiguous(origin)) continue
+        marks.jump(origin, to)
+        // This host never saw the entries the copy stands for, so it cannot serve them.
+        floors.set(origin, to + 1)
+      }
+    }
+  }
+
+  for (const [key, record] of data) writes.push({ type: 'data', key, record })
+  for (const origin of marks.origins()) {
+    const contiguous = marks.contiguous(origin)
+    if (contiguous !== s.marks.contiguous(origin)) writes.push({ type: 'mark', origin, contiguous })
+    // SPEC §6.4: keep the newest `logRetention` entries per origin.
+    const floor = floors.get(origin) ?? s.floors.get(origin) ?? 1
+    const cut = contiguous - config.logRetention + 1
+    if (cut > floor) {
+      writes.push({ type: 'truncate-log', origin, before: cut })
+      floors.set(origin, cut)
+    } else if (floors.has(origin)) {
+      writes.push({ type: 'truncate-log', origin, before: floor })
+    }
+  }
+  for (const [origin, floor] of floors) writes.push({ type: 'floor', origin, floor })
+
+  const resolved: PreparedTxn[] = []
+  for (const txn of s.prepared.values()) {
+    if (!marks.covers(txn.origin, txn.seq)) continue
+    resolved.push(txn)
+    writes.push({ type: 'unprepare', origin: txn.origin, seq: txn.seq })
+  }
+  if (clock > s.persistedClock) writes.push({ type: 'clock', ts: clock })
+
+  persist(s, writes, () => {
+    s.marks = marks
+    for (const [origin, floor] of floors) s.floors.set(origin, floor)
+    if (clock > s.clock) s.clock = clock
+    if (clock > s.persistedClock) s.persistedClock = clock
+    for (const txn of resolved) {
+      const key = txnKey(txn.origin, txn.seq)
+      if (s.prepared.get(key) === txn) s.prepared.delete(key)
+      if (txn.locked) s.locks.release(key, txn.keys)
+    }
+    for (const { origin, seq } of acks) send(s, origin, { type: 'ack', seq })
+    s.applying = null
+    for (const entry of applied) {
+      if (entry.origin === s.config.id) onOwnDecisionDurable(s, entry)
+    }
+    for (const job of jobs) {
+      if (job.syncAfter !== undefined) sendSync(s, job.syncAfter)
+    }
+    pump(s)
+  })
+}

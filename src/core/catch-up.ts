@@ -1,0 +1,121 @@
+import { enqueueApply } from './apply.js'
+import type { Message } from './messages.js'
+import { type NodeState, read, send } from './state.js'
+import type { HostId } from './types.js'
+
+/**
+ * Catch-up and termination: a host pulls the log entries it misses from its peers in turn,
+ * and from the origin of any transaction it holds prepared. When a peer's log no longer
+ * reaches back far enough, the peer sends a full copy instead.
+ */
+
+export function sendSync (s: NodeState, to: HostId): void {
+  send(s, to, { type: 'sync', marks: s.marks.toRecord() })
+}
+
+export function onCatchUpTick (s: NodeState): void {
+  const { config } = s
+  for (const [session, out] of s.snapshotsOut) {
+    if (s.now - out.touchedAt < config.snapshotIdleMs) continue
+    s.snapshotsOut.delete(session)
+    read(s, { type: 'snapshot-close', session }, () => {})
+  }
+  if (s.snapshotIn !== null && s.now - s.snapshotIn.touchedAt >= config.snapshotIdleMs) s.snapshotIn = null
+  if (s.now - s.lastSyncAt < config.syncIntervalMs) return
+  s.lastSyncAt = s.now
+  const targets = new Set<HostId>()
+  const connected = config.peers.filter((peer) => s.connected.has(peer))
+  if (connected.length > 0 && s.snapshotIn === null) {
+    targets.add(connected[s.syncCursor++ % connected.length] as HostId)
+  }
+  // SPEC §5.3: a prepared transaction left undecided asks its origin for the decision.
+  for (const txn of s.prepared.values()) {
+    if (txn.durable && s.now - txn.since >= config.syncIntervalMs && s.connected.has(txn.origin)) targets.add(txn.origin)
+  }
+  for (const peer of targets) sendSync(s, peer)
+}
+
+export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<HostId, number>>): void {
+  for (const out of s.snapshotsOut.values()) if (out.peer === from) return
+  const after: Record<HostId, number> = {}
+  let needsCopy = false
+  let needsEntries = false
+  for (const origin of [s.config.id, ...s.config.peers]) {
+    const their = theirs[origin] ?? 0
+    if (s.marks.highest(origin) <= their) continue
+    if (s.marks.contiguous(origin) > their && (s.floors.get(origin) ?? 1) > their + 1) needsCopy = true
+    after[origin] = their
+    needsEntries = true
+  }
+  if (needsCopy) {
+    startSnapshot(s, from)
+    return
+  }
+  if (!needsEntries) return
+  const limit = s.config.logEntriesPerMessageMax
+  read(s, { type: 'log', after, limit }, (result) => {
+    if (result.type !== 'log') throw new TypeError('storage answered a log query with ' + result.type)
+    if (result.entries.length === 0) return
+    send(s, from, { type: 'entries', entries: result.entries, more: result.entries.length >= limit })
+  })
+}
+
+export function onEntries (s: NodeState, from: HostId, message: Extract<Message, { type: 'entries' }>): void {
+  const entries = message.entries
+    .filter((entry) => !s.marks.covers(entry.origin, entry.seq))
+    .map((entry) => ({ entry, source: 'sync' as const }))
+  if (entries.length === 0) {
+    if (message.more) sendSync(s, from)
+    return
+  }
+  enqueueApply(s, message.more ? { entries, syncAfter: from } : { entries })
+}
+
+function startSnapshot (s: NodeState, peer: HostId): void {
+  const session = ++s.nextSession
+  // Marks are taken before the storage snapshot, which is opened later: the copy reflects
+  // at least everything the marks claim.
+  s.snapshotsOut.set(session, { peer, marks: s.marks.toRecord(), nextPart: 0, touchedAt: s.now })
+  sendSnapshotChunk(s, session)
+}
+
+function sendSnapshotChunk (s: NodeState, session: number): void {
+  read(s, { type: 'snapshot-read', session, limit: s.config.snapshotRecordsPerMessageMax }, (result) => {
+    if (result.type !== 'snapshot-read') throw new TypeError('storage answered a snapshot read with ' + result.type)
+    const out = s.snapshotsOut.get(session)
+    if (out === undefined) return
+    const part = out.nextPart++
+    send(s, out.peer, { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, records: result.records, done: result.done })
+    if (result.done) s.snapshotsOut.delete(session)
+  })
+}
+
+export function onSnapshotNext (s: NodeState, from: HostId, session: number, part: number): void {
+  const out = s.snapshotsOut.get(session)
+  if (out === undefined || out.peer !== from || part !== out.nextPart) return
+  out.touchedAt = s.now
+  sendSnapshotChunk(s, session)
+}
+
+export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
+  if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
+    s.snapshotIn = { from, session: message.session, marks: message.marks, records: [], nextPart: 0, touchedAt: s.now }
+  }
+  const incoming = s.snapshotIn
+  if (incoming === null || incoming.from !== from || incoming.session !== message.session) return
+  if (message.part !== incoming.nextPart) {
+    // A chunk is missing or repeated: the copy would claim marks it does not reflect.
+    if (message.part > incoming.nextPart) s.snapshotIn = null
+    return
+  }
+  incoming.nextPart++
+  incoming.records.push(...message.records)
+  incoming.touchedAt = s.now
+  if (!message.done) {
+    send(s, from, { type: 'snapshot-next', session: message.session, part: incoming.nextPart })
+    return
+  }
+  s.snapshotIn = null
+  // SPEC §6.3: a full copy is applied in one atomic batch, so no reader sees half of it.
+  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, records: incoming.records }, syncAfter: from })
+}

@@ -1,0 +1,70 @@
+import type { HostId } from './types.js'
+
+/**
+ * Deliberate protocol breakages, used only by the simulator's tests to prove that its
+ * checkers catch them. Never set outside tests.
+ */
+export type Mutation = 'skip-durable-prepare' | 'apply-without-version-check' | 'release-locks-early'
+
+export interface NodeConfig {
+  readonly id: HostId
+  readonly peers: readonly HostId[]
+  /** Peers (not counting this host) that must be connected to start, and vote yes to commit. */
+  readonly minConsensus: number
+  /** Uniform random number in [0, 1), injected so that the core stays deterministic. */
+  readonly random: () => number
+  readonly writeTimeoutMs: number
+  /** How long the origin waits for votes before it aborts and retries. */
+  readonly prepareTimeoutMs: number
+  /** How often the origin resends a commit to peers that have not acknowledged it. */
+  readonly commitResendMs: number
+  /** How often a host asks one peer (in turn) for log entries it misses. */
+  readonly syncIntervalMs: number
+  /** Retry backoff after an abort, chosen uniformly in [min, max] to break symmetric conflicts. */
+  readonly backoffMsMin: number
+  readonly backoffMsMax: number
+  /** Most client ops one transaction carries (group commit). */
+  readonly groupOpsMax: number
+  /** Committed entries kept per origin for catch-up before the log is truncated. */
+  readonly logRetention: number
+  readonly logEntriesPerMessageMax: number
+  readonly snapshotRecordsPerMessageMax: number
+  /** A full copy that makes no progress for this long is abandoned, on both sides. */
+  readonly snapshotIdleMs: number
+  /** Own sequence numbers reserved per durable write of the reservation. */
+  readonly reserveBlock: number
+  readonly mutation?: Mutation | undefined
+}
+
+export type NodeOptions = Pick<NodeConfig, 'id' | 'peers' | 'random'> & Partial<Omit<NodeConfig, 'id' | 'peers' | 'random'>>
+
+export const DEFAULTS = {
+  writeTimeoutMs: 10_000,
+  prepareTimeoutMs: 2_000,
+  commitResendMs: 500,
+  syncIntervalMs: 1_000,
+  backoffMsMin: 1,
+  backoffMsMax: 20,
+  groupOpsMax: 1_024,
+  logRetention: 100_000,
+  logEntriesPerMessageMax: 1_000,
+  snapshotRecordsPerMessageMax: 1_000,
+  snapshotIdleMs: 30_000,
+  reserveBlock: 64
+} as const
+
+export function resolveConfig (options: NodeOptions): NodeConfig {
+  const minConsensus = options.minConsensus ?? options.peers.length
+  if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > options.peers.length) {
+    throw new RangeError(`minConsensus must be an integer from 0 to ${options.peers.length}`)
+  }
+  if (options.peers.includes(options.id) || new Set(options.peers).size !== options.peers.length) {
+    throw new RangeError('peers must be distinct and must not include the host itself')
+  }
+  return { ...DEFAULTS, ...options, minConsensus }
+}
+
+/** Whether any two quorums of this size intersect, which is what serializes conflicting writes. */
+export function isMajority (minConsensus: number, peerCount: number): boolean {
+  return 2 * (minConsensus + 1) > peerCount + 1
+}

@@ -1,0 +1,38 @@
+import type { DataRecord, HostId, Key, LogEntry, Op } from './types.js'
+
+/**
+ * Messages between hosts. The sender is known from the connection (an authenticated cluster
+ * identity), so a transaction `(origin, seq)` travels as `seq` alone where the sender is its origin.
+ */
+export type Message =
+  /** Origin asks a participant to lock `ops`' keys and durably record them. */
+  | { readonly type: 'prepare', readonly seq: number, readonly ops: readonly Op[], readonly clock: number }
+  /** Participant's answer to `prepare`; `yes` is sent only once the prepare record is durable. */
+  | { readonly type: 'vote', readonly seq: number, readonly yes: boolean, readonly clock: number }
+  /** Origin's durable commit decision; `ops` is left out for participants that voted yes. */
+  | { readonly type: 'commit', readonly seq: number, readonly ts: number, readonly ops: readonly Op[] | null }
+  /** Origin's durable abort decision. */
+  | { readonly type: 'abort', readonly seq: number }
+  /** Participant has durably applied the commit of `seq`. */
+  | { readonly type: 'ack', readonly seq: number }
+  /** "Send me what I miss": the sender's contiguous applied marks per origin. */
+  | { readonly type: 'sync', readonly marks: Readonly<Record<HostId, number>> }
+  /** Log entries the receiver of a `sync` lacked; `more` when the reply was cut at its limit. */
+  | { readonly type: 'entries', readonly entries: readonly LogEntry[], readonly more: boolean }
+  /**
+   * One chunk of a full copy. `marks` (first chunk only) are the sender's applied marks, all
+   * reflected in the copy; `done` on the last chunk.
+   */
+  | {
+    readonly type: 'snapshot'
+    readonly session: number
+    /** Chunks are numbered from 0; a receiver that misses one abandons the copy. */
+    readonly part: number
+    readonly marks: Readonly<Record<HostId, number>> | null
+    readonly records: ReadonlyArray<readonly [Key, DataRecord]>
+    readonly done: boolean
+  }
+  /** Receiver of a snapshot chunk asks for chunk `part`; a repeated request is ignored. */
+  | { readonly type: 'snapshot-next', readonly session: number, readonly part: number }
+
+export type MessageType = Message['type']

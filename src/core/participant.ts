@@ -1,0 +1,72 @@
+import { enqueueApply, isApplyPending } from './apply.js'
+import { sendSync } from './catch-up.js'
+import type { Message } from './messages.js'
+import { type NodeState, type PreparedTxn, persist, send, uniqueKeys } from './state.js'
+import { type HostId, txnKey } from './types.js'
+
+/** A participant's side of two-phase commit: lock and record, vote, apply the decision. */
+
+export function onPrepare (s: NodeState, from: HostId, message: Extract<Message, { type: 'prepare' }>): void {
+  const { seq, ops } = message
+  if (message.clock > s.clock) s.clock = message.clock
+  // A decided transaction's prepare is a late or duplicated message: nothing to vote on.
+  if (s.marks.covers(from, seq) || isApplyPending(s, from, seq)) return
+  const key = txnKey(from, seq)
+  const existing = s.prepared.get(key)
+  if (existing !== undefined) {
+    if (existing.durable) sendVote(s, existing, true)
+    return
+  }
+  const keys = uniqueKeys(ops)
+  if (!s.locks.tryAcquire(key, keys)) {
+    send(s, from, { type: 'vote', seq, yes: false, clock: s.clock })
+    return
+  }
+  const txn: PreparedTxn = { origin: from, seq, ops, keys, durable: false, locked: true, since: s.now }
+  s.prepared.set(key, txn)
+  const onDurable = (): void => {
+    txn.durable = true
+    if (s.prepared.get(key) !== txn) return
+    if (s.marks.covers(from, seq)) {
+      // Decided while the record was being written: the record is stale, drop it.
+      persist(s, [{ type: 'unprepare', origin: from, seq }], () => {
+        if (s.prepared.get(key) === txn) s.prepared.delete(key)
+        s.locks.release(key, keys)
+      })
+      return
+    }
+    if (s.config.mutation === 'release-locks-early') {
+      s.locks.release(key, keys)
+      txn.locked = false
+    }
+    sendVote(s, txn, true)
+  }
+  // SPEC §4.3: a yes vote is sent only once the prepare record is durable.
+  if (s.config.mutation === 'skip-durable-prepare') onDurable()
+  else persist(s, [{ type: 'prepare', origin: from, seq, ops }], onDurable)
+}
+
+function sendVote (s: NodeState, txn: PreparedTxn, yes: boolean): void {
+  send(s, txn.origin, { type: 'vote', seq: txn.seq, yes, clock: s.clock })
+}
+
+export function onCommit (s: NodeState, from: HostId, message: Extract<Message, { type: 'commit' }>): void {
+  const { seq, ts } = message
+  if (ts > s.clock) s.clock = ts
+  if (s.marks.covers(from, seq)) {
+    send(s, from, { type: 'ack', seq })
+    return
+  }
+  const ops = message.ops ?? s.prepared.get(txnKey(from, seq))?.ops
+  if (ops === undefined) {
+    // A yes-voter's commit carries no ops; without a prepare record, fetch the entry instead.
+    sendSync(s, from)
+    return
+  }
+  enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: from, seq, ts, ops }, source: 'decision' }] })
+}
+
+export function onAbort (s: NodeState, from: HostId, seq: number): void {
+  if (s.marks.covers(from, seq)) return
+  enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: from, seq, last: seq }, source: 'decision' }] })
+}

@@ -1,0 +1,48 @@
+/** A host's cluster identity: stable across restarts, never a socket address. */
+export type HostId = string
+
+/**
+ * A key as the core sees it: a binary-safe string with one character per byte
+ * (adapters convert with latin1), so keys of any encoding compare and hash exactly.
+ */
+export type Key = string
+
+export type Value = Uint8Array
+
+export type Op =
+  | { readonly type: 'put', readonly key: Key, readonly value: Value }
+  | { readonly type: 'del', readonly key: Key }
+
+/**
+ * The version of a committed write: the commit timestamp, then the transaction id as a
+ * tie-breaker, so that every pair of distinct transactions is ordered the same way everywhere.
+ */
+export interface Version {
+  readonly ts: number
+  readonly origin: HostId
+  readonly seq: number
+}
+
+/** The stored state of one user key: a value, or a tombstone (`value: null`). */
+export interface DataRecord {
+  readonly value: Value | null
+  readonly version: Version
+}
+
+/**
+ * One decision in an origin's log. Only the origin writes entries to its own log; every
+ * other host copies them unchanged, so entry boundaries are identical everywhere.
+ * An abort entry may cover a range of sequence numbers (`seq..last`), written when a
+ * restarted origin aborts the numbers it had reserved but not decided.
+ */
+export type LogEntry =
+  | { readonly kind: 'commit', readonly origin: HostId, readonly seq: number, readonly ts: number, readonly ops: readonly Op[] }
+  | { readonly kind: 'abort', readonly origin: HostId, readonly seq: number, readonly last: number }
+
+export function entryLast (entry: LogEntry): number {
+  return entry.kind === 'commit' ? entry.seq : entry.last
+}
+
+export function txnKey (origin: HostId, seq: number): string {
+  return `${origin}#${seq}`
+}

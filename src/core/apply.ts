@@ -13,7 +13,31 @@ import { supersedes } from './version.js'
  */
 export function enqueueApply (s: NodeState, job: ApplyJob): void {
   s.applyQueue.push(job)
+  releaseDecided(s, job)
   pump(s)
+}
+
+/**
+ * SPEC §4.3: a participant releases a transaction's locks as soon as it knows the decision,
+ * before the decision is durable here. Its clock first rises to the commit timestamp, so any
+ * transaction it votes on next is ordered after this one, exactly as if the apply were done.
+ * The prepare record stays until the apply is durable, for a crash in between.
+ */
+function releaseDecided (s: NodeState, job: ApplyJob): void {
+  for (const { entry } of job.entries) {
+    if (entry.kind === 'commit' && entry.ts > s.clock) s.clock = entry.ts
+  }
+  for (const [, record] of job.snapshot?.records ?? []) {
+    if (record.version.ts > s.clock) s.clock = record.version.ts
+  }
+  for (const txn of s.prepared.values()) {
+    if (!txn.locked) continue
+    const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq <= txn.seq && txn.seq <= entryLast(entry)) ||
+      (job.snapshot?.marks[txn.origin] ?? 0) >= txn.seq
+    if (!decided) continue
+    s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
+    txn.locked = false
+  }
 }
 
 /** Whether a decision on `(origin, seq)` is queued or being written, so soon covered. */

@@ -24,7 +24,7 @@ export function onCatchUpTick (s: NodeState): void {
   if (s.now - s.lastSyncAt < config.syncIntervalMs) return
   s.lastSyncAt = s.now
   const targets = new Set<HostId>()
-  const connected = config.peers.filter((peer) => s.connected.has(peer))
+  const connected = s.peers.filter((peer) => s.connected.has(peer))
   if (connected.length > 0 && s.snapshotIn === null) {
     targets.add(connected[s.syncCursor++ % connected.length] as HostId)
   }
@@ -40,7 +40,7 @@ export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<Host
   const after: Record<HostId, number> = {}
   let needsCopy = false
   let needsEntries = false
-  for (const origin of [s.config.id, ...s.config.peers]) {
+  for (const origin of new Set([s.config.id, ...s.peers, ...s.marks.origins()])) {
     const their = theirs[origin] ?? 0
     if (s.marks.highest(origin) <= their) continue
     if (s.marks.contiguous(origin) > their && (s.floors.get(origin) ?? 1) > their + 1) needsCopy = true

@@ -8,7 +8,10 @@ export type Mutation = 'skip-durable-prepare' | 'apply-without-version-check' | 
 
 export interface NodeConfig {
   readonly id: HostId
+  /** Peer identities known from the start; more are learned when they connect. */
   readonly peers: readonly HostId[]
+  /** How many peers the cluster has, known or not yet: what `minConsensus` counts against. */
+  readonly peerCount: number
   /** Peers (not counting this host) that must be connected to start, and vote yes to commit. */
   readonly minConsensus: number
   /** Uniform random number in [0, 1), injected so that the core stays deterministic. */
@@ -54,14 +57,18 @@ export const DEFAULTS = {
 } as const
 
 export function resolveConfig (options: NodeOptions): NodeConfig {
-  const minConsensus = options.minConsensus ?? options.peers.length
-  if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > options.peers.length) {
-    throw new RangeError(`minConsensus must be an integer from 0 to ${options.peers.length}`)
+  const peerCount = options.peerCount ?? options.peers.length
+  if (!Number.isInteger(peerCount) || peerCount < options.peers.length) {
+    throw new RangeError('peerCount must be an integer no smaller than the number of known peers')
+  }
+  const minConsensus = options.minConsensus ?? peerCount
+  if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > peerCount) {
+    throw new RangeError(`minConsensus must be an integer from 0 to ${peerCount}`)
   }
   if (options.peers.includes(options.id) || new Set(options.peers).size !== options.peers.length) {
     throw new RangeError('peers must be distinct and must not include the host itself')
   }
-  return { ...DEFAULTS, ...options, minConsensus }
+  return { ...DEFAULTS, ...options, peerCount, minConsensus }
 }
 
 /** Whether any two quorums of this size intersect, which is what serializes conflicting writes. */

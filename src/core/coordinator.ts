@@ -59,7 +59,7 @@ export function maybeStartTxn (s: NodeState): void {
 function sendPrepares (s: NodeState): void {
   const txn = s.active
   assert(txn !== null, 'prepares are sent for the active transaction')
-  for (const peer of s.config.peers) send(s, peer, { type: 'prepare', seq: txn.seq, ops: txn.ops, clock: s.clock })
+  for (const peer of s.peers) send(s, peer, { type: 'prepare', seq: txn.seq, ops: txn.ops, clock: s.clock })
 }
 
 export function onVote (s: NodeState, from: string, seq: number, yes: boolean, clock: number): void {
@@ -72,9 +72,9 @@ export function onVote (s: NodeState, from: string, seq: number, yes: boolean, c
   } else if (!txn.yes.has(from)) {
     txn.no.add(from)
   }
-  const { minConsensus, peers } = s.config
+  const { minConsensus } = s.config
   if (txn.yes.size >= minConsensus) decideCommit(s)
-  else if (peers.length - txn.no.size < minConsensus) decideAbort(s, 'conflict')
+  else if (Math.max(s.peerCount, s.peers.length) - txn.no.size < minConsensus) decideAbort(s, 'conflict')
 }
 
 function decideCommit (s: NodeState): void {
@@ -113,11 +113,11 @@ export function onOwnDecisionDurable (s: NodeState, entry: LogEntry): void {
   s.active = null
   if (entry.kind === 'commit') {
     const committing: CommittingTxn = { seq: txn.seq, writes: txn.writes, entry, yesVoters: new Set(txn.yes.keys()), acks: new Set(), sentAt: s.now }
-    sendCommit(s, committing, config.peers)
+    sendCommit(s, committing, s.peers)
     if (config.minConsensus === 0) replyOk(s, committing)
     else s.committing.set(txn.seq, committing)
   } else {
-    for (const peer of config.peers) send(s, peer, { type: 'abort', seq: txn.seq })
+    for (const peer of s.peers) send(s, peer, { type: 'abort', seq: txn.seq })
     for (const write of txn.writes) write.reason ??= txn.abortReason
     s.queue.unshift(...txn.writes)
     s.retryAt = s.now + backoffMs(s)
@@ -168,7 +168,7 @@ export function onCoordinatorTick (s: NodeState): void {
   }
   for (const committing of s.committing.values()) {
     if (s.now - committing.sentAt < s.config.commitResendMs) continue
-    sendCommit(s, committing, s.config.peers.filter((peer) => !committing.acks.has(peer)))
+    sendCommit(s, committing, s.peers.filter((peer) => !committing.acks.has(peer)))
   }
   maybeStartTxn(s)
 }

@@ -57,6 +57,8 @@ export type Input =
   | { readonly type: 'read', readonly now: number, readonly id: number, readonly result: QueryResult }
   | { readonly type: 'connected', readonly now: number, readonly peer: HostId }
   | { readonly type: 'disconnected', readonly now: number, readonly peer: HostId }
+  /** The cluster gained a configured peer (its identity is learned when it connects). */
+  | { readonly type: 'peer-added', readonly now: number }
   | { readonly type: 'tick', readonly now: number }
 
 export type Effect =

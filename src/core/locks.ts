@@ -5,26 +5,46 @@ import type { Key } from './types.js'
  * transaction holds fails at once instead of queueing, so no cycle of waiters can form.
  */
 export class LockTable {
-  readonly #owners = new Map<Key, string>()
+  readonly #owners = new Map<Key, Set<string>>()
 
   /** Takes every key for `owner`, or none of them if any is held by another owner. */
   tryAcquire (owner: string, keys: Iterable<Key>): boolean {
     const wanted = [...new Set(keys)]
     for (const key of wanted) {
-      const holder = this.#owners.get(key)
-      if (holder !== undefined && holder !== owner) return false
+      const holders = this.#owners.get(key)
+      if (holders !== undefined && (holders.size > 1 || !holders.has(owner))) return false
     }
-    for (const key of wanted) this.#owners.set(key, owner)
+    this.#add(owner, wanted)
     return true
+  }
+
+  /**
+   * Takes the keys even if others hold them. Only for prepare records reloaded after a
+   * crash: a decided transaction's record may still overlap a later one (SPEC §4.3).
+   */
+  restore (owner: string, keys: Iterable<Key>): void {
+    this.#add(owner, keys)
   }
 
   release (owner: string, keys: Iterable<Key>): void {
     for (const key of keys) {
-      if (this.#owners.get(key) === owner) this.#owners.delete(key)
+      const holders = this.#owners.get(key)
+      if (holders === undefined) continue
+      holders.delete(owner)
+      if (holders.size === 0) this.#owners.delete(key)
     }
   }
 
+  /** How many keys are held. */
   get size (): number {
     return this.#owners.size
+  }
+
+  #add (owner: string, keys: Iterable<Key>): void {
+    for (const key of keys) {
+      const holders = this.#owners.get(key)
+      if (holders === undefined) this.#owners.set(key, new Set([owner]))
+      else holders.add(owner)
+    }
   }
 }

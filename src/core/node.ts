@@ -6,7 +6,7 @@ import type { DurableState, Effect, Input } from './effects.js'
 import { LockTable } from './locks.js'
 import { AppliedMarks } from './marks.js'
 import type { Message } from './messages.js'
-import { onAbort, onCommit, onPrepare } from './participant.js'
+import { dropPrepared, onAbort, onCommit, onPrepare } from './participant.js'
 import { type NodeState, uniqueKeys } from './state.js'
 import { type HostId, txnKey } from './types.js'
 import { assert } from './assert.js'
@@ -42,7 +42,7 @@ export class Node {
     for (const record of durable.prepared) {
       const key = txnKey(record.origin, record.seq)
       const keys = uniqueKeys(record.ops)
-      assert(locks.tryAcquire(key, keys), 'durable prepare records never overlap')
+      locks.restore(key, keys)
       prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, durable: true, locked: true, since: -Infinity })
     }
     const ownMark = marks.contiguous(config.id)
@@ -68,6 +68,8 @@ export class Node {
       nextIoId: 0,
       pendingPersists: new Map(),
       pendingReads: new Map(),
+      peers: [...config.peers],
+      peerCount: config.peerCount,
       connected: new Set(),
       ready: false,
       lastSyncAt: -Infinity,
@@ -84,7 +86,11 @@ export class Node {
     this.#started = true
     const s = this.#s
     s.now = now
-    for (const txn of s.prepared.values()) txn.since = now
+    for (const txn of s.prepared.values()) {
+      txn.since = now
+      // A crash can fall between applying a decision and deleting a late prepare record.
+      if (s.marks.covers(txn.origin, txn.seq)) dropPrepared(s, txn)
+    }
     if (s.restarting) {
       // SPEC §5.4: presumed abort. Numbers reserved before the restart and not decided
       // can never be committed now; aborting them durably tells every participant so.
@@ -105,7 +111,7 @@ export class Node {
         submitWrite(s, input.request, input.ops)
         break
       case 'message':
-        if (s.config.peers.includes(input.from)) onMessage(s, input.from, input.message)
+        if (s.peers.includes(input.from)) onMessage(s, input.from, input.message)
         break
       case 'persisted': {
         const then = s.pendingPersists.get(input.id)
@@ -122,7 +128,9 @@ export class Node {
         break
       }
       case 'connected':
-        if (!s.config.peers.includes(input.peer) || s.connected.has(input.peer)) break
+        // The host decides who is a member (SPEC §7); an identity it reports is one.
+        if (input.peer === s.config.id || s.connected.has(input.peer)) break
+        if (!s.peers.includes(input.peer)) s.peers.push(input.peer)
         s.connected.add(input.peer)
         updateReady(s)
         sendSync(s, input.peer)
@@ -131,6 +139,9 @@ export class Node {
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
         updateReady(s)
+        break
+      case 'peer-added':
+        s.peerCount++
         break
       case 'tick':
         onCoordinatorTick(s)

@@ -28,11 +28,8 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
     txn.durable = true
     if (s.prepared.get(key) !== txn) return
     if (s.marks.covers(from, seq)) {
-      // Decided while the record was being written: the record is stale, drop it.
-      persist(s, [{ type: 'unprepare', origin: from, seq }], () => {
-        if (s.prepared.get(key) === txn) s.prepared.delete(key)
-        s.locks.release(key, keys)
-      })
+      // Decided while the record was being written: the record is stale.
+      dropPrepared(s, txn)
       return
     }
     if (s.config.mutation === 'release-locks-early') {
@@ -44,6 +41,18 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   // SPEC §4.3: a yes vote is sent only once the prepare record is durable.
   if (s.config.mutation === 'skip-durable-prepare') onDurable()
   else persist(s, [{ type: 'prepare', origin: from, seq, ops }], onDurable)
+}
+
+/**
+ * Deletes a prepare record whose decision is already applied. No sync would ever resolve it,
+ * since the decision is not missing; left alone, it would hold its locks forever.
+ */
+export function dropPrepared (s: NodeState, txn: PreparedTxn): void {
+  const key = txnKey(txn.origin, txn.seq)
+  persist(s, [{ type: 'unprepare', origin: txn.origin, seq: txn.seq }], () => {
+    if (s.prepared.get(key) === txn) s.prepared.delete(key)
+    if (txn.locked) s.locks.release(key, txn.keys)
+  })
 }
 
 function sendVote (s: NodeState, txn: PreparedTxn, yes: boolean): void {

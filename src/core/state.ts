@@ -97,6 +97,10 @@ export interface NodeState {
   nextIoId: number
   readonly pendingPersists: Map<number, () => void>
   readonly pendingReads: Map<number, (result: QueryResult) => void>
+  /** Peer identities known so far: the configured ones and those that have connected. */
+  readonly peers: HostId[]
+  /** How many peers the cluster has: `config.peerCount` plus those added since. */
+  peerCount: number
   readonly connected: Set<HostId>
   ready: boolean
   lastSyncAt: number

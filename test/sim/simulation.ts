@@ -33,6 +33,8 @@ export interface SwarmConfig {
   readonly reserveBlock: number
   readonly groupOpsMax: number
   readonly writeTimeoutMs: number
+  /** Hosts start knowing no peer identity, only how many peers there are (as the Replicator does). */
+  readonly learnPeers: boolean
 }
 
 export interface ScheduleStats {
@@ -123,7 +125,8 @@ export function chooseSwarm (random: Prng): SwarmConfig {
     logRetention: random.pick([1, 3, 1_000]),
     reserveBlock: random.pick([1, 4]),
     groupOpsMax: random.pick([1, 4, 64]),
-    writeTimeoutMs: random.pick([200, 2_000])
+    writeTimeoutMs: random.pick([200, 2_000]),
+    learnPeers: random.chance(0.5)
   }
 }
 
@@ -283,7 +286,8 @@ class Simulation {
     host.diskBusy = false
     const node = new Node({
       id,
-      peers,
+      peers: swarm.learnPeers ? [] : peers,
+      peerCount: peers.length,
       minConsensus: swarm.minConsensus,
       random: () => host.random.next(),
       writeTimeoutMs: swarm.writeTimeoutMs,

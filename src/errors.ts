@@ -1,0 +1,52 @@
+import ModuleError from 'module-error'
+import type { FailureReason } from './core/index.js'
+
+/**
+ * The one catalogue of error codes quorum-level raises. Codes are stable; messages are free.
+ * Every code here is listed in README "Errors", and README lists no other.
+ */
+export const CODES = {
+  /** Fewer than `minConsensus` peers were connected until `writeTimeout`. */
+  NOT_READY: 'LEVEL_NOT_READY',
+  /** Too few peers voted yes until `writeTimeout`. */
+  QUORUM_FAILED: 'LEVEL_QUORUM_FAILED',
+  /** Conflicting writes held the keys until `writeTimeout`. */
+  WRITE_CONFLICT: 'LEVEL_WRITE_CONFLICT',
+  /** A deadline passed: a write's `writeTimeout`, a peer call, or a handshake. */
+  TIMEOUT: 'LEVEL_TIMEOUT',
+  /** A peer sent bytes that are not a valid quorum-level frame or message. */
+  PROTOCOL_ERROR: 'LEVEL_PROTOCOL_ERROR',
+  /** A peer announced or sent a frame larger than `frameBytesMax`. */
+  FRAME_TOO_LARGE: 'LEVEL_FRAME_TOO_LARGE',
+  /** A peer failed the handshake: wrong secret, no proof, or an identity it may not use. */
+  AUTH_FAILED: 'LEVEL_AUTH_FAILED',
+  /** The connection carrying a call closed before the answer came. */
+  CONNECTION_LOST: 'LEVEL_CONNECTION_LOST',
+  /** The replicator or database is closed or closing. */
+  DATABASE_NOT_OPEN: 'LEVEL_DATABASE_NOT_OPEN',
+  /** An option has a wrong type or value. */
+  INVALID_OPTION: 'LEVEL_INVALID_OPTION',
+  /** The operation cannot be replicated, so it is refused rather than applied locally. */
+  NOT_SUPPORTED: 'LEVEL_NOT_SUPPORTED',
+  /** quorum-level's own records in the database are unreadable or inconsistent. */
+  CORRUPTION: 'LEVEL_CORRUPTION'
+} as const
+
+export type ErrorCode = typeof CODES[keyof typeof CODES]
+
+export function createError (message: string, code: ErrorCode, options: { cause?: Error, transient?: boolean, expected?: boolean } = {}): ModuleError {
+  return new ModuleError(message, { code, ...options })
+}
+
+const FAILURES: Record<FailureReason, [ErrorCode, string]> = {
+  'not-ready': [CODES.NOT_READY, 'Write failed: fewer than minConsensus peers were connected'],
+  'no-quorum': [CODES.QUORUM_FAILED, 'Write failed: too few peers voted to commit it'],
+  conflict: [CODES.WRITE_CONFLICT, 'Write failed: conflicting writes held its keys'],
+  timeout: [CODES.TIMEOUT, 'Write failed: writeTimeout passed']
+}
+
+/** The error a caller sees for a write the cluster did not commit. It changed nothing. */
+export function writeFailure (reason: FailureReason): ModuleError {
+  const [code, message] = FAILURES[reason]
+  return createError(message, code, { transient: true })
+}

@@ -1,0 +1,233 @@
+import type { HostId, Key } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+
+/**
+ * The first bytes of every key quorum-level stores for itself (`FF FF 71 6C`, "\xff\xffql"),
+ * as a core {@link Key}. User data lives at the user's own keys, so that a plain `db.get`
+ * reads it; everything else lives under this prefix, and user keys starting with it are
+ * refused (see {@link assertUserKey}).
+ */
+export const RESERVED_PREFIX: Key = '\xff\xffql'
+
+/**
+ * What follows the prefix: one byte naming the kind of record. Kept as char codes so that
+ * a key is built with one allocation.
+ */
+export const TAG = {
+  /** `v` + user key: the version of a data record, live or tombstone. */
+  version: 0x76,
+  /** `p` + origin + 0x00 + seq: a prepared transaction's ops. */
+  prepare: 0x70,
+  /** `l` + origin + 0x00 + seq: a decision in an origin's log. */
+  log: 0x6c,
+  /** `m` + origin: the origin's contiguous applied mark. */
+  mark: 0x6d,
+  /** `f` + origin: the origin's log floor. */
+  floor: 0x66,
+  /** `c`: the persisted clock. */
+  clock: 0x63,
+  /** `r`: the highest own sequence number reserved. */
+  reserved: 0x72,
+  /** `i`: this host's cluster identity. */
+  hostId: 0x69
+} as const
+
+/** One of the {@link TAG} bytes. */
+export type Tag = typeof TAG[keyof typeof TAG]
+
+/** A key range in the shape abstract-level's iterators take. */
+export interface KeyRange {
+  readonly gte: Uint8Array
+  readonly lt: Uint8Array
+}
+
+const PREFIX_BYTES = keyToBytes(RESERVED_PREFIX)
+const SEPARATOR = 0x00
+const SEQ_BYTES = 8
+const TWO_TO_32 = 2 ** 32
+const utf8Encoder = new TextEncoder()
+// fatal: an origin that does not decode is a damaged key, not something to guess at.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Whether `bytes` is one of quorum-level's own keys. Every key that starts with the prefix
+ * is reserved, whatever follows, so the whole range can be skipped or scanned as one.
+ */
+export function isReservedKey (bytes: Uint8Array): boolean {
+  if (bytes.length < PREFIX_BYTES.length) return false
+  for (let i = 0; i < PREFIX_BYTES.length; i++) {
+    if (bytes[i] !== PREFIX_BYTES[i]) return false
+  }
+  return true
+}
+
+/**
+ * Throws unless `key` may hold user data: a user write to the reserved range would
+ * overwrite quorum-level's own records, so whoever accepts user writes refuses it.
+ * @throws {ModuleError} `LEVEL_NOT_SUPPORTED` for a key in the reserved range.
+ */
+export function assertUserKey (key: Key): void {
+  if (key.startsWith(RESERVED_PREFIX)) {
+    throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
+  }
+}
+
+/**
+ * The bytes of a core key. Core keys carry one byte per char (latin1), so this is exact
+ * for every byte string; a char above 0xff means the key was never a byte string.
+ */
+export function keyToBytes (key: Key): Uint8Array {
+  const bytes = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i)
+    if (code > 0xff) throw createError('Key is not a byte string (a char is above 0xff)', CODES.NOT_SUPPORTED)
+    bytes[i] = code
+  }
+  return bytes
+}
+
+/** The core key of `bytes` (one char per byte), the inverse of {@link keyToBytes}. */
+export function bytesToKey (bytes: Uint8Array): Key {
+  // fromCharCode takes its bytes as arguments: chunk so a long key stays under the engine's argument limit.
+  const CHUNK = 0x2000
+  let key = ''
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    key += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
+  }
+  return key
+}
+
+/** The reserved key of the version record of user key `key` (given as bytes). */
+export function versionKey (key: Uint8Array): Uint8Array {
+  return reservedKey(TAG.version, key)
+}
+
+/** The user key (as bytes, a view into `bytes`) that a version record's key names. */
+export function userKeyOfVersionKey (bytes: Uint8Array): Uint8Array {
+  assertTag(bytes, TAG.version)
+  return bytes.subarray(PREFIX_BYTES.length + 1)
+}
+
+/** The key of the prepare record of transaction `(origin, seq)`. */
+export function prepareKey (origin: HostId, seq: number): Uint8Array {
+  return sequencedKey(TAG.prepare, origin, seq)
+}
+
+/** The key of the log entry of `origin` that starts at `seq`. */
+export function logKey (origin: HostId, seq: number): Uint8Array {
+  return sequencedKey(TAG.log, origin, seq)
+}
+
+/** The origin and sequence number a prepare or log key names. */
+export function parseSequencedKey (bytes: Uint8Array, tag: typeof TAG.prepare | typeof TAG.log): { origin: HostId, seq: number } {
+  assertTag(bytes, tag)
+  const start = PREFIX_BYTES.length + 1
+  const separator = bytes.length - SEQ_BYTES - 1
+  if (separator < start || bytes[separator] !== SEPARATOR) throw damagedKey(bytes)
+  const view = new DataView(bytes.buffer, bytes.byteOffset + separator + 1, SEQ_BYTES)
+  const seq = view.getUint32(0) * TWO_TO_32 + view.getUint32(4)
+  return { origin: decodeOrigin(bytes.subarray(start, separator), bytes), seq }
+}
+
+/** The key of the contiguous mark of `origin`. */
+export function markKey (origin: HostId): Uint8Array {
+  return reservedKey(TAG.mark, encodeOrigin(origin))
+}
+
+/** The key of the log floor of `origin`. */
+export function floorKey (origin: HostId): Uint8Array {
+  return reservedKey(TAG.floor, encodeOrigin(origin))
+}
+
+/** The origin a mark or floor key names. */
+export function originOfKey (bytes: Uint8Array, tag: typeof TAG.mark | typeof TAG.floor): HostId {
+  assertTag(bytes, tag)
+  return decodeOrigin(bytes.subarray(PREFIX_BYTES.length + 1), bytes)
+}
+
+/** The key of the persisted clock. A fresh array each call, so no caller can damage a shared one. */
+export function clockKey (): Uint8Array {
+  return reservedKey(TAG.clock, new Uint8Array(0))
+}
+
+/** The key of the highest reserved own sequence number. */
+export function reservedSeqKey (): Uint8Array {
+  return reservedKey(TAG.reserved, new Uint8Array(0))
+}
+
+/** The key of this host's cluster identity. */
+export function hostIdKey (): Uint8Array {
+  return reservedKey(TAG.hostId, new Uint8Array(0))
+}
+
+/** Every key of one kind: the prefix and tag, up to the next tag. */
+export function tagRange (tag: Tag): KeyRange {
+  return { gte: reservedKey(tag, new Uint8Array(0)), lt: reservedKey(tag + 1, new Uint8Array(0)) }
+}
+
+/**
+ * The keys of `origin`'s prepare or log records with `seq >= from` and `seq < to`
+ * (`to` omitted: no upper bound). Origins cannot contain 0x00, so the separator keeps one
+ * origin's range from running into another whose name extends it.
+ */
+export function originRange (tag: typeof TAG.prepare | typeof TAG.log, origin: HostId, from: number, to?: number): KeyRange {
+  const name = encodeOrigin(origin)
+  const end = new Uint8Array(name.length + 1)
+  end.set(name)
+  end[name.length] = SEPARATOR + 1
+  return {
+    gte: sequencedKey(tag, origin, from),
+    lt: to === undefined ? reservedKey(tag, end) : sequencedKey(tag, origin, to)
+  }
+}
+
+/** Largest sequence number a key can carry: seqs are JavaScript numbers, so safe integers. */
+export const SEQ_MAX = Number.MAX_SAFE_INTEGER
+
+function reservedKey (tag: number, rest: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(PREFIX_BYTES.length + 1 + rest.length)
+  bytes.set(PREFIX_BYTES)
+  bytes[PREFIX_BYTES.length] = tag
+  bytes.set(rest, PREFIX_BYTES.length + 1)
+  return bytes
+}
+
+function sequencedKey (tag: number, origin: HostId, seq: number): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw createError(`Sequence number ${seq} cannot be stored: not a non-negative safe integer`, CODES.NOT_SUPPORTED)
+  }
+  const name = encodeOrigin(origin)
+  const rest = new Uint8Array(name.length + 1 + SEQ_BYTES)
+  rest.set(name)
+  rest[name.length] = SEPARATOR
+  // Big-endian, so that LevelDB's bytewise order is numeric order and ranges by seq work.
+  const view = new DataView(rest.buffer, name.length + 1, SEQ_BYTES)
+  view.setUint32(0, Math.floor(seq / TWO_TO_32))
+  view.setUint32(4, seq >>> 0)
+  return reservedKey(tag, rest)
+}
+
+function encodeOrigin (origin: HostId): Uint8Array {
+  // 0x00 ends an origin inside prepare and log keys; a lone surrogate would not survive UTF-8.
+  const bytes = utf8Encoder.encode(origin)
+  if (origin.includes('\u0000') || utf8Decoder.decode(bytes) !== origin) {
+    throw createError('Host id cannot be stored: it contains U+0000 or a lone surrogate', CODES.NOT_SUPPORTED)
+  }
+  return bytes
+}
+
+function decodeOrigin (bytes: Uint8Array, key: Uint8Array): HostId {
+  try {
+    return utf8Decoder.decode(bytes)
+  } catch {
+    throw damagedKey(key)
+  }
+}
+
+function assertTag (bytes: Uint8Array, tag: number): void {
+  if (!isReservedKey(bytes) || bytes[PREFIX_BYTES.length] !== tag) throw damagedKey(bytes)
+}
+
+function damagedKey (bytes: Uint8Array): Error {
+  return createError(`Unreadable reserved key (${bytes.length} bytes): unsupported layout or damage`, CODES.CORRUPTION)
+}

@@ -1,0 +1,149 @@
+import { Packr } from 'msgpackr'
+import type { HostId, LogEntry, Op, Version } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+import { bytesToKey, keyToBytes } from './keys.js'
+
+/*
+ * Stored records are msgpack arrays in a fixed order, never maps: msgpackr renames
+ * `__proto__` map keys, and core keys are byte strings, so keys travel as msgpack bin.
+ * Numbers stay numbers: msgpackr writes integers beyond 32 bits as float64, which holds
+ * every safe integer exactly. Records carry no origin or seq that their key already holds,
+ * so the two can never disagree.
+ */
+
+// useRecords: false: msgpackr's record extension would make a stored value depend on
+// structures kept elsewhere; every record here must decode on its own.
+const packr = new Packr({ useRecords: false })
+
+const OP_PUT = 0
+const OP_DEL = 1
+const ENTRY_COMMIT = 0
+const ENTRY_ABORT = 1
+
+/** A data record's version as stored, with whether the record is a tombstone. */
+export interface StoredVersion {
+  readonly version: Version
+  readonly deleted: boolean
+}
+
+/** Encodes the meta record of a data record: `[ts, origin, seq, deleted]`. */
+export function encodeVersion (version: Version, deleted: boolean): Uint8Array {
+  return packr.pack([version.ts, version.origin, version.seq, deleted])
+}
+
+/** Decodes a record written by {@link encodeVersion}. */
+export function decodeVersion (bytes: Uint8Array): StoredVersion {
+  const record = unpackArray(bytes, 'version')
+  const [ts, origin, seq, deleted] = record
+  if (record.length !== 4 || !isNumber(ts) || typeof origin !== 'string' || !isNumber(seq) || typeof deleted !== 'boolean') {
+    throw damaged('version')
+  }
+  return { version: { ts, origin, seq }, deleted }
+}
+
+/** Encodes the ops of a prepared transaction. */
+export function encodeOps (ops: readonly Op[]): Uint8Array {
+  return packr.pack(opsToTuples(ops))
+}
+
+/** Decodes a record written by {@link encodeOps}. */
+export function decodeOps (bytes: Uint8Array): Op[] {
+  return tuplesToOps(unpackArray(bytes, 'prepare'), 'prepare')
+}
+
+/** Encodes a log entry without its origin and seq, which its key holds. */
+export function encodeLogEntry (entry: LogEntry): Uint8Array {
+  return entry.kind === 'commit'
+    ? packr.pack([ENTRY_COMMIT, entry.ts, opsToTuples(entry.ops)])
+    : packr.pack([ENTRY_ABORT, entry.last])
+}
+
+/** Decodes a record written by {@link encodeLogEntry}, given the origin and seq of its key. */
+export function decodeLogEntry (origin: HostId, seq: number, bytes: Uint8Array): LogEntry {
+  const record = unpackArray(bytes, 'log')
+  const [kind, a, b] = record
+  if (kind === ENTRY_COMMIT && record.length === 3 && isNumber(a) && Array.isArray(b)) {
+    return { kind: 'commit', origin, seq, ts: a, ops: tuplesToOps(b, 'log') }
+  }
+  if (kind === ENTRY_ABORT && record.length === 2 && isNumber(a)) {
+    return { kind: 'abort', origin, seq, last: a }
+  }
+  throw damaged('log')
+}
+
+/** Encodes a number record (mark, floor, clock, reserved seq). */
+export function encodeNumber (value: number): Uint8Array {
+  return packr.pack(value)
+}
+
+/** Decodes a record written by {@link encodeNumber}. */
+export function decodeNumber (bytes: Uint8Array, what: string): number {
+  const value = unpack(bytes, what)
+  if (!isNumber(value)) throw damaged(what)
+  return value
+}
+
+/** Encodes a string record (the host id). */
+export function encodeString (value: string): Uint8Array {
+  return packr.pack(value)
+}
+
+/** Decodes a record written by {@link encodeString}. */
+export function decodeString (bytes: Uint8Array, what: string): string {
+  const value = unpack(bytes, what)
+  if (typeof value !== 'string') throw damaged(what)
+  return value
+}
+
+/**
+ * A plain Uint8Array over the same memory: msgpackr and classic-level hand out Node
+ * Buffers, and the core should see the same type in every environment. No copy is made.
+ */
+export function plainBytes (bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+type OpTuple = readonly [typeof OP_PUT, Uint8Array, Uint8Array] | readonly [typeof OP_DEL, Uint8Array]
+
+function opsToTuples (ops: readonly Op[]): OpTuple[] {
+  return ops.map((op): OpTuple => op.type === 'put'
+    ? [OP_PUT, keyToBytes(op.key), op.value]
+    : [OP_DEL, keyToBytes(op.key)])
+}
+
+function tuplesToOps (tuples: unknown[], what: string): Op[] {
+  return tuples.map((tuple): Op => {
+    if (!Array.isArray(tuple)) throw damaged(what)
+    const [type, key, value] = tuple as unknown[]
+    if (!(key instanceof Uint8Array)) throw damaged(what)
+    if (type === OP_PUT && tuple.length === 3 && value instanceof Uint8Array) {
+      return { type: 'put', key: bytesToKey(key), value: plainBytes(value) }
+    }
+    if (type === OP_DEL && tuple.length === 2) return { type: 'del', key: bytesToKey(key) }
+    throw damaged(what)
+  })
+}
+
+function unpack (bytes: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(bytes) as unknown
+  } catch (err) {
+    throw createError(`Unreadable ${what} record: not msgpack`, CODES.CORRUPTION, { cause: err instanceof Error ? err : undefined })
+  }
+}
+
+function unpackArray (bytes: Uint8Array, what: string): unknown[] {
+  const value = unpack(bytes, what)
+  if (!Array.isArray(value)) throw damaged(what)
+  return value
+}
+
+function isNumber (value: unknown): value is number {
+  return typeof value === 'number'
+}
+
+function damaged (what: string): Error {
+  // No LEVEL_CORRUPTION code in the catalogue: an unknown shape is reported as a record
+  // format this version does not support, which is also what a newer writer would cause.
+  return createError(`Unreadable ${what} record: unsupported format or damage`, CODES.CORRUPTION)
+}

@@ -1,0 +1,421 @@
+import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../core/index.js'
+import { entryLast } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+import {
+  SEQ_MAX, TAG, assertUserKey, bytesToKey, clockKey, floorKey, hostIdKey, keyToBytes, logKey, markKey,
+  originOfKey, originRange, parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey
+} from './keys.js'
+import type { KeyRange } from './keys.js'
+import {
+  decodeLogEntry, decodeNumber, decodeOps, decodeString, decodeVersion, encodeLogEntry, encodeNumber,
+  encodeOps, encodeString, encodeVersion, plainBytes
+} from './records.js'
+
+/** One operation of a raw batch: bytes in, bytes out, no encodings. */
+export type RawOp =
+  | { type: 'put', key: Uint8Array, value: Uint8Array }
+  | { type: 'del', key: Uint8Array }
+
+/**
+ * Writes one atomic batch to the database underneath the user's encodings. Injected
+ * because the Replicator wraps the db's own `put/del/batch` to replicate user writes;
+ * the store's writes are already agreed and must bypass that wrapper.
+ */
+export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>
+
+/** Options of {@link LevelStore}. */
+export interface LevelStoreOptions {
+  /** Where every write goes, as one atomic batch per `persist`. */
+  readonly batch: RawBatch
+  /** Passed to every raw batch: whether LevelDB syncs to disk before the batch resolves. */
+  readonly sync: boolean
+}
+
+/** The encodings the store passes on every call: bytes in, bytes out. */
+export interface BinaryEncodings {
+  readonly keyEncoding: 'view'
+  readonly valueEncoding: 'view'
+}
+
+/** Per call, so that the user's default encodings never apply to the store's reads. */
+const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view' }
+
+/** Iterator options the store passes: a range, an optional limit, binary encodings. */
+export interface StoreIteratorOptions extends BinaryEncodings {
+  readonly gte?: Uint8Array
+  readonly lt?: Uint8Array
+  readonly limit?: number
+}
+
+/** The iterator methods the store calls, shared by abstract-level 1 and 3. */
+export interface StoreIterator {
+  next (): Promise<[Uint8Array, Uint8Array] | undefined>
+  nextv (size: number): Promise<Array<[Uint8Array, Uint8Array]>>
+  seek (target: Uint8Array): void
+  close (): Promise<void>
+}
+
+/** The key iterator methods the store calls, shared by abstract-level 1 and 3. */
+export interface StoreKeyIterator {
+  nextv (size: number): Promise<Uint8Array[]>
+  close (): Promise<void>
+}
+
+/**
+ * The read half of the promise API that abstract-level 1 and 3 share: all the store needs
+ * of a database. A structural type, so classic-level, memory-level and browser-level all fit;
+ * writes are deliberately absent (they go through {@link RawBatch}).
+ */
+export interface StoreDatabase {
+  getMany (keys: Uint8Array[], options: BinaryEncodings): Promise<Array<Uint8Array | undefined>>
+  iterator (options: StoreIteratorOptions): StoreIterator
+  keys (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly keyEncoding: 'view' }): StoreKeyIterator
+}
+
+/** How many entries one `nextv` asks for while scanning a range: bounds memory per step. */
+const SCAN_ENTRIES_MAX = 1000
+
+/** An open snapshot session: two iterators created back to back, so they share one state. */
+interface SnapshotSession {
+  /** Over the version records, in user key order. */
+  readonly versions: StoreIterator
+  /** Over the whole database, positioned with `seek` on the user key of each live record. */
+  readonly values: StoreIterator
+  /** The next version entry, read ahead so that the read returning the last record says done. */
+  lookahead: [Uint8Array, Uint8Array] | undefined
+}
+
+/**
+ * The core's durable storage on an abstract-level database. User data lives at the user's
+ * own keys, so plain reads of the db see it; versions, prepare records, logs, marks and the
+ * rest live under a reserved prefix (see `keys.ts`).
+ *
+ * Operations run strictly one after another in call order, whether or not the caller
+ * awaits in between, so a read sees every write issued before it (the core's storage
+ * contract). A failed operation rejects its own promise only.
+ *
+ * @example
+ * const store = new LevelStore(db, { batch: rawBatch, sync: false })
+ * const durable = await store.load()
+ */
+export class LevelStore {
+  readonly #db: StoreDatabase
+  readonly #batch: RawBatch
+  readonly #sync: boolean
+  readonly #sessions = new Map<number, SnapshotSession>()
+  /** Settles when every operation issued so far has; never rejects, so one failure cannot stall the rest. */
+  #tail: Promise<void> = Promise.resolve()
+  #closing: Promise<void> | null = null
+  #hostId: string | undefined
+
+  constructor (db: StoreDatabase, options: LevelStoreOptions) {
+    this.#db = db
+    this.#batch = options.batch
+    this.#sync = options.sync
+  }
+
+  /**
+   * The host's cluster identity: read from the reserved range, or created (32 lowercase
+   * hex chars of random bytes) and written on first use, so it survives restarts.
+   */
+  hostId (): Promise<string> {
+    return this.#enqueue(async () => {
+      if (this.#hostId !== undefined) return this.#hostId
+      const [stored] = await this.#db.getMany([hostIdKey()], BINARY)
+      if (stored !== undefined) {
+        this.#hostId = decodeString(stored, 'host id')
+        return this.#hostId
+      }
+      const id = randomHex(16)
+      // Always synced: an identity lost to a power cut would make this host a stranger to its peers.
+      await this.#batch([{ type: 'put', key: hostIdKey(), value: encodeString(id) }], { sync: true })
+      this.#hostId = id
+      return id
+    })
+  }
+
+  /** What the core needs at start: clock, reserved seq, marks, floors, log spans above the marks, prepared transactions. */
+  load (): Promise<DurableState> {
+    return this.#enqueue(async () => {
+      const [clock, reserved] = await this.#db.getMany([clockKey(), reservedSeqKey()], BINARY)
+      const marks = new Map<HostId, number>()
+      await this.#scan(tagRange(TAG.mark), (key, value) => {
+        marks.set(originOfKey(key, TAG.mark), decodeNumber(value, 'mark'))
+      })
+      const floors = new Map<HostId, number>()
+      await this.#scan(tagRange(TAG.floor), (key, value) => {
+        floors.set(originOfKey(key, TAG.floor), decodeNumber(value, 'floor'))
+      })
+      const above: Array<{ origin: HostId, seq: number, last: number }> = []
+      await this.#scan(tagRange(TAG.log), (key, value) => {
+        const { origin, seq } = parseSequencedKey(key, TAG.log)
+        if (seq > (marks.get(origin) ?? 0)) above.push({ origin, seq, last: entryLast(decodeLogEntry(origin, seq, value)) })
+      })
+      const prepared: Array<{ origin: HostId, seq: number, ops: Op[] }> = []
+      await this.#scan(tagRange(TAG.prepare), (key, value) => {
+        const { origin, seq } = parseSequencedKey(key, TAG.prepare)
+        prepared.push({ origin, seq, ops: decodeOps(value) })
+      })
+      return {
+        clock: clock === undefined ? 0 : decodeNumber(clock, 'clock'),
+        reserved: reserved === undefined ? 0 : decodeNumber(reserved, 'reserved'),
+        // fromEntries defines own properties, so an origin named "__proto__" stays a key.
+        marks: Object.fromEntries(marks),
+        floors: Object.fromEntries(floors),
+        above,
+        prepared
+      }
+    })
+  }
+
+  /** Applies `writes` in order as ONE atomic raw batch: all of them reach disk, or none. */
+  persist (writes: readonly StorageWrite[]): Promise<void> {
+    return this.#enqueue(async () => {
+      // Reads first, inside this same queued operation: no store write can land between
+      // finding the log entries to truncate and deleting them.
+      const existing = new Map<string, number[]>()
+      for (const write of writes) {
+        if (write.type !== 'truncate-log') continue
+        const below = seqBelow(write.before)
+        const seqs = below === null
+          ? []
+          : await this.#scanKeys(originRange(TAG.log, write.origin, 0, below), (key) => parseSequencedKey(key, TAG.log).seq)
+        existing.set(truncation(write.origin, write.before), seqs)
+      }
+      const ops = buildBatch(writes, existing)
+      if (ops.length > 0) await this.#batch(ops, { sync: this.#sync })
+    })
+  }
+
+  /** Answers `query` against everything persisted before it was issued. */
+  read (query: Query): Promise<QueryResult> {
+    return this.#enqueue(async (): Promise<QueryResult> => {
+      switch (query.type) {
+        case 'versions':
+          return { type: 'versions', versions: await this.#versions(query.keys) }
+        case 'log':
+          return { type: 'log', entries: await this.#log(query.after, query.limit) }
+        case 'snapshot-read':
+          return { type: 'snapshot-read', ...await this.#snapshotRead(query.session, query.limit) }
+        case 'snapshot-close':
+          await this.#closeSession(query.session)
+          return { type: 'snapshot-close' }
+      }
+    })
+  }
+
+  /**
+   * Closes open snapshot sessions once every operation issued before has settled. Later
+   * calls reject with `LEVEL_DATABASE_NOT_OPEN`. The database itself stays open: it is the user's.
+   */
+  close (): Promise<void> {
+    this.#closing ??= this.#tail.then(async () => {
+      await Promise.all([...this.#sessions.keys()].map((session) => this.#closeSession(session)))
+    })
+    return this.#closing
+  }
+
+  #enqueue<T> (operation: () => Promise<T>): Promise<T> {
+    if (this.#closing !== null) return Promise.reject(createError('Store is closed', CODES.DATABASE_NOT_OPEN))
+    const result = this.#tail.then(operation)
+    this.#tail = result.then(noop, noop)
+    return result
+  }
+
+  async #versions (keys: readonly Key[]): Promise<Array<Version | undefined>> {
+    if (keys.length === 0) return []
+    const stored = await this.#db.getMany(keys.map((key) => versionKey(keyToBytes(key))), BINARY)
+    return stored.map((bytes) => bytes === undefined ? undefined : decodeVersion(bytes).version)
+  }
+
+  async #log (after: Readonly<Record<HostId, number>>, limit: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = []
+    // Origins in sorted order, then seq order within each: the order the core's contract names.
+    for (const origin of Object.keys(after).sort()) {
+      const remaining = limit - entries.length
+      if (!(remaining > 0)) break
+      const from = seqAbove(after[origin] ?? 0)
+      if (from === null) continue
+      await this.#scan(originRange(TAG.log, origin, from), (key, value) => {
+        entries.push(decodeLogEntry(origin, parseSequencedKey(key, TAG.log).seq, value))
+      }, remaining)
+    }
+    return entries
+  }
+
+  async #snapshotRead (id: number, limit: number): Promise<{ records: Array<readonly [Key, DataRecord]>, done: boolean }> {
+    let session = this.#sessions.get(id)
+    if (session === undefined) {
+      // Back to back and synchronous: both iterators take their LevelDB snapshot before any
+      // other store operation can run, so values always match the versions beside them.
+      // The values iterator has no range: user keys lie on both sides of the reserved range.
+      session = { versions: this.#db.iterator({ ...tagRange(TAG.version), ...BINARY }), values: this.#db.iterator(BINARY), lookahead: undefined }
+      this.#sessions.set(id, session)
+    }
+    try {
+      const records: Array<readonly [Key, DataRecord]> = []
+      const count = Math.max(0, Math.floor(limit))
+      while (records.length < count) {
+        const entry = session.lookahead ?? await session.versions.next()
+        session.lookahead = undefined
+        if (entry === undefined) break
+        records.push(await snapshotRecord(session, entry))
+      }
+      // Peek one ahead: the read that returns the last record already says done.
+      session.lookahead ??= await session.versions.next()
+      const done = session.lookahead === undefined
+      if (done) await this.#closeSession(id)
+      return { records, done }
+    } catch (err) {
+      // A session that failed midway cannot be trusted to resume; a later read of the same id starts afresh.
+      await this.#closeSession(id).catch(noop)
+      throw err
+    }
+  }
+
+  async #closeSession (id: number): Promise<void> {
+    const session = this.#sessions.get(id)
+    if (session === undefined) return
+    this.#sessions.delete(id)
+    await Promise.all([session.versions.close(), session.values.close()])
+  }
+
+  /** Visits the entries of `range` in key order, at most `limit`, reading in bounded steps. */
+  async #scan (range: KeyRange, visit: (key: Uint8Array, value: Uint8Array) => void, limit?: number): Promise<void> {
+    const iterator = this.#db.iterator({ ...range, ...BINARY, ...(limit === undefined ? {} : { limit }) })
+    try {
+      for (let entries = await iterator.nextv(SCAN_ENTRIES_MAX); entries.length > 0; entries = await iterator.nextv(SCAN_ENTRIES_MAX)) {
+        for (const [key, value] of entries) visit(key, value)
+      }
+    } finally {
+      await iterator.close()
+    }
+  }
+
+  /** Maps the keys of `range` in key order; values are not read (log entries may be large). */
+  async #scanKeys<T> (range: KeyRange, map: (key: Uint8Array) => T): Promise<T[]> {
+    const iterator = this.#db.keys({ ...range, keyEncoding: 'view' })
+    const result: T[] = []
+    try {
+      for (let keys = await iterator.nextv(SCAN_ENTRIES_MAX); keys.length > 0; keys = await iterator.nextv(SCAN_ENTRIES_MAX)) {
+        for (const key of keys) result.push(map(key))
+      }
+    } finally {
+      await iterator.close()
+    }
+    return result
+  }
+}
+
+/**
+ * The raw ops of `writes`, in order. Pure: the only database state it needs, the log seqs
+ * each truncation finds on disk, is read beforehand into `existing`.
+ */
+function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<string, readonly number[]>): RawOp[] {
+  const ops: RawOp[] = []
+  // Log entries put earlier in this batch: a truncation later in it deletes them too, as
+  // applying the writes one by one would.
+  const logged = new Map<HostId, Set<number>>()
+  for (const write of writes) {
+    switch (write.type) {
+      case 'data': {
+        // Checked here as well as where users write: a reserved key would overwrite our own records.
+        assertUserKey(write.key)
+        const key = keyToBytes(write.key)
+        const { value, version } = write.record
+        ops.push(value === null ? { type: 'del', key } : { type: 'put', key, value })
+        ops.push({ type: 'put', key: versionKey(key), value: encodeVersion(version, value === null) })
+        break
+      }
+      case 'prepare':
+        ops.push({ type: 'put', key: prepareKey(write.origin, write.seq), value: encodeOps(write.ops) })
+        break
+      case 'unprepare':
+        ops.push({ type: 'del', key: prepareKey(write.origin, write.seq) })
+        break
+      case 'log': {
+        const { origin, seq } = write.entry
+        ops.push({ type: 'put', key: logKey(origin, seq), value: encodeLogEntry(write.entry) })
+        let seqs = logged.get(origin)
+        if (seqs === undefined) logged.set(origin, seqs = new Set())
+        seqs.add(seq)
+        break
+      }
+      case 'truncate-log': {
+        const doomed = new Set(existing.get(truncation(write.origin, write.before)) ?? [])
+        for (const seq of logged.get(write.origin) ?? []) {
+          if (seq < write.before) doomed.add(seq)
+        }
+        for (const seq of doomed) {
+          ops.push({ type: 'del', key: logKey(write.origin, seq) })
+          logged.get(write.origin)?.delete(seq)
+        }
+        break
+      }
+      case 'mark':
+        ops.push({ type: 'put', key: markKey(write.origin), value: encodeNumber(write.contiguous) })
+        break
+      case 'floor':
+        ops.push({ type: 'put', key: floorKey(write.origin), value: encodeNumber(write.floor) })
+        break
+      case 'clock':
+        ops.push({ type: 'put', key: clockKey(), value: encodeNumber(write.ts) })
+        break
+      case 'reserved':
+        ops.push({ type: 'put', key: reservedSeqKey(), value: encodeNumber(write.seq) })
+        break
+    }
+  }
+  return ops
+}
+
+/** One snapshot record: the version entry, and for a live record its value from the same snapshot. */
+async function snapshotRecord (session: SnapshotSession, [metaKey, metaValue]: [Uint8Array, Uint8Array]): Promise<readonly [Key, DataRecord]> {
+  const userKey = userKeyOfVersionKey(metaKey)
+  const { version, deleted } = decodeVersion(metaValue)
+  if (deleted) return [bytesToKey(userKey), { value: null, version }]
+  session.values.seek(userKey)
+  const entry = await session.values.next()
+  if (entry === undefined || !equalBytes(entry[0], userKey)) {
+    // Every store write puts a live value and its version in one batch, so this is damage
+    // or a write that bypassed the store: fail loudly rather than ship a wrong record.
+    throw createError('Store is inconsistent: a live version has no value', CODES.CORRUPTION)
+  }
+  return [bytesToKey(userKey), { value: plainBytes(entry[1]), version }]
+}
+
+/** Identifies one truncation, so the seqs read for it are found again while building. */
+function truncation (origin: HostId, before: number): string {
+  return `${before}#${origin}`
+}
+
+/**
+ * The exclusive upper seq of "seq < before": null when no stored seq can be below it,
+ * undefined when every stored seq is (no upper bound).
+ */
+function seqBelow (before: number): number | undefined | null {
+  if (!(before > 0)) return null
+  // Seqs are integers: seq < 2.5 is seq < 3. Above SEQ_MAX every stored seq qualifies.
+  return before > SEQ_MAX ? undefined : Math.ceil(before)
+}
+
+/** The first seq of "seq > after", or null when no stored seq can be above it. */
+function seqAbove (after: number): number | null {
+  if (Number.isNaN(after) || after >= SEQ_MAX) return null
+  return after < 0 ? 0 : Math.floor(after) + 1
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function randomHex (bytes: number): string {
+  const random = globalThis.crypto.getRandomValues(new Uint8Array(bytes))
+  let hex = ''
+  for (const byte of random) hex += byte.toString(16).padStart(2, '0')
+  return hex
+}
+
+function noop (): void {}

@@ -1,0 +1,223 @@
+import type { DataRecord, HostId, Key, LogEntry, Message, Op } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
+import {
+  expectArray, expectBoolean, expectBytes, expectDictionary, expectHostId, expectInteger,
+  expectShape, expectTag, invalid
+} from './validate.js'
+
+/**
+ * The wire form of the core's protocol messages.
+ *
+ * A message travels as a msgpack map with the same field names as the core `Message`, with
+ * one change: every user key is msgpack `bin` (a Uint8Array), never a string and never a
+ * map key. Core keys are binary strings with one character per byte; as msgpack strings they
+ * would have to be valid UTF-8, and as map keys msgpackr would rename `__proto__`. Values
+ * are `bin` too. A snapshot record is a 2-item array `[key, { value, version }]`; marks are
+ * a map from host id to a safe integer. Integers are plain msgpack integers (or float64,
+ * which msgpackr writes for integers beyond 32 bits); any other encoding is refused.
+ */
+
+const MESSAGE_TYPES = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next'] as const satisfies ReadonlyArray<Message['type']>
+
+// Sequence numbers start at 1 (0 means "nothing applied" in marks); times, clocks, snapshot
+// sessions and chunk numbers may be 0.
+const SEQ_MIN = 1
+const COUNTER_MIN = 0
+
+/** Chunk size for String.fromCharCode: spreading a whole large key would overflow the stack. */
+const CHAR_CODES_PER_CALL = 4096
+
+/**
+ * A core key (one character per byte) as its bytes.
+ *
+ * @throws `LEVEL_PROTOCOL_ERROR` when a character is above 0xff: the key is not a binary
+ *   string, so sending it would silently change it.
+ */
+export function keyToBytes (key: Key): Uint8Array {
+  const bytes = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i)
+    if (code > 0xff) throw createError(`Cannot send key: character ${i} is U+${code.toString(16).toUpperCase()}, not a byte`, CODES.PROTOCOL_ERROR)
+    bytes[i] = code
+  }
+  return bytes
+}
+
+/**
+ * Bytes as a core key, one character per byte. (TextDecoder's 'latin1' is windows-1252 and
+ * would change bytes 0x80 to 0x9f, hence the char codes.)
+ */
+export function bytesToKey (bytes: Uint8Array): Key {
+  let key = ''
+  for (let i = 0; i < bytes.length; i += CHAR_CODES_PER_CALL) {
+    key += String.fromCharCode(...bytes.subarray(i, i + CHAR_CODES_PER_CALL))
+  }
+  return key
+}
+
+/**
+ * The wire form of a core message, ready for `encodePayload`. Messages come from the local
+ * core and are trusted; only their keys are checked, as a key that is not a binary string
+ * cannot be sent faithfully.
+ */
+export function messageToWire (message: Message): unknown {
+  switch (message.type) {
+    case 'prepare': return { type: message.type, seq: message.seq, ops: message.ops.map(opToWire), clock: message.clock }
+    case 'vote': return { type: message.type, seq: message.seq, yes: message.yes, clock: message.clock }
+    case 'commit': return { type: message.type, seq: message.seq, ts: message.ts, ops: message.ops === null ? null : message.ops.map(opToWire) }
+    case 'abort': return { type: message.type, seq: message.seq }
+    case 'ack': return { type: message.type, seq: message.seq }
+    case 'sync': return { type: message.type, marks: { ...message.marks } }
+    case 'entries': return { type: message.type, entries: message.entries.map(entryToWire), more: message.more }
+    case 'snapshot': return {
+      type: message.type,
+      session: message.session,
+      part: message.part,
+      marks: message.marks === null ? null : { ...message.marks },
+      records: message.records.map(([key, record]) => [keyToBytes(key), recordToWire(record)]),
+      done: message.done
+    }
+    case 'snapshot-next': return { type: message.type, session: message.session, part: message.part }
+  }
+}
+
+function opToWire (op: Op): unknown {
+  return op.type === 'put'
+    ? { type: op.type, key: keyToBytes(op.key), value: op.value }
+    : { type: op.type, key: keyToBytes(op.key) }
+}
+
+function entryToWire (entry: LogEntry): unknown {
+  return entry.kind === 'commit'
+    ? { kind: entry.kind, origin: entry.origin, seq: entry.seq, ts: entry.ts, ops: entry.ops.map(opToWire) }
+    : { kind: entry.kind, origin: entry.origin, seq: entry.seq, last: entry.last }
+}
+
+function recordToWire (record: DataRecord): unknown {
+  const { ts, origin, seq } = record.version
+  return { value: record.value, version: { ts, origin, seq } }
+}
+
+/**
+ * A core message from its untrusted wire form (the output of `decodePayload`). Everything is
+ * checked before anything is returned: the exact set of fields of every object, the message
+ * type, every integer (safe, non-negative, sequence numbers from 1), every key and value
+ * (bytes), every host id, and every array's length against the limits in limits.ts. The
+ * result is built afresh and shares no object with the input but its byte arrays.
+ *
+ * @throws `LEVEL_PROTOCOL_ERROR` naming the first field found wrong.
+ */
+export function messageFromWire (value: unknown): Message {
+  const type = expectTag(value, 'message', 'type', MESSAGE_TYPES)
+  // Paths name the message type, so an error reads "prepare.ops[3].key must be bytes".
+  const path = type
+  switch (type) {
+    case 'prepare': {
+      const m = expectShape(value, path, ['type', 'seq', 'ops', 'clock'])
+      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN), ops: opsFromWire(m['ops'], `${path}.ops`), clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
+    }
+    case 'vote': {
+      const m = expectShape(value, path, ['type', 'seq', 'yes', 'clock'])
+      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN), yes: expectBoolean(m['yes'], `${path}.yes`), clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
+    }
+    case 'commit': {
+      const m = expectShape(value, path, ['type', 'seq', 'ts', 'ops'])
+      const ops = m['ops'] === null ? null : opsFromWire(m['ops'], `${path}.ops`)
+      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN), ts: expectInteger(m['ts'], `${path}.ts`, COUNTER_MIN), ops }
+    }
+    case 'abort':
+    case 'ack': {
+      const m = expectShape(value, path, ['type', 'seq'])
+      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN) }
+    }
+    case 'sync': {
+      const m = expectShape(value, path, ['type', 'marks'])
+      return { type, marks: marksFromWire(m['marks'], `${path}.marks`) }
+    }
+    case 'entries': {
+      const m = expectShape(value, path, ['type', 'entries', 'more'])
+      const entries = Array.from(expectArray(m['entries'], `${path}.entries`, LOG_ENTRIES_PER_MESSAGE_MAX), (entry, i) => entryFromWire(entry, `${path}.entries[${i}]`))
+      return { type, entries, more: expectBoolean(m['more'], `${path}.more`) }
+    }
+    case 'snapshot': {
+      const m = expectShape(value, path, ['type', 'session', 'part', 'marks', 'records', 'done'])
+      const session = expectInteger(m['session'], `${path}.session`, COUNTER_MIN)
+      const part = expectInteger(m['part'], `${path}.part`, COUNTER_MIN)
+      // Only the first chunk carries the marks the whole copy reflects (core/messages.ts).
+      if ((part === 0) !== (m['marks'] !== null)) throw invalid(`${path}.marks`, part === 0 ? 'must be present on part 0' : 'must be null after part 0')
+      const marks = m['marks'] === null ? null : marksFromWire(m['marks'], `${path}.marks`)
+      const records = Array.from(expectArray(m['records'], `${path}.records`, SNAPSHOT_RECORDS_PER_MESSAGE_MAX), (record, i) => recordFromWire(record, `${path}.records[${i}]`))
+      return { type, session, part, marks, records, done: expectBoolean(m['done'], `${path}.done`) }
+    }
+    case 'snapshot-next': {
+      const m = expectShape(value, path, ['type', 'session', 'part'])
+      return { type, session: expectInteger(m['session'], `${path}.session`, COUNTER_MIN), part: expectInteger(m['part'], `${path}.part`, COUNTER_MIN) }
+    }
+  }
+}
+
+function opsFromWire (value: unknown, path: string): Op[] {
+  // Array.from, not map: map skips the holes of a sparse array, which would slip through.
+  return Array.from(expectArray(value, path, OPS_PER_MESSAGE_MAX), (item, i) => opFromWire(item, `${path}[${i}]`))
+}
+
+function opFromWire (value: unknown, path: string): Op {
+  const type = expectTag(value, path, 'type', ['put', 'del'] as const)
+  if (type === 'put') {
+    const op = expectShape(value, path, ['type', 'key', 'value'])
+    return { type, key: bytesToKey(expectBytes(op['key'], `${path}.key`)), value: expectBytes(op['value'], `${path}.value`) }
+  }
+  const op = expectShape(value, path, ['type', 'key'])
+  return { type, key: bytesToKey(expectBytes(op['key'], `${path}.key`)) }
+}
+
+function entryFromWire (value: unknown, path: string): LogEntry {
+  const kind = expectTag(value, path, 'kind', ['commit', 'abort'] as const)
+  if (kind === 'commit') {
+    const entry = expectShape(value, path, ['kind', 'origin', 'seq', 'ts', 'ops'])
+    return {
+      kind,
+      origin: expectHostId(entry['origin'], `${path}.origin`),
+      seq: expectInteger(entry['seq'], `${path}.seq`, SEQ_MIN),
+      ts: expectInteger(entry['ts'], `${path}.ts`, COUNTER_MIN),
+      ops: opsFromWire(entry['ops'], `${path}.ops`)
+    }
+  }
+  const entry = expectShape(value, path, ['kind', 'origin', 'seq', 'last'])
+  const seq = expectInteger(entry['seq'], `${path}.seq`, SEQ_MIN)
+  // An abort entry covers seq..last, so a range that ends before it starts is nonsense.
+  const last = expectInteger(entry['last'], `${path}.last`, seq)
+  return { kind, origin: expectHostId(entry['origin'], `${path}.origin`), seq, last }
+}
+
+function recordFromWire (value: unknown, path: string): readonly [Key, DataRecord] {
+  const pair = expectArray(value, path, 2)
+  if (pair.length !== 2) throw invalid(path, 'must be a [key, record] pair')
+  const key = bytesToKey(expectBytes(pair[0], `${path}[0]`))
+  const record = expectShape(pair[1], `${path}[1]`, ['value', 'version'])
+  const version = expectShape(record['version'], `${path}[1].version`, ['ts', 'origin', 'seq'])
+  return [key, {
+    // A null value is a tombstone: the key's deletion, kept so that an older put cannot win.
+    value: record['value'] === null ? null : expectBytes(record['value'], `${path}[1].value`),
+    version: {
+      ts: expectInteger(version['ts'], `${path}[1].version.ts`, COUNTER_MIN),
+      origin: expectHostId(version['origin'], `${path}[1].version.origin`),
+      seq: expectInteger(version['seq'], `${path}[1].version.seq`, SEQ_MIN)
+    }
+  }]
+}
+
+/**
+ * Marks as a dictionary without a prototype: a lookup of an origin it lacks (even one named
+ * `constructor` or `toString`) yields undefined, never an inherited property.
+ */
+function marksFromWire (value: unknown, path: string): Readonly<Record<HostId, number>> {
+  const { object, keys } = expectDictionary(value, path, MARKS_ORIGINS_MAX)
+  const out: Record<HostId, number> = Object.create(null) as Record<HostId, number>
+  for (const key of keys) {
+    const origin = expectHostId(key, `${path} key`)
+    out[origin] = expectInteger(object[key], `${path}.${origin}`, COUNTER_MIN)
+  }
+  return out
+}

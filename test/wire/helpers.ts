@@ -1,0 +1,167 @@
+/**
+ * Shared fixtures for the wire tests: one sample of every message type, a seeded generator
+ * of random messages with hostile keys, and an assertion on ModuleError codes. It holds no
+ * tests itself.
+ */
+import assert from 'node:assert/strict'
+import ModuleError from 'module-error'
+import type { HostId, Key, LogEntry, Message, Op } from '../../src/core/index.js'
+import type { ErrorCode } from '../../src/errors.js'
+import type { Prng } from '../sim/prng.js'
+
+/** Keys that break naive codecs: NUL, 0xff, invalid UTF-8, the empty key, prototype names. */
+export const HOSTILE_KEYS: readonly Key[] = [
+  '', '\x00', '\xff', '\x00\xff\x00', '\xc3\x28', '\x80', '\xed\xa0\x80', '\xf8\x88\x80\x80\x80',
+  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'caf\xc3\xa9'
+]
+
+export function bytes (...values: number[]): Uint8Array {
+  return new Uint8Array(values)
+}
+
+/** One op of each kind, a put with an empty value, and puts under every hostile key. */
+const SAMPLE_OPS: readonly Op[] = [
+  { type: 'put', key: 'a', value: bytes(1, 2, 3) },
+  { type: 'put', key: 'empty', value: bytes() },
+  { type: 'del', key: '\xff\x00' },
+  ...HOSTILE_KEYS.map((key, i): Op => i % 3 === 2 ? { type: 'del', key } : { type: 'put', key, value: bytes(0, 0xff, 0xc3, 0x28, i) })
+]
+
+/** At least one message of every type, and every optional form (null ops, null marks...). */
+export const SAMPLE_MESSAGES: readonly Message[] = [
+  { type: 'prepare', seq: 1, ops: SAMPLE_OPS, clock: 0 },
+  { type: 'prepare', seq: Number.MAX_SAFE_INTEGER, ops: [], clock: 1_700_000_000_123 },
+  { type: 'vote', seq: 7, yes: true, clock: 2 ** 32 },
+  { type: 'vote', seq: 7, yes: false, clock: 2 ** 32 - 1 },
+  { type: 'commit', seq: 3, ts: 1_700_000_000_000, ops: SAMPLE_OPS },
+  { type: 'commit', seq: 3, ts: 0, ops: null },
+  { type: 'abort', seq: 12 },
+  { type: 'ack', seq: 2 ** 31 },
+  { type: 'sync', marks: {} },
+  { type: 'sync', marks: { a: 0, 'host-2.example:3001': 17, constructor: 4, toString: 5, 0: 9 } },
+  {
+    type: 'entries',
+    entries: [
+      { kind: 'commit', origin: 'a', seq: 1, ts: 5, ops: SAMPLE_OPS },
+      { kind: 'commit', origin: 'b', seq: 2, ts: 6, ops: [] },
+      { kind: 'abort', origin: 'a', seq: 2, last: 2 },
+      { kind: 'abort', origin: 'c', seq: 3, last: 70 }
+    ],
+    more: true
+  },
+  { type: 'entries', entries: [], more: false },
+  {
+    type: 'snapshot',
+    session: 1,
+    part: 0,
+    marks: { a: 3, b: 0 },
+    records: [
+      ...HOSTILE_KEYS.map((key, i): readonly [Key, { value: Uint8Array, version: { ts: number, origin: HostId, seq: number } }] =>
+        [key, { value: bytes(i, 0, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }]),
+      ['tombstone', { value: null, version: { ts: 9, origin: 'b', seq: 1 } }],
+      ['empty', { value: bytes(), version: { ts: 9, origin: 'b', seq: 2 } }]
+    ],
+    done: false
+  },
+  { type: 'snapshot', session: 1, part: 1, marks: null, records: [], done: true },
+  { type: 'snapshot-next', session: 0, part: 0 },
+  { type: 'snapshot-next', session: 4, part: 99 }
+]
+
+/** Every message type the core defines; the round-trip test checks the samples cover them. */
+export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next']
+
+const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'constructor', 'Z'.repeat(64)]
+
+/** A random message of a random type, with random byte keys and integers at the edges. */
+export function randomMessage (random: Prng): Message {
+  const type = random.pick(MESSAGE_TYPES)
+  switch (type) {
+    case 'prepare': return { type, seq: randomInteger(random, 1), ops: randomOps(random), clock: randomInteger(random, 0) }
+    case 'vote': return { type, seq: randomInteger(random, 1), yes: random.chance(0.5), clock: randomInteger(random, 0) }
+    case 'commit': return { type, seq: randomInteger(random, 1), ts: randomInteger(random, 0), ops: random.chance(0.3) ? null : randomOps(random) }
+    case 'abort':
+    case 'ack': return { type, seq: randomInteger(random, 1) }
+    case 'sync': return { type, marks: randomMarks(random) }
+    case 'entries': return { type, entries: Array.from({ length: random.int(0, 5) }, () => randomEntry(random)), more: random.chance(0.5) }
+    case 'snapshot': {
+      const part = random.chance(0.5) ? 0 : randomInteger(random, 1)
+      return {
+        type,
+        session: randomInteger(random, 0),
+        part,
+        marks: part === 0 ? randomMarks(random) : null,
+        records: Array.from({ length: random.int(0, 6) }, () => [randomKey(random), {
+          value: random.chance(0.2) ? null : randomBytes(random, 12),
+          version: { ts: randomInteger(random, 0), origin: random.pick(HOST_IDS), seq: randomInteger(random, 1) }
+        }] as const),
+        done: random.chance(0.5)
+      }
+    }
+    case 'snapshot-next': return { type, session: randomInteger(random, 0), part: randomInteger(random, 0) }
+  }
+}
+
+function randomEntry (random: Prng): LogEntry {
+  const origin = random.pick(HOST_IDS)
+  const seq = randomInteger(random, 1)
+  if (random.chance(0.5)) return { kind: 'commit', origin, seq, ts: randomInteger(random, 0), ops: randomOps(random) }
+  return { kind: 'abort', origin, seq, last: seq + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - seq)) }
+}
+
+function randomOps (random: Prng): Op[] {
+  return Array.from({ length: random.int(0, 6) }, (): Op => random.chance(0.7)
+    ? { type: 'put', key: randomKey(random), value: randomBytes(random, 16) }
+    : { type: 'del', key: randomKey(random) })
+}
+
+function randomMarks (random: Prng): Record<HostId, number> {
+  const marks: Record<HostId, number> = {}
+  for (let i = random.int(0, 4); i > 0; i--) marks[random.pick(HOST_IDS)] = randomInteger(random, 0)
+  return marks
+}
+
+function randomKey (random: Prng): Key {
+  if (random.chance(0.3)) return random.pick(HOSTILE_KEYS)
+  return String.fromCharCode(...randomBytes(random, 10))
+}
+
+export function randomBytes (random: Prng, lengthMax: number): Uint8Array {
+  return Uint8Array.from({ length: random.int(0, lengthMax) }, () => random.int(0, 255))
+}
+
+/** Integers at the encoding boundaries (fixint, 8, 16, 32 bits, float64) and in between. */
+function randomInteger (random: Prng, min: number): number {
+  const edges = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER]
+  const value = random.chance(0.5) ? random.pick(edges) : random.int(0, 2 ** 31)
+  return Math.max(min, value)
+}
+
+/**
+ * Asserts that `fn` throws a ModuleError with `code`, and, when given, a message matching
+ * `pattern` (the validators name the offending field).
+ */
+export function assertCode (fn: () => unknown, code: ErrorCode, pattern?: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ModuleError, `expected a ModuleError, got ${String(error)}`)
+    assert.equal(error.code, code, `wrong code for: ${error.message}`)
+    if (pattern !== undefined) assert.match(error.message, pattern)
+    return true
+  })
+}
+
+/** Same as {@link assertCode}, for a promise. */
+export async function assertRejectsCode (promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ModuleError, `expected a ModuleError, got ${String(error)}`)
+    assert.equal(error.code, code, `wrong code for: ${error.message}`)
+    return true
+  })
+}
+
+/** A message with its marks as ordinary objects, so deepStrictEqual ignores their null prototype. */
+export function withPlainMarks (message: Message): Message {
+  if (message.type === 'sync') return { ...message, marks: { ...message.marks } }
+  if (message.type === 'snapshot' && message.marks !== null) return { ...message, marks: { ...message.marks } }
+  return message
+}

@@ -33,7 +33,7 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
   for (const txn of s.prepared.values()) {
     if (!txn.locked) continue
     const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq <= txn.seq && txn.seq <= entryLast(entry)) ||
-      (job.snapshot?.marks[txn.origin] ?? 0) >= txn.seq
+      (job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, txn.origin) && (job.snapshot.marks[txn.origin] ?? 0) >= txn.seq)
     if (!decided) continue
     s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
     txn.locked = false

@@ -1,7 +1,7 @@
 import { enqueueApply } from './apply.js'
 import type { Message } from './messages.js'
 import { type NodeState, read, send } from './state.js'
-import type { HostId } from './types.js'
+import { type HostId, type LogEntry, entryBytes } from './types.js'
 
 /**
  * Catch-up and termination: a host pulls the log entries it misses from its peers in turn,
@@ -9,8 +9,24 @@ import type { HostId } from './types.js'
  * reaches back far enough, the peer sends a full copy instead.
  */
 
+function entriesBytes (entries: readonly LogEntry[]): number {
+  let bytes = 0
+  for (const entry of entries) bytes += entryBytes(entry)
+  return bytes
+}
+
 export function sendSync (s: NodeState, to: HostId): void {
   send(s, to, { type: 'sync', marks: s.marks.toRecord() })
+}
+
+/** A peer went away: copies to or from it cannot finish, so drop them now. */
+export function onPeerGone (s: NodeState, peer: HostId): void {
+  for (const [session, out] of s.snapshotsOut) {
+    if (out.peer !== peer) continue
+    s.snapshotsOut.delete(session)
+    if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
+  }
+  if (s.snapshotIn?.from === peer) s.snapshotIn = null
 }
 
 export function onCatchUpTick (s: NodeState): void {
@@ -18,7 +34,7 @@ export function onCatchUpTick (s: NodeState): void {
   for (const [session, out] of s.snapshotsOut) {
     if (s.now - out.touchedAt < config.snapshotIdleMs) continue
     s.snapshotsOut.delete(session)
-    read(s, { type: 'snapshot-close', session }, () => {})
+    if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
   }
   if (s.snapshotIn !== null && s.now - s.snapshotIn.touchedAt >= config.snapshotIdleMs) s.snapshotIn = null
   if (s.now - s.lastSyncAt < config.syncIntervalMs) return
@@ -41,7 +57,8 @@ export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<Host
   let needsCopy = false
   let needsEntries = false
   for (const origin of new Set([s.config.id, ...s.peers, ...s.marks.origins()])) {
-    const their = theirs[origin] ?? 0
+    // Own properties only: an origin may be named like an Object.prototype member.
+    const their = Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0
     if (s.marks.highest(origin) <= their) continue
     if (s.marks.contiguous(origin) > their && (s.floors.get(origin) ?? 1) > their + 1) needsCopy = true
     after[origin] = their
@@ -52,11 +69,13 @@ export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<Host
     return
   }
   if (!needsEntries) return
-  const limit = s.config.logEntriesPerMessageMax
-  read(s, { type: 'log', after, limit }, (result) => {
+  const { logEntriesPerMessageMax: limit, catchUpBytesMax: bytesMax } = s.config
+  read(s, { type: 'log', after, limit, bytesMax }, (result) => {
     if (result.type !== 'log') throw new TypeError('storage answered a log query with ' + result.type)
     if (result.entries.length === 0) return
-    send(s, from, { type: 'entries', entries: result.entries, more: result.entries.length >= limit })
+    // Cut short by count or by bytes: either way, the receiver asks again once it applied these.
+    const more = result.entries.length >= limit || entriesBytes(result.entries) > bytesMax / 2
+    send(s, from, { type: 'entries', entries: result.entries, more })
   })
 }
 
@@ -75,15 +94,23 @@ function startSnapshot (s: NodeState, peer: HostId): void {
   const session = ++s.nextSession
   // Marks are taken before the storage snapshot, which is opened later: the copy reflects
   // at least everything the marks claim.
-  s.snapshotsOut.set(session, { peer, marks: s.marks.toRecord(), nextPart: 0, touchedAt: s.now })
+  s.snapshotsOut.set(session, { peer, marks: s.marks.toRecord(), nextPart: 0, reading: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 
 function sendSnapshotChunk (s: NodeState, session: number): void {
-  read(s, { type: 'snapshot-read', session, limit: s.config.snapshotRecordsPerMessageMax }, (result) => {
+  const pending = s.snapshotsOut.get(session)
+  if (pending === undefined || pending.reading) return
+  pending.reading = true
+  read(s, { type: 'snapshot-read', session, limit: s.config.snapshotRecordsPerMessageMax, bytesMax: s.config.catchUpBytesMax }, (result) => {
     if (result.type !== 'snapshot-read') throw new TypeError('storage answered a snapshot read with ' + result.type)
     const out = s.snapshotsOut.get(session)
-    if (out === undefined) return
+    if (out === undefined) {
+      // Dropped while the read ran (idle or disconnected): close what the read may have opened.
+      if (!result.done) read(s, { type: 'snapshot-close', session }, () => {})
+      return
+    }
+    out.reading = false
     const part = out.nextPart++
     send(s, out.peer, { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, records: result.records, done: result.done })
     if (result.done) s.snapshotsOut.delete(session)

@@ -28,10 +28,14 @@ export interface NodeConfig {
   readonly backoffMsMax: number
   /** Most client ops one transaction carries (group commit). */
   readonly groupOpsMax: number
+  /** Most key and value bytes one transaction carries, so its messages fit a frame. */
+  readonly groupBytesMax: number
   /** Committed entries kept per origin for catch-up before the log is truncated. */
   readonly logRetention: number
   readonly logEntriesPerMessageMax: number
   readonly snapshotRecordsPerMessageMax: number
+  /** Most key and value bytes one catch-up message (entries or a snapshot chunk) carries. */
+  readonly catchUpBytesMax: number
   /** A full copy that makes no progress for this long is abandoned, on both sides. */
   readonly snapshotIdleMs: number
   /** Own sequence numbers reserved per durable write of the reservation. */
@@ -49,9 +53,11 @@ export const DEFAULTS = {
   backoffMsMin: 1,
   backoffMsMax: 20,
   groupOpsMax: 1_024,
+  groupBytesMax: 4 * 1024 * 1024,
   logRetention: 100_000,
   logEntriesPerMessageMax: 1_000,
   snapshotRecordsPerMessageMax: 1_000,
+  catchUpBytesMax: 4 * 1024 * 1024,
   snapshotIdleMs: 30_000,
   reserveBlock: 64
 } as const

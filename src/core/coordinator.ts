@@ -2,7 +2,7 @@ import { assert } from './assert.js'
 import { enqueueApply } from './apply.js'
 import type { FailureReason, RequestId } from './effects.js'
 import { type CommittingTxn, type NodeState, type PendingWrite, backoffMs, persist, send, uniqueKeys } from './state.js'
-import { type LogEntry, type Op, txnKey } from './types.js'
+import { type LogEntry, type Op, opsBytes, txnKey } from './types.js'
 
 /** The origin's side of two-phase commit: group, lock, prepare, decide, collect acks. */
 
@@ -17,10 +17,13 @@ export function maybeStartTxn (s: NodeState): void {
   const { config } = s
   const writes: PendingWrite[] = []
   let opCount = 0
+  let byteCount = 0
   for (const write of s.queue) {
-    if (writes.length > 0 && opCount + write.ops.length > config.groupOpsMax) break
+    const bytes = opsBytes(write.ops)
+    if (writes.length > 0 && (opCount + write.ops.length > config.groupOpsMax || byteCount + bytes > config.groupBytesMax)) break
     writes.push(write)
     opCount += write.ops.length
+    byteCount += bytes
   }
   const ops = writes.flatMap((write) => write.ops)
   const keys = uniqueKeys(ops)
@@ -118,7 +121,8 @@ export function onOwnDecisionDurable (s: NodeState, entry: LogEntry): void {
     else s.committing.set(txn.seq, committing)
   } else {
     for (const peer of s.peers) send(s, peer, { type: 'abort', seq: txn.seq })
-    for (const write of txn.writes) write.reason ??= txn.abortReason
+    // A failed write reports the latest reason it was held back for.
+    for (const write of txn.writes) write.reason = txn.abortReason
     s.queue.unshift(...txn.writes)
     s.retryAt = s.now + backoffMs(s)
   }

@@ -35,13 +35,16 @@ export type StorageWrite =
  */
 export type Query =
   | { readonly type: 'versions', readonly keys: readonly Key[] }
-  /** Log entries with `seq > after[origin]` for each origin named, in (origin, seq) order. */
-  | { readonly type: 'log', readonly after: Readonly<Record<HostId, number>>, readonly limit: number }
+  /**
+   * Log entries with `seq > after[origin]` for each origin named, in (origin, seq) order: at
+   * most `limit`, cut by `takeWithinBytes` to `bytesMax`. `snapshot-read` is cut the same way.
+   */
+  | { readonly type: 'log', readonly after: Readonly<Record<HostId, number>>, readonly limit: number, readonly bytesMax: number }
   /**
    * The next `limit` data records (tombstones included) of a consistent snapshot; the first
    * read of a session opens it, the read that returns `done` closes it.
    */
-  | { readonly type: 'snapshot-read', readonly session: number, readonly limit: number }
+  | { readonly type: 'snapshot-read', readonly session: number, readonly limit: number, readonly bytesMax: number }
   | { readonly type: 'snapshot-close', readonly session: number }
 
 export type QueryResult =

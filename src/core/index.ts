@@ -7,4 +7,4 @@ export type { DurableState, Effect, FailureReason, Input, Query, QueryResult, Re
 export type { Message } from './messages.js'
 export { compareVersions } from './version.js'
 export type { DataRecord, HostId, Key, LogEntry, Op, Value, Version } from './types.js'
-export { entryLast } from './types.js'
+export { entryBytes, entryLast, opsBytes, recordBytes, takeWithinBytes } from './types.js'

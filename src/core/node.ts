@@ -1,5 +1,5 @@
 import { enqueueApply } from './apply.js'
-import { onCatchUpTick, onEntries, onSnapshot, onSnapshotNext, onSync, sendSync } from './catch-up.js'
+import { onCatchUpTick, onEntries, onPeerGone, onSnapshot, onSnapshotNext, onSync, sendSync } from './catch-up.js'
 import { type NodeOptions, resolveConfig } from './config.js'
 import { maybeStartTxn, onAck, onCoordinatorTick, onVote, submitWrite } from './coordinator.js'
 import type { DurableState, Effect, Input } from './effects.js'
@@ -93,7 +93,7 @@ export class Node {
     }
     if (s.restarting) {
       // SPEC §5.4: presumed abort. Numbers reserved before the restart and not decided
-      // can never be committed now; aborting them durably tells every participant so.
+      // can never be committed now; participants holding one learn so through sync.
       const seq = s.marks.contiguous(s.config.id) + 1
       enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: s.config.id, seq, last: s.reserved }, source: 'own' }] })
     }
@@ -138,6 +138,7 @@ export class Node {
         break
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
+        onPeerGone(s, input.peer)
         updateReady(s)
         break
       case 'peer-added':

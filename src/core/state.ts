@@ -69,6 +69,8 @@ export interface OutgoingSnapshot {
   readonly marks: Readonly<Record<HostId, number>>
   /** The chunk to send next; the storage cursor only moves forward. */
   nextPart: number
+  /** A chunk read is in flight: a repeated request must not start a second one. */
+  reading: boolean
   touchedAt: number
 }
 

@@ -46,3 +46,37 @@ export function entryLast (entry: LogEntry): number {
 export function txnKey (origin: HostId, seq: number): string {
   return `${origin}#${seq}`
 }
+
+/** Bytes of keys and values in `ops`: what a message carrying them weighs, near enough. */
+export function opsBytes (ops: readonly Op[]): number {
+  let bytes = 0
+  for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.byteLength : 0)
+  return bytes
+}
+
+/** The weight of a log entry or a data record in a message, for byte budgets. */
+export function entryBytes (entry: LogEntry): number {
+  return ENTRY_OVERHEAD_BYTES + (entry.kind === 'commit' ? opsBytes(entry.ops) : 0)
+}
+
+export function recordBytes (key: Key, record: DataRecord): number {
+  return ENTRY_OVERHEAD_BYTES + key.length + (record.value?.byteLength ?? 0)
+}
+
+/** Rough per-item framing and header cost: ids, numbers and msgpack tags. */
+const ENTRY_OVERHEAD_BYTES = 32
+
+/**
+ * Keeps items from the front while their weight stays within `bytesMax`, and always the
+ * first: a single item heavier than the budget still goes, alone.
+ */
+export function takeWithinBytes<T> (items: readonly T[], weigh: (item: T) => number, bytesMax: number): T[] {
+  let bytes = 0
+  let count = 0
+  for (const item of items) {
+    bytes += weigh(item)
+    if (count > 0 && bytes > bytesMax) break
+    count++
+  }
+  return items.slice(0, count)
+}

@@ -1,5 +1,5 @@
 import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../core/index.js'
-import { entryLast } from '../core/index.js'
+import { entryBytes, entryLast, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
   SEQ_MAX, TAG, assertUserKey, bytesToKey, clockKey, floorKey, hostIdKey, keyToBytes, logKey, markKey,
@@ -194,9 +194,9 @@ export class LevelStore {
         case 'versions':
           return { type: 'versions', versions: await this.#versions(query.keys) }
         case 'log':
-          return { type: 'log', entries: await this.#log(query.after, query.limit) }
+          return { type: 'log', entries: await this.#log(query.after, query.limit, query.bytesMax) }
         case 'snapshot-read':
-          return { type: 'snapshot-read', ...await this.#snapshotRead(query.session, query.limit) }
+          return { type: 'snapshot-read', ...await this.#snapshotRead(query.session, query.limit, query.bytesMax) }
         case 'snapshot-close':
           await this.#closeSession(query.session)
           return { type: 'snapshot-close' }
@@ -228,7 +228,7 @@ export class LevelStore {
     return stored.map((bytes) => bytes === undefined ? undefined : decodeVersion(bytes).version)
   }
 
-  async #log (after: Readonly<Record<HostId, number>>, limit: number): Promise<LogEntry[]> {
+  async #log (after: Readonly<Record<HostId, number>>, limit: number, bytesMax: number): Promise<LogEntry[]> {
     const entries: LogEntry[] = []
     // Origins in sorted order, then seq order within each: the order the core's contract names.
     for (const origin of Object.keys(after).sort()) {
@@ -240,10 +240,10 @@ export class LevelStore {
         entries.push(decodeLogEntry(origin, parseSequencedKey(key, TAG.log).seq, value))
       }, remaining)
     }
-    return entries
+    return takeWithinBytes(entries, entryBytes, bytesMax)
   }
 
-  async #snapshotRead (id: number, limit: number): Promise<{ records: Array<readonly [Key, DataRecord]>, done: boolean }> {
+  async #snapshotRead (id: number, limit: number, bytesMax: number): Promise<{ records: Array<readonly [Key, DataRecord]>, done: boolean }> {
     let session = this.#sessions.get(id)
     if (session === undefined) {
       // Back to back and synchronous: both iterators take their LevelDB snapshot before any
@@ -255,11 +255,19 @@ export class LevelStore {
     try {
       const records: Array<readonly [Key, DataRecord]> = []
       const count = Math.max(0, Math.floor(limit))
+      let bytes = 0
+      // The same cut as takeWithinBytes: within the budget, and always at least one record.
       while (records.length < count) {
         const entry = session.lookahead ?? await session.versions.next()
         session.lookahead = undefined
         if (entry === undefined) break
-        records.push(await snapshotRecord(session, entry))
+        const record = await snapshotRecord(session, entry)
+        bytes += recordBytes(record[0], record[1])
+        if (records.length > 0 && bytes > bytesMax) {
+          session.lookahead = entry
+          break
+        }
+        records.push(record)
       }
       // Peek one ahead: the read that returns the last record already says done.
       session.lookahead ??= await session.versions.next()

@@ -32,6 +32,8 @@ export interface SwarmConfig {
   readonly logRetention: number
   readonly reserveBlock: number
   readonly groupOpsMax: number
+  /** Tiny budgets force group commit and catch-up messages to be cut by bytes. */
+  readonly bytesMax: number
   readonly writeTimeoutMs: number
   /** Hosts start knowing no peer identity, only how many peers there are (as the Replicator does). */
   readonly learnPeers: boolean
@@ -125,6 +127,7 @@ export function chooseSwarm (random: Prng): SwarmConfig {
     logRetention: random.pick([1, 3, 1_000]),
     reserveBlock: random.pick([1, 4]),
     groupOpsMax: random.pick([1, 4, 64]),
+    bytesMax: random.pick([24, 4 * 1024 * 1024]),
     writeTimeoutMs: random.pick([200, 2_000]),
     learnPeers: random.chance(0.5)
   }
@@ -297,6 +300,8 @@ class Simulation {
       backoffMsMin: 1,
       backoffMsMax: 15,
       groupOpsMax: swarm.groupOpsMax,
+      groupBytesMax: swarm.bytesMax,
+      catchUpBytesMax: swarm.bytesMax,
       logRetention: swarm.logRetention,
       logEntriesPerMessageMax: 5,
       snapshotRecordsPerMessageMax: 4,

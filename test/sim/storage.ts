@@ -1,5 +1,5 @@
 import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
-import { entryLast } from '../../src/core/index.js'
+import { entryBytes, entryLast, recordBytes, takeWithinBytes } from '../../src/core/index.js'
 
 export type StorageOp =
   | { readonly kind: 'persist', readonly id: number, readonly writes: readonly StorageWrite[] }
@@ -106,7 +106,7 @@ export class SimStorage {
             if (entry !== undefined) entries.push(entry)
           }
         }
-        return { type: 'log', entries }
+        return { type: 'log', entries: takeWithinBytes(entries, entryBytes, query.bytesMax) }
       }
       case 'snapshot-read': {
         let session = this.#sessions.get(query.session)
@@ -114,7 +114,7 @@ export class SimStorage {
           const records = [...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           this.#sessions.set(query.session, session = { records, position: 0 })
         }
-        const records = session.records.slice(session.position, session.position + query.limit)
+        const records = takeWithinBytes(session.records.slice(session.position, session.position + query.limit), ([key, record]) => recordBytes(key, record), query.bytesMax)
         session.position += records.length
         const done = session.position >= session.records.length
         if (done) this.#sessions.delete(query.session)

@@ -114,7 +114,7 @@ class Generator {
     if (this.#random.chance(0.2)) origins.push('never-logged')
     // fromEntries, so that '__proto__' is an own key as the core would build it.
     const after = Object.fromEntries(origins.map((origin) => [origin, this.#random.int(-1, 30)]))
-    return { type: 'log', after, limit: this.#random.chance(0.2) ? 1000 : this.#random.int(0, 12) }
+    return { type: 'log', after, limit: this.#random.chance(0.2) ? 1000 : this.#random.int(0, 12), bytesMax: this.#random.chance(0.3) ? this.#random.int(1, 200) : Number.MAX_SAFE_INTEGER }
   }
 
   limit (): number {
@@ -144,7 +144,7 @@ function sortedLoad (state: DurableState): unknown {
 /** Reads a whole snapshot from both, in random chunk sizes, and compares every chunk. */
 async function compareFullSnapshot (sim: SimStorage, store: LevelStore, session: number, random: Prng, label: string): Promise<void> {
   for (let chunk = 0; ; chunk++) {
-    const query: Query = { type: 'snapshot-read', session, limit: random.int(1, 9) }
+    const query: Query = { type: 'snapshot-read', session, limit: random.int(1, 9), bytesMax: random.chance(0.3) ? random.int(1, 200) : Number.MAX_SAFE_INTEGER }
     const expected = sim.read(query)
     assert.deepStrictEqual(normalize(await store.read(query)), normalize(expected), `${label} chunk ${chunk}`)
     if (expected.type === 'snapshot-read' && expected.done) return
@@ -177,8 +177,8 @@ await test(`LevelStore answers as SimStorage over ${SEEDS} random runs, and afte
       let query: Query
       if (roll < 0.62) query = generate.versionsQuery()
       else if (roll < 0.74) query = generate.logQuery()
-      else if (roll < 0.84 || openSessions.length === 0) query = { type: 'snapshot-read', session: newSession(), limit: generate.limit() }
-      else if (roll < 0.96) query = { type: 'snapshot-read', session: random.pick(openSessions), limit: generate.limit() }
+      else if (roll < 0.84 || openSessions.length === 0) query = { type: 'snapshot-read', session: newSession(), limit: generate.limit(), bytesMax: random.chance(0.3) ? random.int(1, 200) : Number.MAX_SAFE_INTEGER }
+      else if (roll < 0.96) query = { type: 'snapshot-read', session: random.pick(openSessions), limit: generate.limit(), bytesMax: random.chance(0.3) ? random.int(1, 200) : Number.MAX_SAFE_INTEGER }
       else query = { type: 'snapshot-close', session: random.pick(openSessions) }
       const expected = sim.read(query)
       // The model says which sessions are still open, so the run can keep reading them later.
@@ -209,7 +209,7 @@ await test(`LevelStore answers as SimStorage over ${SEEDS} random runs, and afte
     const reopened = new LevelStore(db, { batch: rawBatch(db), sync: false })
     assert.deepStrictEqual(sortedLoad(await reopened.load()), sortedLoad(sim.load()), `seed ${seed} load after reopen`)
     await compareFullSnapshot(sim, reopened, nextSession++, random, `seed ${seed} snapshot after reopen`)
-    const everything: Query = { type: 'log', after: Object.fromEntries(ORIGINS.map((origin) => [origin, 0])), limit: 10_000 }
+    const everything: Query = { type: 'log', after: Object.fromEntries(ORIGINS.map((origin) => [origin, 0])), limit: 10_000, bytesMax: Number.MAX_SAFE_INTEGER }
     assert.deepStrictEqual(normalize(await reopened.read(everything)), normalize(sim.read(everything)), `seed ${seed} log after reopen`)
     await reopened.close()
   }

@@ -39,7 +39,7 @@ await test('a read issued right after a persist, without awaiting, sees the writ
   const persisted = store.persist([put('k', 'v', 1)])
   const read = store.read({ type: 'versions', keys: ['k'] })
   const truncated = store.persist([{ type: 'log', entry: { kind: 'abort', origin: 'a', seq: 1, last: 1 } }, { type: 'truncate-log', origin: 'a', before: 2 }])
-  const log = store.read({ type: 'log', after: { a: 0 }, limit: 10 })
+  const log = store.read({ type: 'log', after: { a: 0 }, limit: 10, bytesMax: Number.MAX_SAFE_INTEGER })
   await persisted
   assert.deepEqual(await read, { type: 'versions', versions: [version(1)] })
   await truncated
@@ -51,10 +51,10 @@ await test('a snapshot session reflects the state when it opened, whatever is wr
   const temp = await TempDb.open(t)
   const store = new LevelStore(temp.db, { batch: rawBatch(temp.db), sync: false })
   await store.persist([put('a', 'a1', 1), put('b', 'b1', 2), put('c', 'c1', 3), tombstone('d', 4)])
-  const first = records(await store.read({ type: 'snapshot-read', session: 7, limit: 1 }))
+  const first = records(await store.read({ type: 'snapshot-read', session: 7, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER }))
   // Overwrite one record still to come, delete another, add a key: none of it may show.
   await store.persist([put('b', 'b2', 5), tombstone('c', 6), put('bb', 'new', 7), put('a', 'a2', 8)])
-  const rest = await store.read({ type: 'snapshot-read', session: 7, limit: 10 })
+  const rest = await store.read({ type: 'snapshot-read', session: 7, limit: 10, bytesMax: Number.MAX_SAFE_INTEGER })
   assert.equal(rest.type === 'snapshot-read' && rest.done, true)
   assert.deepStrictEqual(normalize([...first, ...records(rest)]), normalize([
     ['a', { value: encoder.encode('a1'), version: version(1) }],
@@ -63,7 +63,7 @@ await test('a snapshot session reflects the state when it opened, whatever is wr
     ['d', { value: null, version: version(4) }]
   ]))
   // A new session sees the new state.
-  const fresh = records(await store.read({ type: 'snapshot-read', session: 8, limit: 10 }))
+  const fresh = records(await store.read({ type: 'snapshot-read', session: 8, limit: 10, bytesMax: Number.MAX_SAFE_INTEGER }))
   assert.deepEqual(fresh.map(([key, record]) => [key, record.version.seq]), [['a', 8], ['b', 5], ['bb', 7], ['c', 6], ['d', 4]])
   await store.close()
 })
@@ -71,16 +71,16 @@ await test('a snapshot session reflects the state when it opened, whatever is wr
 await test('the read that returns the last record says done; snapshot-close ends a session early', async (t) => {
   const temp = await TempDb.open(t)
   const store = new LevelStore(temp.db, { batch: rawBatch(temp.db), sync: false })
-  const empty = await store.read({ type: 'snapshot-read', session: 1, limit: 5 })
+  const empty = await store.read({ type: 'snapshot-read', session: 1, limit: 5, bytesMax: Number.MAX_SAFE_INTEGER })
   assert.deepEqual(empty, { type: 'snapshot-read', records: [], done: true })
   await store.persist([put('x', '1', 1), put('y', '2', 2)])
-  const exact = await store.read({ type: 'snapshot-read', session: 2, limit: 2 })
+  const exact = await store.read({ type: 'snapshot-read', session: 2, limit: 2, bytesMax: Number.MAX_SAFE_INTEGER })
   assert.equal(exact.type === 'snapshot-read' && exact.done, true)
-  const partial = await store.read({ type: 'snapshot-read', session: 3, limit: 1 })
+  const partial = await store.read({ type: 'snapshot-read', session: 3, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER })
   assert.equal(partial.type === 'snapshot-read' && partial.done, false)
   assert.deepEqual(await store.read({ type: 'snapshot-close', session: 3 }), { type: 'snapshot-close' })
   // The id is free again: reading it opens a new session from the start.
-  assert.equal(records(await store.read({ type: 'snapshot-read', session: 3, limit: 1 }))[0]?.[0], 'x')
+  assert.equal(records(await store.read({ type: 'snapshot-read', session: 3, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER }))[0]?.[0], 'x')
   await store.close()
 })
 
@@ -190,14 +190,14 @@ await test('close waits for queued operations, closes open sessions, and refuses
   const counted = countingDb(temp.db)
   const store = new LevelStore(counted.db, { batch: rawBatch(temp.db), sync: false })
   await store.persist([put('a', '1', 1), put('b', '2', 2)])
-  const open = store.read({ type: 'snapshot-read', session: 1, limit: 1 })
+  const open = store.read({ type: 'snapshot-read', session: 1, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER })
   const queued = store.persist([put('c', '3', 3)])
   await store.close()
   assert.equal((await open).type, 'snapshot-read')
   assert.equal(counted.open(), 0)
   await queued
   assert.equal(await temp.db.get('c'), '3')
-  await assert.rejects(store.read({ type: 'snapshot-read', session: 1, limit: 1 }), { code: CODES.DATABASE_NOT_OPEN })
+  await assert.rejects(store.read({ type: 'snapshot-read', session: 1, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER }), { code: CODES.DATABASE_NOT_OPEN })
   await assert.rejects(store.hostId(), { code: CODES.DATABASE_NOT_OPEN })
   // The db stays open: it belongs to the user.
   assert.equal(temp.db.status, 'open')

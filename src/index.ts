@@ -1,0 +1,7 @@
+export { Replicator } from './replicator/replicator.js'
+export type { ReplicatedDatabase, ReplicatorEvents } from './replicator/replicator.js'
+export type { ReplicatorOptions } from './replicator/options.js'
+export type { PeerAddress } from './transport/peer-connection.js'
+export type { Transport } from './transport/dialer.js'
+export { CODES } from './errors.js'
+export type { ErrorCode } from './errors.js'

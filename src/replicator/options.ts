@@ -1,0 +1,113 @@
+import { CODES, createError } from '../errors.js'
+import type { PeerAddress } from '../transport/peer-connection.js'
+import { tcpTransport } from '../transport/tcp.js'
+import type { Transport } from '../transport/dialer.js'
+import { FRAME_BYTES_MAX_DEFAULT } from '../wire/limits.js'
+
+/** Options of `Replicator(db, options)`. */
+export interface ReplicatorOptions {
+  /** This host's endpoint as peers dial it; announced in the handshake. */
+  host?: string
+  port?: number
+  /** The other hosts of the cluster. Membership is exactly these plus `addPeer()`. */
+  peers?: PeerAddress[]
+  /**
+   * Peers (not counting this host) that must be connected for writes to start, and must vote
+   * yes and apply a write before it resolves. @default all peers
+   */
+  minConsensus?: number
+  /** Consecutive failed connection attempts to a peer before `fail` is emitted. @default 16 */
+  failAfter?: number
+  /** Opens a stream to a peer. @default TCP */
+  transport?: Transport
+  /** Shared by the cluster; peers must prove they know it. Never sent over the wire. */
+  secret?: string
+  /** Milliseconds a write waits for readiness, votes and conflict retries before it fails. @default 10000 */
+  writeTimeout?: number
+  /** Milliseconds a peer call (handshake, ping) may take before the connection is dropped. @default 5000 */
+  callTimeout?: number
+  /** fsync every internal write batch. Without it, writes survive a killed process but not a power loss. @default false */
+  sync?: boolean
+  /** Committed transactions kept per origin for catch-up; a host further behind gets a full copy. @default 100000 */
+  logRetention?: number
+  /** Largest frame accepted from a peer, in bytes. */
+  frameBytesMax?: number
+  /** Reconnection backoff bounds, in milliseconds. @default 100 and 10000 */
+  reconnectMsMin?: number
+  reconnectMsMax?: number
+  /** Milliseconds between protocol timer ticks. @default 10 */
+  tickInterval?: number
+  /** Time source, injectable for tests. @default Date.now */
+  now?: () => number
+}
+
+export interface ResolvedOptions {
+  readonly address: PeerAddress | null
+  readonly peers: PeerAddress[]
+  readonly minConsensus: number
+  readonly failAfter: number
+  readonly transport: Transport
+  readonly secret: string | null
+  readonly writeTimeoutMs: number
+  readonly callTimeoutMs: number
+  readonly pingIntervalMs: number
+  readonly sync: boolean
+  readonly logRetention: number
+  readonly frameBytesMax: number
+  readonly reconnectMsMin: number
+  readonly reconnectMsMax: number
+  readonly tickIntervalMs: number
+  readonly now: () => number
+}
+
+export function resolveOptions (options: ReplicatorOptions | undefined): ResolvedOptions {
+  const o = options ?? {}
+  if (typeof o !== 'object') throw invalid('options must be an object')
+  const peers = (o.peers ?? []).map((peer, i) => checkAddress(peer, `peers[${i}]`))
+  const address = o.port === undefined && o.host === undefined ? null : checkAddress({ host: o.host ?? 'localhost', port: o.port as number }, 'host/port')
+  const minConsensus = o.minConsensus ?? peers.length
+  if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > peers.length) {
+    throw invalid(`minConsensus must be an integer from 0 to the number of peers (${peers.length})`)
+  }
+  if (o.transport !== undefined && typeof o.transport !== 'function') throw invalid('transport must be a function (port, host) => Duplex')
+  if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length === 0)) throw invalid('secret must be a non-empty string')
+  if (o.sync !== undefined && typeof o.sync !== 'boolean') throw invalid('sync must be a boolean')
+  if (o.now !== undefined && typeof o.now !== 'function') throw invalid('now must be a function')
+  const callTimeoutMs = positive(o.callTimeout, 5_000, 'callTimeout')
+  return {
+    address,
+    peers,
+    minConsensus,
+    failAfter: positive(o.failAfter, 16, 'failAfter'),
+    transport: o.transport ?? tcpTransport,
+    secret: o.secret ?? null,
+    writeTimeoutMs: positive(o.writeTimeout, 10_000, 'writeTimeout'),
+    callTimeoutMs,
+    pingIntervalMs: callTimeoutMs,
+    sync: o.sync ?? false,
+    logRetention: positive(o.logRetention, 100_000, 'logRetention'),
+    frameBytesMax: positive(o.frameBytesMax, FRAME_BYTES_MAX_DEFAULT, 'frameBytesMax'),
+    reconnectMsMin: positive(o.reconnectMsMin, 100, 'reconnectMsMin'),
+    reconnectMsMax: positive(o.reconnectMsMax, 10_000, 'reconnectMsMax'),
+    tickIntervalMs: positive(o.tickInterval, 10, 'tickInterval'),
+    now: o.now ?? Date.now
+  }
+}
+
+export function checkAddress (peer: unknown, name: string): PeerAddress {
+  if (typeof peer !== 'object' || peer === null) throw invalid(`${name} must be { host, port }`)
+  const { host, port } = peer as Record<string, unknown>
+  if (typeof host !== 'string' || host.length === 0) throw invalid(`${name}.host must be a non-empty string`)
+  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) throw invalid(`${name}.port must be a port number`)
+  return { host, port: port as number }
+}
+
+function positive (value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer`)
+  return value
+}
+
+function invalid (message: string): Error {
+  return createError(message, CODES.INVALID_OPTION, { expected: true })
+}

@@ -1,0 +1,382 @@
+import { EventEmitter } from 'events'
+import { Duplex } from 'readable-stream'
+import type { AbstractLevel } from 'abstract-level'
+import { Node, opsBytes } from '../core/index.js'
+import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
+import type { Effect, HostId, Input, Op } from '../core/index.js'
+import { CODES, createError, writeFailure } from '../errors.js'
+import { LevelStore } from '../storage/store.js'
+import { Dialer } from '../transport/dialer.js'
+import { type ByteChannel, type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
+import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
+import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
+
+/** Events of a Replicator, with level-2pc's meanings. */
+export interface ReplicatorEvents {
+  /** At least `minConsensus` peers are connected: writes can commit. */
+  ready: []
+  /** Fewer than `minConsensus` peers are connected: writes wait, up to `writeTimeout`. */
+  notready: []
+  connect: [host: string, port: number]
+  disconnect: [host: string, port: number]
+  /** A new connection attempt to a configured peer starts. */
+  reconnect: [host: string, port: number]
+  /** `failAfter` attempts in a row failed; attempts go on at the longest backoff. */
+  fail: [host: string, port: number]
+  /** Emitted only while someone listens: a bad peer never crashes the process. */
+  error: [error: Error]
+}
+
+/** The database a Replicator wraps: any abstract-level@1 database, classic-level in Node. */
+export type ReplicatedDatabase = AbstractLevel<any, any, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface Replicator extends EventEmitter<ReplicatorEvents> {
+  /** This host's cluster identity, once the database is open. */
+  readonly id: string | null
+  /** A stream to pipe to a connection a peer opened: `server.pipe(socket).pipe(server)`. */
+  createServer: () => Duplex
+  /** Adds a host to the cluster and dials it. */
+  addPeer: (peer: PeerAddress) => void
+  /** Ends every peer connection and stops reconnecting; leaves the database open. */
+  close: () => Promise<void>
+}
+
+interface ReplicatorConstructor {
+  new (db: ReplicatedDatabase, options?: ReplicatorOptions): Replicator
+  (db: ReplicatedDatabase, options?: ReplicatorOptions): Replicator
+}
+
+interface Slot {
+  readonly address: PeerAddress
+  readonly dialer: Dialer
+  id: HostId | null
+}
+
+class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicator {
+  readonly #db: ReplicatedDatabase
+  readonly #options: ResolvedOptions
+  readonly #wrapped: WrappedDatabase
+  readonly #slots: Slot[] = []
+  /** Open, authenticated connections by peer identity; the first carries what we send. */
+  readonly #connections = new Map<HostId, PeerConnection[]>()
+  /** Authenticated inbound connections from identities not yet tied to a configured peer. */
+  readonly #unbound = new Set<PeerConnection>()
+  readonly #all = new Set<PeerConnection>()
+  readonly #serverStreams = new Set<Duplex>()
+  readonly #requests = new Map<number, { resolve: () => void, reject: (error: Error) => void }>()
+  readonly #beforeStart: Array<{ request: number, ops: Op[] }> = []
+  readonly #effects: Effect[] = []
+  readonly #started: Promise<void>
+  #store: LevelStore | null = null
+  #node: Node | null = null
+  #id: string | null = null
+  #nextRequest = 1
+  #draining = false
+  #tick: ReturnType<typeof setInterval> | null = null
+  #state: 'opening' | 'open' | 'closing' | 'closed' = 'opening'
+  #closing: Promise<void> | null = null
+
+  constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
+    super()
+    this.#options = resolveOptions(options)
+    this.#db = db
+    this.#wrapped = wrapDatabase(db, (ops) => this.#write(ops))
+    for (const address of this.#options.peers) this.#addSlot(address)
+    this.#started = this.#start().catch((error: unknown) => { this.#fatal(error) })
+  }
+
+  get id (): string | null {
+    return this.#id
+  }
+
+  createServer (): Duplex {
+    let connection: PeerConnection | null = null
+    const early: Uint8Array[] = []
+    const stream = new Duplex({
+      read () {},
+      write (chunk: Uint8Array, _encoding: string, callback: () => void) {
+        if (connection === null) early.push(chunk)
+        else connection.receive(chunk)
+        callback()
+      },
+      final (callback: () => void) {
+        connection?.close()
+        callback()
+      }
+    })
+    // The README's server has no error listener on this stream, so it must never emit one.
+    stream.on('error', () => {})
+    this.#serverStreams.add(stream)
+    stream.once('close', () => this.#serverStreams.delete(stream))
+    const channel: ByteChannel = { write: (bytes) => { stream.push(bytes) }, end: () => { stream.push(null) } }
+    this.#started.then(() => {
+      if (this.#state !== 'open') {
+        stream.push(null)
+        return
+      }
+      connection = this.#connect(channel)
+      connection.once('open', (hello) => { this.#onInboundOpen(connection as PeerConnection, hello.id, hello.address) })
+      for (const chunk of early.splice(0)) connection.receive(chunk)
+    }, () => {})
+    return stream
+  }
+
+  addPeer (peer: PeerAddress): void {
+    const address = checkAddress(peer, 'peer')
+    if (this.#state === 'closing' || this.#state === 'closed') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    if (this.#slots.some((slot) => sameAddress(slot.address, address))) return
+    const slot = this.#addSlot(address)
+    if (this.#node !== null) {
+      this.#step({ type: 'peer-added', now: this.#options.now() })
+      slot.dialer.start()
+    }
+  }
+
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #start (): Promise<void> {
+    await this.#db.open()
+    if (this.#state !== 'opening') return
+    const store = new LevelStore(this.#db, { batch: this.#wrapped.rawBatch, sync: this.#options.sync })
+    const id = await store.hostId()
+    const durable = await store.load()
+    if (this.#state !== 'opening') return
+    this.#store = store
+    this.#id = id
+    const options = this.#options
+    this.#node = new Node({
+      id,
+      peers: [],
+      peerCount: this.#slots.length,
+      minConsensus: options.minConsensus,
+      // Jitter only: the core's safety never depends on it.
+      random: Math.random,
+      writeTimeoutMs: options.writeTimeoutMs,
+      logRetention: options.logRetention,
+      // A quarter of a frame each: a full group or catch-up message fits with room to spare.
+      groupBytesMax: Math.floor(options.frameBytesMax / 4),
+      catchUpBytesMax: Math.floor(options.frameBytesMax / 4)
+    }, durable)
+    this.#state = 'open'
+    this.#effects.push(...this.#node.start(options.now()))
+    this.#drain()
+    for (const { request, ops } of this.#beforeStart.splice(0)) this.#step({ type: 'write', now: options.now(), request, ops })
+    this.#tick = setInterval(() => { this.#step({ type: 'tick', now: options.now() }) }, options.tickIntervalMs)
+    this.#tick.unref?.()
+    for (const slot of this.#slots) slot.dialer.start()
+  }
+
+  #write (ops: Op[]): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
+    }
+    // A write is one transaction; one that cannot fit a peer message can never replicate.
+    if (ops.length > OPS_PER_MESSAGE_MAX || opsBytes(ops) > this.#options.frameBytesMax / 2) {
+      return Promise.reject(createError('Write is too large to replicate: split it, or raise frameBytesMax on every host', CODES.NOT_SUPPORTED, { expected: true }))
+    }
+    const request = this.#nextRequest++
+    return new Promise((resolve, reject) => {
+      this.#requests.set(request, { resolve, reject })
+      if (this.#node === null) this.#beforeStart.push({ request, ops })
+      else this.#step({ type: 'write', now: this.#options.now(), request, ops })
+    })
+  }
+
+  #step (input: Input): void {
+    const node = this.#node
+    if (node === null || this.#state !== 'open') return
+    try {
+      this.#effects.push(...node.step(input))
+    } catch (error) {
+      this.#fatal(error)
+      return
+    }
+    this.#drain()
+  }
+
+  /** Effects run in order; a step caused while they run (an in-process peer) queues behind. */
+  #drain (): void {
+    if (this.#draining) return
+    this.#draining = true
+    try {
+      for (let effect = this.#effects.shift(); effect !== undefined; effect = this.#effects.shift()) this.#perform(effect)
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  #perform (effect: Effect): void {
+    const store = this.#store
+    const { now } = this.#options
+    switch (effect.type) {
+      case 'send':
+        this.#connections.get(effect.to)?.[0]?.send(effect.message)
+        return
+      case 'persist':
+        store?.persist(effect.writes).then(() => { this.#step({ type: 'persisted', now: now(), id: effect.id }) }, (error: unknown) => { this.#fatal(error) })
+        return
+      case 'read':
+        store?.read(effect.query).then((result) => { this.#step({ type: 'read', now: now(), id: effect.id, result }) }, (error: unknown) => { this.#fatal(error) })
+        return
+      case 'reply': {
+        const request = this.#requests.get(effect.request)
+        if (request === undefined) return
+        this.#requests.delete(effect.request)
+        if (effect.result.ok) request.resolve()
+        else request.reject(writeFailure(effect.result.reason))
+        return
+      }
+      case 'event':
+        this.emit(effect.event)
+    }
+  }
+
+  #addSlot (address: PeerAddress): Slot {
+    const { transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
+    const dialer = new Dialer(address, { transport, backoffMsMin: reconnectMsMin, backoffMsMax: reconnectMsMax, failAfter })
+    const slot: Slot = { address, dialer, id: null }
+    dialer.on('stream', (stream) => {
+      if (this.#state !== 'open') {
+        stream.destroy()
+        return
+      }
+      stream.on('error', () => {})
+      const connection = this.#connect({ write: (bytes) => { stream.write(bytes) }, end: () => { stream.destroy() } })
+      stream.on('data', (chunk: Uint8Array) => { connection.receive(chunk) })
+      stream.on('end', () => { connection.close() })
+      stream.on('close', () => { connection.close() })
+      connection.once('open', (hello) => {
+        dialer.markHealthy()
+        this.#bind(slot, hello.id)
+        this.#register(connection, hello.id, true)
+      })
+    })
+    dialer.on('reconnect', () => { this.emit('reconnect', address.host, address.port) })
+    dialer.on('fail', () => { this.emit('fail', address.host, address.port) })
+    this.#slots.push(slot)
+    return slot
+  }
+
+  #connect (channel: ByteChannel): PeerConnection {
+    const id = this.#id
+    if (id === null) throw new Error('connections start after the identity is loaded')
+    const { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs } = this.#options
+    const connection = new PeerConnection(channel, { localId: id, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs })
+    this.#all.add(connection)
+    connection.on('message', (message) => {
+      const from = connection.remote?.id
+      if (from !== undefined && this.#connections.get(from)?.includes(connection) === true) {
+        this.#step({ type: 'message', now: this.#options.now(), from, message })
+      }
+    })
+    connection.once('close', (error) => {
+      this.#unregister(connection)
+      if (error !== null) this.#report(error)
+    })
+    return connection
+  }
+
+  #onInboundOpen (connection: PeerConnection, id: HostId, announced: PeerAddress | null): void {
+    const slot = this.#slots.find((candidate) => candidate.id === id) ??
+      (announced === null ? undefined : this.#slots.find((candidate) => sameAddress(candidate.address, announced)))
+    if (slot === undefined) {
+      // Not (yet) known as a configured peer: held until a dial to a configured address
+      // reveals this identity. Membership never grows from what another host says.
+      this.#unbound.add(connection)
+      return
+    }
+    this.#bind(slot, id)
+    this.#register(connection, id, false)
+  }
+
+  #bind (slot: Slot, id: HostId): void {
+    slot.id = id
+    for (const connection of this.#unbound) {
+      if (connection.remote?.id !== id) continue
+      this.#unbound.delete(connection)
+      this.#register(connection, id, false)
+    }
+  }
+
+  #register (connection: PeerConnection, id: HostId, outbound: boolean): void {
+    const list = this.#connections.get(id) ?? []
+    // Send over our own dialed connection when there is one: its socket is ours to tune
+    // (TCP_NODELAY), while an inbound one comes from the user's server, often with Nagle on.
+    if (outbound) list.unshift(connection)
+    else list.push(connection)
+    this.#connections.set(id, list)
+    if (list.length > 1) return
+    const address = this.#addressOf(id, connection)
+    this.#step({ type: 'connected', now: this.#options.now(), peer: id })
+    this.emit('connect', address.host, address.port)
+  }
+
+  #unregister (connection: PeerConnection): void {
+    this.#all.delete(connection)
+    this.#unbound.delete(connection)
+    const id = connection.remote?.id
+    if (id === undefined) return
+    const list = this.#connections.get(id)
+    const index = list?.indexOf(connection) ?? -1
+    if (list === undefined || index === -1) return
+    list.splice(index, 1)
+    if (list.length > 0) return
+    this.#connections.delete(id)
+    const address = this.#addressOf(id, connection)
+    this.#step({ type: 'disconnected', now: this.#options.now(), peer: id })
+    if (this.#state === 'open') this.emit('disconnect', address.host, address.port)
+  }
+
+  #addressOf (id: HostId, connection: PeerConnection): PeerAddress {
+    return this.#slots.find((slot) => slot.id === id)?.address ?? connection.remote?.address ?? { host: 'unknown', port: 0 }
+  }
+
+  #report (error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+
+  /** Storage failed or the core broke an invariant: nothing this host does can be trusted now. */
+  #fatal (cause: unknown): void {
+    const error = cause instanceof Error ? cause : new Error(String(cause))
+    this.#report(error)
+    for (const { reject } of this.#requests.values()) reject(error)
+    this.#requests.clear()
+    this.close().catch(() => {})
+  }
+
+  async #close (): Promise<void> {
+    this.#state = 'closing'
+    if (this.#tick !== null) clearInterval(this.#tick)
+    for (const slot of this.#slots) slot.dialer.stop()
+    for (const connection of [...this.#all]) connection.close()
+    for (const stream of this.#serverStreams) stream.push(null)
+    const unknown = createError('Replicator closed before the write was decided; it may or may not have committed', CODES.DATABASE_NOT_OPEN)
+    for (const { reject } of this.#requests.values()) reject(unknown)
+    this.#requests.clear()
+    for (const { request } of this.#beforeStart.splice(0)) this.#requests.get(request)?.reject(unknown)
+    await this.#started
+    await this.#store?.close()
+    this.#wrapped.unwrap()
+    this.#node = null
+    this.#state = 'closed'
+  }
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
+
+function sameAddress (a: PeerAddress, b: PeerAddress): boolean {
+  return a.port === b.port && (a.host === b.host || (LOOPBACK.has(a.host) && LOOPBACK.has(b.host)))
+}
+
+/**
+ * Replicates every write made through `db` to a cluster of peers by quorum two-phase commit.
+ * Callable with or without `new`, as level-2pc's `Replicator(db, opts)`.
+ */
+// The value and the instance type share one name, as a class would; `new` is optional here.
+// eslint-disable-next-line @typescript-eslint/no-redeclare
+export const Replicator = function Replicator (db: ReplicatedDatabase, options?: ReplicatorOptions): Replicator {
+  return new ReplicatorImpl(db, options)
+} as unknown as ReplicatorConstructor

@@ -1,0 +1,106 @@
+import { AbstractLevel } from 'abstract-level'
+import type { Op } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+import { isReservedKey } from '../storage/keys.js'
+import type { RawBatch, RawOp } from '../storage/store.js'
+import { bytesToKey, toBytes } from './bytes.js'
+
+type Callback = (error?: Error | null) => void
+
+/** The private write methods abstract-level@1 calls after encoding; untyped in its .d.ts. */
+interface WriteHooks {
+  _put: (key: unknown, value: unknown, options: unknown, callback: Callback) => void
+  _del: (key: unknown, options: unknown, callback: Callback) => void
+  _batch: (operations: ReadonlyArray<{ type: 'put' | 'del', key: unknown, value?: unknown }>, options: { sync?: boolean }, callback: Callback) => void
+  _chainedBatch: () => unknown
+  _clear: (options: Record<string, unknown>, callback: Callback) => void
+}
+
+/** Keys per replicated delete batch when `clear()` runs: bounded, like any other write. */
+const CLEAR_CHUNK_KEYS = 1_000
+
+export interface WrappedDatabase {
+  /** Writes straight to storage, bypassing replication: for the replicator's own store only. */
+  readonly rawBatch: RawBatch
+  /** Puts the database's own write methods back. */
+  readonly unwrap: () => void
+}
+
+/**
+ * Routes every write path of an abstract-level@1 database through `replicate`: put, del,
+ * batch, the chained batch (classic-level's own would go straight to LevelDB) and clear
+ * (whose native form would too). Sublevels write through their parent, so they are covered.
+ */
+export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, replicate: (ops: Op[]) => Promise<void>): WrappedDatabase {
+  const hooks = db as unknown as WriteHooks
+  const own = { _put: hooks._put, _del: hooks._del, _batch: hooks._batch, _chainedBatch: hooks._chainedBatch, _clear: hooks._clear }
+  const originalBatch = own._batch.bind(db)
+
+  const run = (ops: Op[], callback: Callback): void => {
+    replicate(ops).then(() => { callback() }, callback)
+  }
+  hooks._put = (key, value, _options, callback) => {
+    withOps(() => [{ type: 'put', key: userKey(key), value: toBytes(value) }], run, callback)
+  }
+  hooks._del = (key, _options, callback) => {
+    withOps(() => [{ type: 'del', key: userKey(key) }], run, callback)
+  }
+  hooks._batch = (operations, _options, callback) => {
+    withOps(() => operations.map((op): Op => op.type === 'put'
+      ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
+      : { type: 'del', key: userKey(op.key) }), run, callback)
+  }
+  // abstract-level's default chained batch collects operations and ends in `_batch`.
+  hooks._chainedBatch = function (this: unknown) {
+    return (AbstractLevel.prototype as unknown as WriteHooks)._chainedBatch.call(this)
+  }
+  hooks._clear = (options, callback) => {
+    clearReplicated(db, options, replicate).then(() => { callback() }, callback)
+  }
+
+  return {
+    rawBatch: (ops: RawOp[], { sync }) => new Promise<void>((resolve, reject) => {
+      originalBatch(ops.map((op) => op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key }), { sync }, (error) => {
+        if (error != null) reject(error)
+        else resolve()
+      })
+    }),
+    unwrap: () => { Object.assign(hooks, own) }
+  }
+}
+
+function withOps (build: () => Op[], run: (ops: Op[], callback: Callback) => void, callback: Callback): void {
+  let ops: Op[]
+  try {
+    ops = build()
+  } catch (error) {
+    callback(error instanceof Error ? error : new Error(String(error)))
+    return
+  }
+  run(ops, callback)
+}
+
+function userKey (key: unknown): string {
+  const bytes = toBytes(key)
+  if (isReservedKey(bytes)) throw createError('Key is in quorum-level\'s reserved range', CODES.NOT_SUPPORTED, { expected: true })
+  return bytesToKey(bytes)
+}
+
+/**
+ * `clear()` as replicated deletes of the keys in range, in chunks: each chunk is atomic on
+ * every host, the whole clear is not (neither is classic-level's own clear).
+ */
+async function clearReplicated (db: AbstractLevel<unknown, unknown, unknown>, options: Record<string, unknown>, replicate: (ops: Op[]) => Promise<void>): Promise<void> {
+  const range: Record<string, unknown> = { keyEncoding: 'buffer' }
+  for (const name of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) {
+    if (options[name] !== undefined) range[name] = options[name]
+  }
+  const keys: Uint8Array[] = []
+  for await (const key of db.keys(range)) {
+    if (!(key instanceof Uint8Array) || isReservedKey(key)) continue
+    keys.push(key)
+  }
+  for (let i = 0; i < keys.length; i += CLEAR_CHUNK_KEYS) {
+    await replicate(keys.slice(i, i + CLEAR_CHUNK_KEYS).map((key) => ({ type: 'del', key: bytesToKey(key) })))
+  }
+}

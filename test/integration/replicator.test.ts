@@ -1,0 +1,136 @@
+/**
+ * Goal: the Replicator keeps level-2pc's promises on real parts. Method: 3 hosts on 127.0.0.1,
+ * each a classic-level database in a temporary directory with a TCP server piping connections
+ * through createServer(), as level-2pc's README runs it; assertions are on what users read.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import { ClassicLevel } from 'classic-level'
+import { Replicator } from '../../src/index.js'
+import { type HostSet, allReady, closeHosts, contents, eventually, once, openHost, optionsOf, startHosts, tempDir } from '../helpers/hosts.js'
+
+async function withHosts (count: number, options: Parameters<typeof startHosts>[1], run: (set: HostSet) => Promise<void>): Promise<void> {
+  const set = await startHosts(count, options)
+  try {
+    await run(set)
+  } finally {
+    await closeHosts(set)
+  }
+}
+
+test('a put resolves once every host has it, and every host reads it (level-2pc README)', { timeout: 30_000 }, async () => {
+  await withHosts(3, undefined, async ({ hosts: [a, b, c] }) => {
+    await allReady({ hosts: [a!, b!, c!], dirs: [] })
+    await a!.db.put('x', 100)
+    assert.equal(await b!.db.get('x'), 100)
+    assert.equal(await c!.db.get('x'), 100)
+  })
+})
+
+test('random records put to one host appear on all, in json', { timeout: 30_000 }, async () => {
+  await withHosts(3, undefined, async (set) => {
+    await allReady(set)
+    const records = Array.from({ length: 50 }, (_, i) => [`key-${i}-${randomBytes(4).toString('hex')}`, { n: i, s: randomBytes(8).toString('base64') }] as const)
+    await Promise.all(records.map(([key, value]) => set.hosts[0]!.db.put(key, value)))
+    for (const host of set.hosts) {
+      for (const [key, value] of records) assert.deepEqual(await host.db.get(key), value)
+    }
+  })
+})
+
+test('batches (array and chained), dels, sublevels and clear replicate', { timeout: 30_000 }, async () => {
+  await withHosts(3, undefined, async (set) => {
+    await allReady(set)
+    const [a, b, c] = set.hosts as [HostSet['hosts'][0], HostSet['hosts'][0], HostSet['hosts'][0]]
+    await a.db.batch([{ type: 'put', key: 'a', value: 1 }, { type: 'put', key: 'b', value: 2 }, { type: 'put', key: 'c', value: 3 }])
+    await b.db.batch().put('d', 4).del('a').write()
+    await c.db.del('b')
+    const sub = a.db.sublevel<string, unknown>('sub', { valueEncoding: 'json' })
+    await sub.put('s1', 'one')
+    await sub.batch([{ type: 'put', key: 's2', value: 'two' }])
+    for (const host of set.hosts) {
+      assert.deepEqual(await contents(host.db), [['!sub!s1', 'one'], ['!sub!s2', 'two'], ['c', 3], ['d', 4]])
+    }
+    await b.db.clear({ gte: 'c' })
+    for (const host of set.hosts) assert.deepEqual(await contents(host.db), [['!sub!s1', 'one'], ['!sub!s2', 'two']])
+  })
+})
+
+test('binary keys and values cross byte-exact', { timeout: 30_000 }, async () => {
+  await withHosts(3, undefined, async (set) => {
+    await allReady(set)
+    const key = Buffer.from([0x00, 0xff, 0x80, 0x01, 0x5f, 0x5f])
+    const value = randomBytes(1000)
+    value[0] = 0
+    await set.hosts[1]!.db.put(key, value, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    for (const host of set.hosts) {
+      assert.deepEqual(await host.db.get(key, { keyEncoding: 'buffer', valueEncoding: 'buffer' }), value)
+    }
+  })
+})
+
+test('events: connect names each peer, notready when too few stay, ready when they return', { timeout: 30_000 }, async () => {
+  await withHosts(3, () => ({ minConsensus: 2, writeTimeout: 500 }), async (set) => {
+    const [a, b] = set.hosts as [HostSet['hosts'][0], HostSet['hosts'][0]]
+    const connected: Array<[string, number]> = []
+    a.replicator.on('connect', (host, port) => connected.push([host, port]))
+    await allReady(set)
+    await eventually(() => connected.length === 2, 5_000, 'two connect events')
+    assert.deepEqual(connected.map(([, port]) => port).sort(), set.hosts.slice(1).map((host) => host.port).sort())
+    const notready = once(a.replicator, 'notready')
+    const disconnect = once(a.replicator, 'disconnect')
+    await b.replicator.close()
+    assert.deepEqual(await disconnect, ['127.0.0.1', b.port])
+    await notready
+    await assert.rejects(a.db.put('k', 1), { code: 'LEVEL_NOT_READY' })
+    assert.deepEqual(await contents(a.db), [], 'the failed write left nothing')
+    const ready = once(a.replicator, 'ready')
+    await b.db.close()
+    openHost(b, optionsOf(b))
+    await ready
+    await a.db.put('k', 2)
+    assert.equal(await b.db.get('k'), 2)
+  })
+})
+
+test('with no quorum reachable a write fails with LEVEL_NOT_READY and nothing is written', { timeout: 30_000 }, async () => {
+  const location = await tempDir()
+  const db = new ClassicLevel<string, unknown>(location, { valueEncoding: 'json' })
+  const replicator = Replicator(db, { peers: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }], writeTimeout: 300, reconnectMsMin: 50 })
+  try {
+    await assert.rejects(db.put('x', 1), { code: 'LEVEL_NOT_READY' })
+    await assert.rejects(db.get('x'), { code: 'LEVEL_NOT_FOUND' })
+    assert.deepEqual(await contents(db), [])
+  } finally {
+    await replicator.close()
+    await db.close()
+  }
+})
+
+test('Replicator works with and without new; close() leaves the database open and stops replicating', { timeout: 30_000 }, async () => {
+  const location = await tempDir()
+  const db = new ClassicLevel<string, unknown>(location, { valueEncoding: 'json' })
+  const called = Replicator(db, { minConsensus: 0 })
+  await once(called, 'ready')
+  await db.put('a', 1)
+  await called.close()
+  await called.close()
+  assert.equal(db.status, 'open')
+  const constructed = new Replicator(db)
+  await once(constructed, 'ready')
+  await db.put('b', 2)
+  assert.deepEqual(await contents(db), [['a', 1], ['b', 2]])
+  await constructed.close()
+  await db.close()
+})
+
+test('a write too large for one peer message is refused and nothing is written', { timeout: 30_000 }, async () => {
+  await withHosts(2, () => ({ frameBytesMax: 64 * 1024 }), async (set) => {
+    await allReady(set)
+    const big = 'x'.repeat(40 * 1024)
+    await assert.rejects(set.hosts[0]!.db.put('big', big), { code: 'LEVEL_NOT_SUPPORTED' })
+    await set.hosts[0]!.db.put('small', 'fits')
+    for (const host of set.hosts) assert.deepEqual(await contents(host.db), [['small', 'fits']])
+  })
+})

@@ -1,5 +1,3 @@
-import type { Key } from '../core/index.js'
-
 const encoder = new TextEncoder()
 
 /**
@@ -10,11 +8,4 @@ export function toBytes (data: unknown): Uint8Array {
   if (typeof data === 'string') return encoder.encode(data)
   if (data instanceof Uint8Array) return data
   throw new TypeError('Expected an encoded key or value (string or bytes)')
-}
-
-/** Bytes to the core's key form: one char per byte, so any key survives exactly. */
-export function bytesToKey (bytes: Uint8Array): Key {
-  let key = ''
-  for (let i = 0; i < bytes.length; i += 8192) key += String.fromCharCode(...bytes.subarray(i, i + 8192))
-  return key
 }

@@ -3,7 +3,8 @@ import type { Op } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
-import { bytesToKey, toBytes } from './bytes.js'
+import { bytesToKey } from '../core/index.js'
+import { toBytes } from './bytes.js'
 
 type Callback = (error?: Error | null) => void
 

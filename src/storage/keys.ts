@@ -1,5 +1,6 @@
 import type { HostId, Key } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
+import { keyToBytes } from '../core/index.js'
 
 /**
  * The first bytes of every key quorum-level stores for itself (`FF FF 71 6C`, "\xff\xffql"),
@@ -70,31 +71,6 @@ export function assertUserKey (key: Key): void {
   if (key.startsWith(RESERVED_PREFIX)) {
     throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
   }
-}
-
-/**
- * The bytes of a core key. Core keys carry one byte per char (latin1), so this is exact
- * for every byte string; a char above 0xff means the key was never a byte string.
- */
-export function keyToBytes (key: Key): Uint8Array {
-  const bytes = new Uint8Array(key.length)
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i)
-    if (code > 0xff) throw createError('Key is not a byte string (a char is above 0xff)', CODES.NOT_SUPPORTED)
-    bytes[i] = code
-  }
-  return bytes
-}
-
-/** The core key of `bytes` (one char per byte), the inverse of {@link keyToBytes}. */
-export function bytesToKey (bytes: Uint8Array): Key {
-  // fromCharCode takes its bytes as arguments: chunk so a long key stays under the engine's argument limit.
-  const CHUNK = 0x2000
-  let key = ''
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    key += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
-  }
-  return key
 }
 
 /** The reserved key of the version record of user key `key` (given as bytes). */

@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr'
 import type { HostId, LogEntry, Op, Version } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { bytesToKey, keyToBytes } from './keys.js'
+import { bytesToKey, keyToBytes } from '../core/index.js'
 
 /*
  * Stored records are msgpack arrays in a fixed order, never maps: msgpackr renames

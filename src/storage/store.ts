@@ -1,8 +1,8 @@
 import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../core/index.js'
-import { entryBytes, entryLast, recordBytes, takeWithinBytes } from '../core/index.js'
+import { bytesToKey, entryBytes, entryLast, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, bytesToKey, clockKey, floorKey, hostIdKey, keyToBytes, logKey, markKey,
+  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, logKey, markKey,
   originOfKey, originRange, parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'

@@ -1,5 +1,5 @@
 import type { DataRecord, HostId, Key, LogEntry, Message, Op } from '../core/index.js'
-import { CODES, createError } from '../errors.js'
+import { bytesToKey, keyToBytes } from '../core/index.js'
 import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
 import {
   expectArray, expectBoolean, expectBytes, expectDictionary, expectHostId, expectInteger,
@@ -26,35 +26,6 @@ const SEQ_MIN = 1
 const COUNTER_MIN = 0
 
 /** Chunk size for String.fromCharCode: spreading a whole large key would overflow the stack. */
-const CHAR_CODES_PER_CALL = 4096
-
-/**
- * A core key (one character per byte) as its bytes.
- *
- * @throws `LEVEL_PROTOCOL_ERROR` when a character is above 0xff: the key is not a binary
- *   string, so sending it would silently change it.
- */
-export function keyToBytes (key: Key): Uint8Array {
-  const bytes = new Uint8Array(key.length)
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i)
-    if (code > 0xff) throw createError(`Cannot send key: character ${i} is U+${code.toString(16).toUpperCase()}, not a byte`, CODES.PROTOCOL_ERROR)
-    bytes[i] = code
-  }
-  return bytes
-}
-
-/**
- * Bytes as a core key, one character per byte. (TextDecoder's 'latin1' is windows-1252 and
- * would change bytes 0x80 to 0x9f, hence the char codes.)
- */
-export function bytesToKey (bytes: Uint8Array): Key {
-  let key = ''
-  for (let i = 0; i < bytes.length; i += CHAR_CODES_PER_CALL) {
-    key += String.fromCharCode(...bytes.subarray(i, i + CHAR_CODES_PER_CALL))
-  }
-  return key
-}
 
 /**
  * The wire form of a core message, ready for `encodePayload`. Messages come from the local

@@ -1,7 +1,8 @@
 /**
  * level-2pc's README example, translated to TypeScript and run as written: three servers on
  * ports 3000-3002, each a database with a Replicator whose peers are the other two; a put on
- * the first host, then reads from the other two. Run: `node dist/examples/level-2pc.js`.
+ * the first host, then reads from the other two. Run: `node dist/examples/level-2pc.js`
+ * after `npm install`.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -11,7 +12,8 @@ import { ClassicLevel } from 'classic-level'
 import { Replicator } from '../src/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'quorum-level-example-'))
-const ports = [3000, 3001, 3002]
+// level-2pc's ports; PORTS=a,b,c picks others (the test passes free ones).
+const ports = (process.env['PORTS'] ?? '3000,3001,3002').split(',').map(Number)
 
 const hosts = ports.map((port) => {
   const db = new ClassicLevel<string, unknown>(join(root, `db${port}`), { valueEncoding: 'json' })

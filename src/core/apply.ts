@@ -153,8 +153,10 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     for (const entry of applied) {
       if (entry.origin === s.config.id) onOwnDecisionDurable(s, entry)
     }
-    for (const job of jobs) {
-      if (job.syncAfter !== undefined) sendSync(s, job.syncAfter)
+    // One follow-up per peer, however many of its replies (or duplicates) this batch held:
+    // otherwise every duplicated reply would start one more request chain, for good.
+    for (const peer of new Set(jobs.map((job) => job.syncAfter))) {
+      if (peer !== undefined) sendSync(s, peer)
     }
     pump(s)
   })

@@ -1,4 +1,4 @@
-import { enqueueApply } from './apply.js'
+import { enqueueApply, isApplyPending } from './apply.js'
 import type { Message } from './messages.js'
 import { type NodeState, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
@@ -81,12 +81,11 @@ export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<Host
 
 export function onEntries (s: NodeState, from: HostId, message: Extract<Message, { type: 'entries' }>): void {
   const entries = message.entries
-    .filter((entry) => !s.marks.covers(entry.origin, entry.seq))
+    .filter((entry) => !s.marks.covers(entry.origin, entry.seq) && !isApplyPending(s, entry.origin, entry.seq))
     .map((entry) => ({ entry, source: 'sync' as const }))
-  if (entries.length === 0) {
-    if (message.more) sendSync(s, from)
-    return
-  }
+  // All known already: the sender has the same gap below them. Asking it again at once would
+  // loop; the periodic sync reaches the origin, whose log has no gaps (SPEC §6.1).
+  if (entries.length === 0) return
   enqueueApply(s, message.more ? { entries, syncAfter: from } : { entries })
 }
 

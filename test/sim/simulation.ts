@@ -71,6 +71,11 @@ const TICK_MS = 5
 const SAFETY_MS = 1_000
 const LIVENESS_MS_MAX = 30_000
 const QUIESCENCE_CHECK_MS = 25
+/**
+ * A schedule sends about a thousand messages; this many means hosts are bouncing requests off
+ * each other without progress (a storm), which on real networks is an outage.
+ */
+const MESSAGES_PER_SCHEDULE_MAX = 100_000
 
 type SimEvent =
   | { readonly kind: 'deliver', readonly from: HostId, readonly to: HostId, readonly message: Message }
@@ -384,7 +389,9 @@ class Simulation {
   }
 
   #send (from: HostId, to: HostId, message: Message): void {
-    this.stats.messages++
+    if (++this.stats.messages > MESSAGES_PER_SCHEDULE_MAX) {
+      throw new Violation(`message-storm: more than ${MESSAGES_PER_SCHEDULE_MAX} messages, the last ${describe(message)} from ${from} to ${to}`)
+    }
     if (message.type === 'vote' && !message.yes) this.stats.votesNo++
     if (message.type === 'vote' && message.yes) this.#checkDurableVote(from, to, message.seq)
     if (message.type === 'snapshot' && message.done) this.stats.fullCopies++

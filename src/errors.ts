@@ -28,6 +28,8 @@ export const CODES = {
   INVALID_OPTION: 'LEVEL_INVALID_OPTION',
   /** The operation cannot be replicated, so it is refused rather than applied locally. */
   NOT_SUPPORTED: 'LEVEL_NOT_SUPPORTED',
+  /** The database is locked by a process that serves no quorum-level socket. */
+  LOCKED: 'LEVEL_LOCKED',
   /** quorum-level's own records in the database are unreadable or inconsistent. */
   CORRUPTION: 'LEVEL_CORRUPTION'
 } as const

@@ -1,3 +1,5 @@
+export { QuorumLevel } from './quorum-level.js'
+export type { QuorumLevelOptions } from './quorum-level.js'
 export { Replicator } from './replicator/replicator.js'
 export type { ReplicatedDatabase, ReplicatorEvents } from './replicator/replicator.js'
 export type { ReplicatorOptions } from './replicator/options.js'

@@ -9,7 +9,8 @@ import { LevelStore } from '../storage/store.js'
 import { Dialer } from '../transport/dialer.js'
 import { type ByteChannel, type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
-import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
+import { type WrappedDatabase, type WriteId, wrapDatabase } from './wrap-db.js'
+import { writerKey } from '../storage/keys.js'
 
 /** Events of a Replicator, with level-2pc's meanings. */
 export interface ReplicatorEvents {
@@ -65,6 +66,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   readonly #serverStreams = new Set<Duplex>()
   readonly #requests = new Map<number, { resolve: () => void, reject: (error: Error) => void }>()
   readonly #beforeStart: Array<{ request: number, ops: Op[] }> = []
+  /** Per local writer: the chain its writes are checked on, and its writes in flight by counter. */
+  readonly #writers = new Map<string, { chain: Promise<unknown>, inflight: Map<number, Promise<void>> }>()
   readonly #effects: Effect[] = []
   readonly #started: Promise<void>
   #store: LevelStore | null = null
@@ -80,7 +83,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     super()
     this.#options = resolveOptions(options)
     this.#db = db
-    this.#wrapped = wrapDatabase(db, (ops) => this.#write(ops))
+    this.#wrapped = wrapDatabase(db, (ops, writeId) => writeId === null ? this.#write(ops) : this.#writeOnce(ops, writeId))
     for (const address of this.#options.peers) this.#addSlot(address)
     this.#started = this.#start().catch((error: unknown) => { this.#fatal(error) })
   }
@@ -167,6 +170,38 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#tick = setInterval(() => { this.#step({ type: 'tick', now: options.now() }) }, options.tickIntervalMs)
     this.#tick.unref?.()
     for (const slot of this.#slots) slot.dialer.start()
+  }
+
+  /**
+   * A write with an id is applied at most once: one already applied (before a failover) or
+   * already in flight (its process reconnected and retried) is not submitted again. Each
+   * writer's writes are checked one after another, so they keep their order.
+   */
+  #writeOnce (ops: Op[], writeId: WriteId): Promise<void> {
+    let writer = this.#writers.get(writeId.writer)
+    if (writer === undefined) this.#writers.set(writeId.writer, writer = { chain: Promise.resolve(), inflight: new Map() })
+    const state = writer
+    const inflight = state.inflight.get(writeId.counter)
+    if (inflight !== undefined) return inflight
+    const result = state.chain.then(async () => {
+      if (await this.#appliedCounter(writeId.writer) >= writeId.counter) return null
+      return this.#write(ops)
+    })
+    // The chain waits for the check and the submission, not for the commit.
+    state.chain = result.then(() => {}, () => {})
+    const done = result.then((commit) => commit ?? undefined).finally(() => { state.inflight.delete(writeId.counter) })
+    state.inflight.set(writeId.counter, done)
+    return done
+  }
+
+  async #appliedCounter (writer: string): Promise<number> {
+    try {
+      const value = await this.#db.get(writerKey(writer), { keyEncoding: 'view', valueEncoding: 'utf8' }) as string
+      return Number(value)
+    } catch (error) {
+      if ((error as { code?: string }).code === 'LEVEL_NOT_FOUND') return 0
+      throw error
+    }
   }
 
   #write (ops: Op[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { AbstractLevel } from 'abstract-level'
 import type { Op } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { isReservedKey } from '../storage/keys.js'
+import { isReservedKey, writerOfKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
 import { bytesToKey } from '../core/index.js'
 import { toBytes } from './bytes.js'
@@ -20,6 +20,17 @@ interface WriteHooks {
 /** Keys per replicated delete batch when `clear()` runs: bounded, like any other write. */
 const CLEAR_CHUNK_KEYS = 1_000
 
+/**
+ * Names one write of one local process, so that a write retried after a failover is applied
+ * once: QuorumLevel adds it to every write as a put of the writer's counter key.
+ */
+export interface WriteId {
+  readonly writer: string
+  readonly counter: number
+}
+
+export type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
+
 export interface WrappedDatabase {
   /** Writes straight to storage, bypassing replication: for the replicator's own store only. */
   readonly rawBatch: RawBatch
@@ -32,13 +43,13 @@ export interface WrappedDatabase {
  * batch, the chained batch (classic-level's own would go straight to LevelDB) and clear
  * (whose native form would too). Sublevels write through their parent, so they are covered.
  */
-export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, replicate: (ops: Op[]) => Promise<void>): WrappedDatabase {
+export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, replicate: Replicate): WrappedDatabase {
   const hooks = db as unknown as WriteHooks
   const own = { _put: hooks._put, _del: hooks._del, _batch: hooks._batch, _chainedBatch: hooks._chainedBatch, _clear: hooks._clear }
   const originalBatch = own._batch.bind(db)
 
-  const run = (ops: Op[], callback: Callback): void => {
-    replicate(ops).then(() => { callback() }, callback)
+  const run = (ops: Op[], callback: Callback, writeId: WriteId | null = null): void => {
+    replicate(ops, writeId).then(() => { callback() }, callback)
   }
   hooks._put = (key, value, _options, callback) => {
     withOps(() => [{ type: 'put', key: userKey(key), value: toBytes(value) }], run, callback)
@@ -47,9 +58,19 @@ export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, repl
     withOps(() => [{ type: 'del', key: userKey(key) }], run, callback)
   }
   hooks._batch = (operations, _options, callback) => {
-    withOps(() => operations.map((op): Op => op.type === 'put'
-      ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
-      : { type: 'del', key: userKey(op.key) }), run, callback)
+    let writeId: WriteId | null = null
+    withOps(() => operations.map((op): Op => {
+      const bytes = toBytes(op.key)
+      const writer = writerOfKey(bytes)
+      if (writer !== null && op.type === 'put') {
+        writeId = { writer, counter: Number(new TextDecoder().decode(toBytes(op.value))) }
+        if (!Number.isSafeInteger(writeId.counter) || writeId.counter < 1) throw createError('Malformed write id', CODES.NOT_SUPPORTED)
+        return { type: 'put', key: bytesToKey(bytes), value: toBytes(op.value) }
+      }
+      return op.type === 'put'
+        ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
+        : { type: 'del', key: userKey(op.key) }
+    }), (ops, cb) => { run(ops, cb, writeId) }, callback)
   }
   // abstract-level's default chained batch collects operations and ends in `_batch`.
   hooks._chainedBatch = function (this: unknown) {
@@ -91,7 +112,7 @@ function userKey (key: unknown): string {
  * `clear()` as replicated deletes of the keys in range, in chunks: each chunk is atomic on
  * every host, the whole clear is not (neither is classic-level's own clear).
  */
-async function clearReplicated (db: AbstractLevel<unknown, unknown, unknown>, options: Record<string, unknown>, replicate: (ops: Op[]) => Promise<void>): Promise<void> {
+async function clearReplicated (db: AbstractLevel<unknown, unknown, unknown>, options: Record<string, unknown>, replicate: Replicate): Promise<void> {
   const range: Record<string, unknown> = { keyEncoding: 'buffer' }
   for (const name of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) {
     if (options[name] !== undefined) range[name] = options[name]
@@ -102,6 +123,6 @@ async function clearReplicated (db: AbstractLevel<unknown, unknown, unknown>, op
     keys.push(key)
   }
   for (let i = 0; i < keys.length; i += CLEAR_CHUNK_KEYS) {
-    await replicate(keys.slice(i, i + CLEAR_CHUNK_KEYS).map((key) => ({ type: 'del', key: bytesToKey(key) })))
+    await replicate(keys.slice(i, i + CLEAR_CHUNK_KEYS).map((key) => ({ type: 'del', key: bytesToKey(key) })), null)
   }
 }

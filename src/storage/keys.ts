@@ -30,7 +30,13 @@ export const TAG = {
   /** `r`: the highest own sequence number reserved. */
   reserved: 0x72,
   /** `i`: this host's cluster identity. */
-  hostId: 0x69
+  hostId: 0x69,
+  /**
+   * `w` + writer id: the last write counter applied from one local process (a QuorumLevel
+   * writer). A replicated data record like any user key, so a retried write is recognized
+   * on every host and after any failover.
+   */
+  writer: 0x77
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -68,8 +74,23 @@ export function isReservedKey (bytes: Uint8Array): boolean {
  * @throws {ModuleError} `LEVEL_NOT_SUPPORTED` for a key in the reserved range.
  */
 export function assertUserKey (key: Key): void {
-  if (key.startsWith(RESERVED_PREFIX)) {
+  if (key.startsWith(RESERVED_PREFIX) && key.charCodeAt(RESERVED_PREFIX.length) !== TAG.writer) {
     throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
+  }
+}
+
+/** The key of a writer's applied-counter record. */
+export function writerKey (writer: string): Uint8Array {
+  return reservedKey(TAG.writer, utf8Encoder.encode(writer))
+}
+
+/** The writer id of a writer-counter key, or null for any other key. */
+export function writerOfKey (bytes: Uint8Array): string | null {
+  if (!isReservedKey(bytes) || bytes[PREFIX_BYTES.length] !== TAG.writer) return null
+  try {
+    return utf8Decoder.decode(bytes.subarray(PREFIX_BYTES.length + 1))
+  } catch {
+    return null
   }
 }
 

@@ -45,13 +45,21 @@ interface Result {
 class Host {
   readonly #child: ChildProcess
   readonly #waiting: Array<(reply: HostReply) => void> = []
+  /** Replies that came before anyone waited for them (a host may be ready at once). */
+  readonly #unclaimed: HostReply[] = []
 
   constructor (args: string[]) {
     this.#child = fork(HOST_SCRIPT, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.#child.on('message', (reply: HostReply) => { this.#waiting.shift()?.(reply) })
+    this.#child.on('message', (reply: HostReply) => {
+      const waiter = this.#waiting.shift()
+      if (waiter === undefined) this.#unclaimed.push(reply)
+      else waiter(reply)
+    })
   }
 
   next (ms: number): Promise<HostReply> {
+    const early = this.#unclaimed.shift()
+    if (early !== undefined) return Promise.resolve(early)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`benchmark host silent for ${ms} ms`)) }, ms)
       this.#waiting.push((reply) => {

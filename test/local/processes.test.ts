@@ -104,6 +104,19 @@ test('the leader is killed with SIGKILL while guests write: no acknowledged writ
   })
 })
 
+test('with retry: false, a write pending when the leader dies fails with LEVEL_CONNECTION_LOST', { timeout: 60_000 }, async () => {
+  await withMembers(async (spawn, location) => {
+    const leader = spawn()
+    await leader.open(location)
+    const guest = spawn()
+    await guest.open(location, { retry: false })
+    guest.send({ type: 'put-many', prefix: 'doomed-', count: 200 })
+    leader.kill()
+    const failed = await guest.waitFor('write-failed', 30_000)
+    assert.equal(failed.code, 'LEVEL_CONNECTION_LOST')
+  })
+})
+
 test('a lock held by something that serves no socket fails open with LEVEL_LOCKED after lockWait', { timeout: 30_000 }, async () => {
   await withMembers(async (spawn, location) => {
     const squatter = new ClassicLevel(location)

@@ -8,11 +8,11 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { HostCommand, HostReply } from './protocol.js'
+import { freePorts } from '../src/cli/free-ports.js'
 
 const HOST_SCRIPT = fileURLToPath(new URL('./host.js', import.meta.url))
 const VALUE_BYTES = 100
@@ -88,17 +88,6 @@ class Host {
     await exited
     clearTimeout(timer)
   }
-}
-
-async function freePorts (count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, async () => {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return server
-  }))
-  const ports = servers.map((server) => (server.address() as AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
-  return ports
 }
 
 function percentile (sorted: number[], p: number): number {

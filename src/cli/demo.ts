@@ -6,11 +6,11 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { DemoCommand, DemoReply } from './demo-process.js'
+import { freePorts } from './free-ports.js'
 
 const PROCESS_SCRIPT = fileURLToPath(new URL('./demo-process.js', import.meta.url))
 const STEP_TIMEOUT_MS = 30_000
@@ -69,17 +69,6 @@ class DemoProcess {
     await exited
     clearTimeout(timer)
   }
-}
-
-async function freePorts (count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, async () => {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return server
-  }))
-  const ports = servers.map((server) => (server.address() as AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
-  return ports
 }
 
 async function listAll (processes: DemoProcess[]): Promise<Map<string, string>> {

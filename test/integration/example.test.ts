@@ -5,18 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { type AddressInfo, createServer } from 'node:net'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { freePorts } from '../../src/cli/free-ports.js'
 
 test('examples/level-2pc prints the value from the other two hosts', { timeout: 30_000 }, async () => {
-  const servers = await Promise.all([0, 1, 2].map(async () => {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return server
-  }))
-  const ports = servers.map((server) => (server.address() as AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+  const ports = await freePorts(3)
   const script = fileURLToPath(new URL('../../examples/level-2pc.js', import.meta.url))
   const output = await new Promise<string>((resolve, reject) => {
     execFile(process.execPath, [script], { env: { ...process.env, PORTS: ports.join(',') }, timeout: 20_000 }, (error, stdout) => {

@@ -6,22 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
-import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { tempDir } from '../helpers/hosts.js'
 import { Member } from './member.js'
-
-async function freePorts (count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, async () => {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    return server
-  }))
-  const ports = servers.map((server) => (server.address() as AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
-  return ports
-}
+import { freePorts } from '../../src/cli/free-ports.js'
 
 interface Host { location: string, port: number, members: Member[] }
 

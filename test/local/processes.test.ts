@@ -5,7 +5,7 @@
  * acknowledged is then read back from a fresh process.
  */
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ClassicLevel } from 'classic-level'
@@ -170,3 +170,12 @@ for (const reverse of [false, true]) {
     })
   })
 }
+
+test('the leader socket is readable and writable by its owner only', { timeout: 30_000 }, async () => {
+  await withMembers(async (spawn, location) => {
+    const leader = spawn()
+    assert.equal(await leader.open(location), true)
+    const { mode } = await stat(join(location, 'quorum-level-leader.sock'))
+    assert.equal(mode & 0o777, 0o600)
+  })
+})

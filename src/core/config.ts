@@ -45,7 +45,7 @@ export interface NodeConfig {
 
 export type NodeOptions = Pick<NodeConfig, 'id' | 'peers' | 'random'> & Partial<Omit<NodeConfig, 'id' | 'peers' | 'random'>>
 
-export const DEFAULTS = {
+const DEFAULTS = {
   writeTimeoutMs: 10_000,
   prepareTimeoutMs: 2_000,
   commitResendMs: 500,

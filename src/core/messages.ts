@@ -34,5 +34,3 @@ export type Message =
   }
   /** Receiver of a snapshot chunk asks for chunk `part`; a repeated request is ignored. */
   | { readonly type: 'snapshot-next', readonly session: number, readonly part: number }
-
-export type MessageType = Message['type']

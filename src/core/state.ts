@@ -13,7 +13,7 @@ export interface PendingWrite {
 }
 
 /** The origin's one undecided transaction. */
-export interface ActiveTxn {
+interface ActiveTxn {
   readonly seq: number
   readonly writes: PendingWrite[]
   readonly ops: readonly Op[]
@@ -46,7 +46,7 @@ export interface PreparedTxn {
   since: number
 }
 
-export type ApplySource = 'own' | 'decision' | 'sync'
+type ApplySource = 'own' | 'decision' | 'sync'
 
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>
@@ -55,7 +55,7 @@ export interface ApplyJob {
   readonly syncAfter?: HostId
 }
 
-export interface IncomingSnapshot {
+interface IncomingSnapshot {
   readonly from: HostId
   readonly session: number
   readonly marks: Readonly<Record<HostId, number>>
@@ -64,7 +64,7 @@ export interface IncomingSnapshot {
   touchedAt: number
 }
 
-export interface OutgoingSnapshot {
+interface OutgoingSnapshot {
   readonly peer: HostId
   readonly marks: Readonly<Record<HostId, number>>
   /** The chunk to send next; the storage cursor only moves forward. */

@@ -110,7 +110,15 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     // The README's server has no error listener on this stream, so it must never emit one.
     stream.on('error', () => {})
     this.#serverStreams.add(stream)
-    stream.once('close', () => this.#serverStreams.delete(stream))
+    stream.once('close', () => {
+      this.#serverStreams.delete(stream)
+      connection?.close()
+    })
+    // A socket reset by the peer errors without ending, and pipe() then ends nothing: watch
+    // the socket piped into us, and close the connection when it closes.
+    stream.on('pipe', (source: NodeJS.EventEmitter) => {
+      source.once('close', () => { connection?.close() })
+    })
     const channel: ByteChannel = { write: (bytes) => { stream.push(bytes) }, end: () => { stream.push(null) } }
     this.#started.then(() => {
       if (this.#state !== 'open') {

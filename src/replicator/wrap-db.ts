@@ -29,7 +29,7 @@ export interface WriteId {
   readonly counter: number
 }
 
-export type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
+type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 
 export interface WrappedDatabase {
   /** Writes straight to storage, bypassing replication: for the replicator's own store only. */

@@ -40,7 +40,7 @@ export const TAG = {
 } as const
 
 /** One of the {@link TAG} bytes. */
-export type Tag = typeof TAG[keyof typeof TAG]
+type Tag = typeof TAG[keyof typeof TAG]
 
 /** A key range in the shape abstract-level's iterators take. */
 export interface KeyRange {

@@ -21,7 +21,7 @@ const ENTRY_COMMIT = 0
 const ENTRY_ABORT = 1
 
 /** A data record's version as stored, with whether the record is a tombstone. */
-export interface StoredVersion {
+interface StoredVersion {
   readonly version: Version
   readonly deleted: boolean
 }

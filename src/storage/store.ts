@@ -24,7 +24,7 @@ export type RawOp =
 export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>
 
 /** Options of {@link LevelStore}. */
-export interface LevelStoreOptions {
+interface LevelStoreOptions {
   /** Where every write goes, as one atomic batch per `persist`. */
   readonly batch: RawBatch
   /** Passed to every raw batch: whether LevelDB syncs to disk before the batch resolves. */
@@ -32,7 +32,7 @@ export interface LevelStoreOptions {
 }
 
 /** The encodings the store passes on every call: bytes in, bytes out. */
-export interface BinaryEncodings {
+interface BinaryEncodings {
   readonly keyEncoding: 'view'
   readonly valueEncoding: 'view'
 }
@@ -41,14 +41,14 @@ export interface BinaryEncodings {
 const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view' }
 
 /** Iterator options the store passes: a range, an optional limit, binary encodings. */
-export interface StoreIteratorOptions extends BinaryEncodings {
+interface StoreIteratorOptions extends BinaryEncodings {
   readonly gte?: Uint8Array
   readonly lt?: Uint8Array
   readonly limit?: number
 }
 
 /** The iterator methods the store calls, shared by abstract-level 1 and 3. */
-export interface StoreIterator {
+interface StoreIterator {
   next (): Promise<[Uint8Array, Uint8Array] | undefined>
   nextv (size: number): Promise<Array<[Uint8Array, Uint8Array]>>
   seek (target: Uint8Array): void
@@ -56,7 +56,7 @@ export interface StoreIterator {
 }
 
 /** The key iterator methods the store calls, shared by abstract-level 1 and 3. */
-export interface StoreKeyIterator {
+interface StoreKeyIterator {
   nextv (size: number): Promise<Uint8Array[]>
   close (): Promise<void>
 }

@@ -7,7 +7,7 @@ import type { PeerAddress } from './peer-connection.js'
 /** Opens a byte stream to a peer: TCP by default, or anything the user injects (TLS, WebSocket). */
 export type Transport = (port: number, host: string) => Duplex
 
-export interface DialerOptions {
+interface DialerOptions {
   readonly transport: Transport
   readonly backoffMsMin: number
   readonly backoffMsMax: number
@@ -15,7 +15,7 @@ export interface DialerOptions {
   readonly failAfter: number
 }
 
-export interface DialerEvents {
+interface DialerEvents {
   /** A stream to the peer is open; the owner runs the handshake on it. */
   stream: [stream: Duplex]
   /** A new attempt starts after a failure. */

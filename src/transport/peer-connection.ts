@@ -16,7 +16,7 @@ export interface PeerAddress {
   readonly port: number
 }
 
-export interface PeerConnectionOptions {
+interface PeerConnectionOptions {
   readonly localId: string
   /** This host's own endpoint, announced in the handshake so a peer can tell which of its configured peers dialed it. */
   readonly address: PeerAddress | null
@@ -37,7 +37,7 @@ const HANDSHAKE_METHODS: ReadonlySet<string> = new Set(['hello'])
 const HELD_FRAMES_MAX = 1_024
 const OPEN_METHODS: ReadonlySet<string> = new Set(['hello', 'deliver', 'ping'])
 
-export interface PeerConnectionEvents {
+interface PeerConnectionEvents {
   /** The peer proved its identity; `hello` is what it announced. */
   open: [hello: Hello]
   message: [message: Message]

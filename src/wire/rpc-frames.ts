@@ -5,7 +5,7 @@ import { describe, expectArray, invalid } from './validate.js'
  * A call from the peer, in rpc-stream's raw form `[method, args, id]`. `id` is -1 when the
  * caller wants no answer, else the id its answer must carry.
  */
-export interface RpcRequest {
+interface RpcRequest {
   readonly kind: 'request'
   readonly method: string
   readonly args: unknown[]
@@ -13,7 +13,7 @@ export interface RpcRequest {
 }
 
 /** An answer from the peer, in rpc-stream's raw form `[args, id]`; `args[0]` is the error. */
-export interface RpcResponse {
+interface RpcResponse {
   readonly kind: 'response'
   readonly args: unknown[]
   readonly id: number

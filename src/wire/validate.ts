@@ -95,7 +95,7 @@ export function expectBytes (value: unknown, path: string): Uint8Array {
 }
 
 /** One of the strings in `allowed`, compared exactly (case and all). */
-export function expectLiteral<T extends string> (value: unknown, path: string, allowed: readonly T[]): T {
+function expectLiteral<T extends string> (value: unknown, path: string, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw invalid(path, `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}, not ${describe(value)}`)
   }

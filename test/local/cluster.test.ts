@@ -44,6 +44,8 @@ async function get (member: Member, key: string): Promise<unknown> {
 test('3 hosts x 2 processes: every write is readable from every process on every host', { timeout: 90_000 }, async () => {
   await withCluster(async (hosts) => {
     const members = hosts.flatMap((host) => host.members)
+    // Cluster events reach every process of a host, not only its leader.
+    for (const member of members) await member.waitFor('cluster', 15_000, (reply) => reply.event === 'ready')
     members.forEach((member, i) => { member.send({ type: 'put', key: `from-${i}`, value: i }) })
     for (const member of members) await member.waitFor('acked', 30_000)
     // minConsensus defaults to all peers: acknowledged means applied on every host.

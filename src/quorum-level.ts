@@ -332,10 +332,11 @@ function userData (db: ClassicLevel<Buffer, Buffer>): unknown {
   return data
 }
 
-function listen (server: Server, path: string): Promise<void> {
+/** Listens on a socket path, or on a port (and host): resolves once listening. */
+function listen (server: Server, ...where: [path: string] | [port: number, host: string | undefined]): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(path, () => {
+    server.listen(...(where as [number, string]), () => {
       server.off('error', reject)
       resolve()
     })
@@ -346,13 +347,7 @@ function listen (server: Server, path: string): Promise<void> {
 async function listenWithRetry (server: Server, port: number, host: string | undefined): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
+      await listen(server, port, host)
       return
     } catch (error) {
       if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= LISTEN_ATTEMPTS_MAX) throw error

@@ -1,6 +1,6 @@
 import { enqueueApply, isApplyPending } from './apply.js'
 import type { Message } from './messages.js'
-import { type NodeState, read, send } from './state.js'
+import { type NodeState, type OutgoingSnapshot, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
 
 /**
@@ -22,19 +22,21 @@ export function sendSync (s: NodeState, to: HostId): void {
 /** A peer went away: copies to or from it cannot finish, so drop them now. */
 export function onPeerGone (s: NodeState, peer: HostId): void {
   for (const [session, out] of s.snapshotsOut) {
-    if (out.peer !== peer) continue
-    s.snapshotsOut.delete(session)
-    if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
+    if (out.peer === peer) dropOutgoing(s, session, out)
   }
   if (s.snapshotIn?.from === peer) s.snapshotIn = null
+}
+
+/** Forgets a copy being sent; a read in flight closes the storage session when it returns. */
+function dropOutgoing (s: NodeState, session: number, out: OutgoingSnapshot): void {
+  s.snapshotsOut.delete(session)
+  if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
 }
 
 export function onCatchUpTick (s: NodeState): void {
   const { config } = s
   for (const [session, out] of s.snapshotsOut) {
-    if (s.now - out.touchedAt < config.snapshotIdleMs) continue
-    s.snapshotsOut.delete(session)
-    if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
+    if (s.now - out.touchedAt >= config.snapshotIdleMs) dropOutgoing(s, session, out)
   }
   if (s.snapshotIn !== null && s.now - s.snapshotIn.touchedAt >= config.snapshotIdleMs) s.snapshotIn = null
   if (s.now - s.lastSyncAt < config.syncIntervalMs) return

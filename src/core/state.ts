@@ -64,7 +64,7 @@ interface IncomingSnapshot {
   touchedAt: number
 }
 
-interface OutgoingSnapshot {
+export interface OutgoingSnapshot {
   readonly peer: HostId
   readonly marks: Readonly<Record<HostId, number>>
   /** The chunk to send next; the storage cursor only moves forward. */

@@ -183,20 +183,19 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   #call (method: string, args: unknown[], onAnswer?: (answer: unknown[]) => void): Promise<unknown[]> {
     return new Promise((resolve, reject) => {
       let settled = false
-      const timer = setTimeout(() => { fail(createError(`Peer did not answer ${method} in time`, CODES.TIMEOUT)) }, this.#options.callTimeoutMs)
-      const fail = (error: ModuleError): void => {
-        if (settled) return
+      // Whichever comes first, the answer, the timeout or the close, settles the call once.
+      const settle = (): boolean => {
+        if (settled) return false
         settled = true
         clearTimeout(timer)
         this.#pendingCalls.delete(fail)
-        reject(error)
+        return true
       }
+      const fail = (error: ModuleError): void => { if (settle()) reject(error) }
+      const timer = setTimeout(() => { fail(createError(`Peer did not answer ${method} in time`, CODES.TIMEOUT)) }, this.#options.callTimeoutMs)
       this.#pendingCalls.add(fail)
       this.#rpc.rpc(method, args, (...answer: unknown[]) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        this.#pendingCalls.delete(fail)
+        if (!settle()) return
         onAnswer?.(answer)
         resolve(answer)
       })

@@ -31,7 +31,14 @@ export const CODES = {
   /** The database is locked by a process that serves no quorum-level socket. */
   LOCKED: 'LEVEL_LOCKED',
   /** quorum-level's own records in the database are unreadable or inconsistent. */
-  CORRUPTION: 'LEVEL_CORRUPTION'
+  CORRUPTION: 'LEVEL_CORRUPTION',
+  /** Storage failed (and is retried); a write that waited for it until `writeTimeout` failed. */
+  IO_ERROR: 'LEVEL_IO_ERROR',
+  /**
+   * The write IS committed at its origin and will reach every host, but fewer than
+   * `minConsensus` peers confirmed holding it by `writeTimeout` (or before a close).
+   */
+  COMMITTED_UNCONFIRMED: 'LEVEL_COMMITTED_UNCONFIRMED'
 } as const
 
 export type ErrorCode = typeof CODES[keyof typeof CODES]
@@ -40,15 +47,24 @@ export function createError (message: string, code: ErrorCode, options: { cause?
   return new ModuleError(message, { code, ...options })
 }
 
-const FAILURES: Record<FailureReason, [ErrorCode, string]> = {
+const FAILURES: Record<Exclude<FailureReason, 'unconfirmed'>, [ErrorCode, string]> = {
   'not-ready': [CODES.NOT_READY, 'Write failed: fewer than minConsensus peers were connected'],
   'no-quorum': [CODES.QUORUM_FAILED, 'Write failed: too few peers voted to commit it'],
   conflict: [CODES.WRITE_CONFLICT, 'Write failed: conflicting writes held its keys'],
-  timeout: [CODES.TIMEOUT, 'Write failed: writeTimeout passed']
+  timeout: [CODES.TIMEOUT, 'Write failed: writeTimeout passed'],
+  storage: [CODES.IO_ERROR, 'Write failed: storage failed until writeTimeout'],
+  recovering: [CODES.NOT_READY, 'Write failed: this host restarted from storage that may have lost data, and waits to hear from every peer'],
+  closed: [CODES.DATABASE_NOT_OPEN, 'Write failed: the replicator closed before it committed']
 }
 
-/** The error a caller sees for a write the cluster did not commit. It changed nothing. */
-export function writeFailure (reason: FailureReason): ModuleError {
+/**
+ * The error a caller sees for a write that did not resolve. For every reason but
+ * `unconfirmed` it changed nothing on any host; an `unconfirmed` write is committed.
+ */
+export function writeError (reason: FailureReason): ModuleError {
+  if (reason === 'unconfirmed') {
+    return createError('Write committed at its origin, but fewer than minConsensus peers confirmed it in time; it will reach every host', CODES.COMMITTED_UNCONFIRMED)
+  }
   const [code, message] = FAILURES[reason]
-  return createError(message, code, { transient: true })
+  return createError(`${message}; nothing was written`, code, { transient: true })
 }

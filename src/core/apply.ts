@@ -1,8 +1,7 @@
-import { onOwnDecisionDurable } from './coordinator.js'
-import { sendSync } from './catch-up.js'
+import { assert } from './assert.js'
 import type { StorageWrite } from './effects.js'
 import { type ApplyJob, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
-import { type DataRecord, type HostId, type Key, type LogEntry, type Version, entryLast, txnKey } from './types.js'
+import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
 import { supersedes } from './version.js'
 
 /**
@@ -32,7 +31,7 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
   }
   for (const txn of s.prepared.values()) {
     if (!txn.locked) continue
-    const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq <= txn.seq && txn.seq <= entryLast(entry)) ||
+    const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq === txn.seq) ||
       (job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, txn.origin) && (job.snapshot.marks[txn.origin] ?? 0) >= txn.seq)
     if (!decided) continue
     s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
@@ -42,7 +41,7 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
 
 /** Whether a decision on `(origin, seq)` is queued or being written, so soon covered. */
 export function isApplyPending (s: NodeState, origin: HostId, seq: number): boolean {
-  const holds = (job: ApplyJob): boolean => job.entries.some(({ entry }) => entry.origin === origin && entry.seq <= seq && seq <= entryLast(entry))
+  const holds = (job: ApplyJob): boolean => job.entries.some(({ entry }) => entry.origin === origin && entry.seq === seq)
   return s.applyQueue.some(holds) || (s.applying?.some(holds) ?? false)
 }
 
@@ -63,7 +62,7 @@ function pump (s: NodeState): void {
   }
   const list = [...keys]
   read(s, { type: 'versions', keys: list }, (result) => {
-    if (result.type !== 'versions') throw new TypeError('storage answered a versions query with ' + result.type)
+    assert(result.type === 'versions', `storage answered a versions query with ${result.type}`)
     const versions = new Map<Key, Version | undefined>()
     list.forEach((key, i) => versions.set(key, result.versions[i]))
     writeBatch(s, jobs, versions)
@@ -77,8 +76,8 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   const current = new Map(stored)
   const data = new Map<Key, DataRecord>()
   const writes: StorageWrite[] = []
-  const applied: LogEntry[] = []
   const acks: Array<{ origin: HostId, seq: number }> = []
+  const own: LogEntry[] = []
   const floors = new Map<HostId, number>()
   let clock = s.clock
 
@@ -90,11 +89,12 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
 
   for (const job of jobs) {
     for (const { entry, source } of job.entries) {
-      if (source === 'decision' && entry.kind === 'commit') acks.push({ origin: entry.origin, seq: entry.seq })
+      // A decision told by its origin is acknowledged, even if it was already applied.
+      if (source === 'decision') acks.push({ origin: entry.origin, seq: entry.seq })
       if (marks.covers(entry.origin, entry.seq)) continue
-      marks.add(entry.origin, entry.seq, entryLast(entry))
+      marks.add(entry.origin, entry.seq)
       writes.push({ type: 'log', entry })
-      applied.push(entry)
+      if (source === 'own') own.push(entry)
       if (entry.kind !== 'commit') continue
       const version = { ts: entry.ts, origin: entry.origin, seq: entry.seq }
       if (entry.ts > clock) clock = entry.ts
@@ -115,6 +115,10 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   }
 
   for (const [key, record] of data) writes.push({ type: 'data', key, record })
+  // Written with the commit that makes them true, so no crash can separate the two (SPEC §4.7).
+  for (const job of jobs) {
+    for (const { writer, counter, seq } of job.writers ?? []) writes.push({ type: 'writer-committed', writer, counter, seq })
+  }
   for (const origin of marks.origins()) {
     const contiguous = marks.contiguous(origin)
     if (contiguous !== s.marks.contiguous(origin)) writes.push({ type: 'mark', origin, contiguous })
@@ -136,13 +140,17 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     resolved.push(txn)
     writes.push({ type: 'unprepare', origin: txn.origin, seq: txn.seq })
   }
-  if (clock > s.persistedClock) writes.push({ type: 'clock', ts: clock })
+  // Clock writes grow in issue order, so whatever prefix of batches is on disk holds the
+  // highest clock among them (prepare batches write it too, SPEC §3).
+  if (clock > s.clockIssued) {
+    writes.push({ type: 'clock', ts: clock })
+    s.clockIssued = clock
+  }
 
   persist(s, writes, () => {
     s.marks = marks
     for (const [origin, floor] of floors) s.floors.set(origin, floor)
     if (clock > s.clock) s.clock = clock
-    if (clock > s.persistedClock) s.persistedClock = clock
     for (const txn of resolved) {
       const key = txnKey(txn.origin, txn.seq)
       if (s.prepared.get(key) === txn) s.prepared.delete(key)
@@ -150,14 +158,11 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     }
     for (const { origin, seq } of acks) send(s, origin, { type: 'ack', seq })
     s.applying = null
-    for (const entry of applied) {
-      if (entry.origin === s.config.id) onOwnDecisionDurable(s, entry)
-    }
     // One follow-up per peer, however many of its replies (or duplicates) this batch held:
     // otherwise every duplicated reply would start one more request chain, for good.
-    for (const peer of new Set(jobs.map((job) => job.syncAfter))) {
-      if (peer !== undefined) sendSync(s, peer)
-    }
+    const syncAfter = new Set<HostId>()
+    for (const job of jobs) if (job.syncAfter !== undefined) syncAfter.add(job.syncAfter)
+    s.afterApply(own, syncAfter)
     pump(s)
   })
 }

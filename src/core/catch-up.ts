@@ -1,7 +1,11 @@
 import { enqueueApply, isApplyPending } from './apply.js'
+import { assert } from './assert.js'
 import type { Message } from './messages.js'
+import type { LogRange } from './effects.js'
+import { uncovered } from './marks.js'
 import { type NodeState, type OutgoingSnapshot, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
+import { onPeerMark } from './writers.js'
 
 /**
  * Catch-up and termination: a host pulls the log entries it misses from its peers in turn,
@@ -15,12 +19,28 @@ function entriesBytes (entries: readonly LogEntry[]): number {
   return bytes
 }
 
+/** Most spans a message lists per origin; beyond it, the rest are left out (SPEC §6.1). */
+export const SPANS_MAX = 10_000
+
+/**
+ * Asks `to` for what this host misses. The spans above the contiguous marks are named too:
+ * an origin's entries can have gaps for good (a host that held them is gone), and replies
+ * cut at their limit would otherwise repeat what this host holds and never reach past it.
+ */
 export function sendSync (s: NodeState, to: HostId): void {
-  send(s, to, { type: 'sync', marks: s.marks.toRecord() })
+  const above: Record<HostId, Array<[number, number]>> = {}
+  for (const origin of s.marks.origins()) {
+    const spans = s.marks.above(origin)
+    // Fewer spans named only means entries this host holds may come again, and are dropped.
+    if (spans.length > 0) Object.defineProperty(above, origin, { value: spans.slice(0, SPANS_MAX), enumerable: true })
+  }
+  send(s, to, { type: 'sync', marks: s.marks.toRecord(), above })
 }
 
 /** A peer went away: copies to or from it cannot finish, so drop them now. */
 export function onPeerGone (s: NodeState, peer: HostId): void {
+  // What it reported may not hold when it is back (it may restart from an older disk).
+  s.peerMarks.delete(peer)
   for (const [session, out] of s.snapshotsOut) {
     if (out.peer === peer) dropOutgoing(s, session, out)
   }
@@ -53,27 +73,31 @@ export function onCatchUpTick (s: NodeState): void {
   for (const peer of targets) sendSync(s, peer)
 }
 
-export function onSync (s: NodeState, from: HostId, theirs: Readonly<Record<HostId, number>>): void {
+export function onSync (s: NodeState, from: HostId, message: Extract<Message, { type: 'sync' }>): void {
+  const self = s.config.id
+  const theirs = message.marks
+  // A sync also reports how much of this host's own log the peer holds (SPEC §4.7).
+  onPeerMark(s, from, Object.hasOwn(theirs, self) ? theirs[self] ?? 0 : 0)
   for (const out of s.snapshotsOut.values()) if (out.peer === from) return
-  const after: Record<HostId, number> = {}
+  const ranges: LogRange[] = []
   let needsCopy = false
-  let needsEntries = false
-  for (const origin of new Set([s.config.id, ...s.peers, ...s.marks.origins()])) {
+  for (const origin of [...new Set([s.config.id, ...s.peers, ...s.marks.origins()])].sort()) {
     // Own properties only: an origin may be named like an Object.prototype member.
     const their = Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0
-    if (s.marks.highest(origin) <= their) continue
+    const highest = s.marks.highest(origin)
+    if (highest <= their) continue
     if (s.marks.contiguous(origin) > their && (s.floors.get(origin) ?? 1) > their + 1) needsCopy = true
-    after[origin] = their
-    needsEntries = true
+    const spans = Object.hasOwn(message.above, origin) ? message.above[origin] ?? [] : []
+    for (const [from, to] of uncovered([...spans].sort(([a], [b]) => a - b), their + 1, highest)) ranges.push({ origin, from, to })
   }
   if (needsCopy) {
     startSnapshot(s, from)
     return
   }
-  if (!needsEntries) return
+  if (ranges.length === 0) return
   const { logEntriesPerMessageMax: limit, catchUpBytesMax: bytesMax } = s.config
-  read(s, { type: 'log', after, limit, bytesMax }, (result) => {
-    if (result.type !== 'log') throw new TypeError('storage answered a log query with ' + result.type)
+  read(s, { type: 'log', ranges, limit, bytesMax }, (result) => {
+    assert(result.type === 'log', `storage answered a log query with ${result.type}`)
     if (result.entries.length === 0) return
     // Cut short by count or by bytes: either way, the receiver asks again once it applied these.
     const more = result.entries.length >= limit || entriesBytes(result.entries) > bytesMax / 2
@@ -104,7 +128,7 @@ function sendSnapshotChunk (s: NodeState, session: number): void {
   if (pending === undefined || pending.reading) return
   pending.reading = true
   read(s, { type: 'snapshot-read', session, limit: s.config.snapshotRecordsPerMessageMax, bytesMax: s.config.catchUpBytesMax }, (result) => {
-    if (result.type !== 'snapshot-read') throw new TypeError('storage answered a snapshot read with ' + result.type)
+    assert(result.type === 'snapshot-read', `storage answered a snapshot read with ${result.type}`)
     const out = s.snapshotsOut.get(session)
     if (out === undefined) {
       // Dropped while the read ran (idle or disconnected): close what the read may have opened.

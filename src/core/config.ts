@@ -4,7 +4,18 @@ import type { HostId } from './types.js'
  * Deliberate protocol breakages, used only by the simulator's tests to prove that its
  * checkers catch them. Never set outside tests.
  */
-export type Mutation = 'skip-durable-prepare' | 'apply-without-version-check' | 'release-locks-early'
+export type Mutation =
+  | 'skip-durable-prepare'
+  | 'apply-without-version-check'
+  | 'release-locks-early'
+  /** Commit timestamps from the wall clock alone (`ts = wall + 1`), with no hybrid clock. */
+  | 'commit-ts-from-wall'
+  /** Prepare records persisted without the clock; votes carry the clock of the moment. */
+  | 'prepare-without-clock'
+  /** A retried write found committed is answered at once, without waiting for its quorum. */
+  | 'retry-acked-early'
+  /** Every start trusts its storage: the restart abort is issued without asking peers. */
+  | 'restart-abort-without-peers'
 
 export interface NodeConfig {
   readonly id: HostId
@@ -40,6 +51,8 @@ export interface NodeConfig {
   readonly snapshotIdleMs: number
   /** Own sequence numbers reserved per durable write of the reservation. */
   readonly reserveBlock: number
+  /** Writers whose state is kept in memory when nothing of theirs is in flight (SPEC §4.7). */
+  readonly writersCachedMax: number
   readonly mutation?: Mutation | undefined
 }
 
@@ -59,7 +72,8 @@ const DEFAULTS = {
   snapshotRecordsPerMessageMax: 1_000,
   catchUpBytesMax: 4 * 1024 * 1024,
   snapshotIdleMs: 30_000,
-  reserveBlock: 64
+  reserveBlock: 64,
+  writersCachedMax: 10_000
 } as const
 
 export function resolveConfig (options: NodeOptions): NodeConfig {

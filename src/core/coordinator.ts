@@ -2,18 +2,25 @@ import { assert } from './assert.js'
 import { enqueueApply } from './apply.js'
 import type { FailureReason, RequestId } from './effects.js'
 import { type CommittingTxn, type NodeState, type PendingWrite, backoffMs, persist, send, uniqueKeys } from './state.js'
-import { type LogEntry, type Op, opsBytes, txnKey } from './types.js'
+import { type LogEntry, type Op, type WriteId, opsBytes, txnKey } from './types.js'
+import { admitWrite, commitWriters, failWrites, settleConfirming, settleWrite } from './writers.js'
 
 /** The origin's side of two-phase commit: group, lock, prepare, decide, collect acks. */
 
-export function submitWrite (s: NodeState, request: RequestId, ops: readonly Op[]): void {
-  s.queue.push({ request, ops, deadline: s.now + s.config.writeTimeoutMs })
-  maybeStartTxn(s)
+export function submitWrite (s: NodeState, request: RequestId, ops: readonly Op[], id: WriteId | undefined): void {
+  const deadline = s.now + s.config.writeTimeoutMs
+  if (id !== undefined) {
+    admitWrite(s, request, ops, id, deadline)
+  } else if (s.closing) {
+    s.out.push({ type: 'reply', request, result: { ok: false, reason: 'closed' } })
+  } else {
+    s.queue.push({ requests: [request], ops, id, deadline })
+  }
 }
 
 export function maybeStartTxn (s: NodeState): void {
   failExpiredWrites(s)
-  if (s.active !== null || s.queue.length === 0 || s.restarting || !s.ready || s.now < s.retryAt) return
+  if (s.active !== null || s.queue.length === 0 || s.closing || !s.ready || s.now < s.retryAt) return
   const { config } = s
   const writes: PendingWrite[] = []
   let opCount = 0
@@ -55,7 +62,9 @@ export function maybeStartTxn (s: NodeState): void {
     if (s.active?.seq !== seq || s.active.state !== 'reserving') return
     s.active.state = 'preparing'
     s.active.startedAt = s.now
-    sendPrepares(s)
+    // Closed while reserving: no peer heard of it, so it is aborted before anyone does.
+    if (s.closing) decideAbort(s, 'closed')
+    else sendPrepares(s)
   })
 }
 
@@ -85,12 +94,14 @@ function decideCommit (s: NodeState): void {
   assert(txn !== null && txn.state === 'preparing', 'commit is decided for a preparing transaction')
   txn.state = 'deciding'
   // SPEC §3: the commit timestamp exceeds every clock in the quorum, hence every version
-  // any quorum member has applied to these keys.
-  let ts = Math.max(s.clock, s.now)
+  // any quorum member has applied to these keys. The wall clock is only a lower bound.
+  let ts = Math.max(s.clock, s.wall)
   for (const clock of txn.yes.values()) if (clock > ts) ts = clock
+  if (s.config.mutation === 'commit-ts-from-wall') ts = s.wall
   ts += 1
-  s.clock = ts
-  enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: s.config.id, seq: txn.seq, ts, ops: txn.ops }, source: 'own' }] })
+  s.clock = Math.max(s.clock, ts)
+  const writers = commitWriters(s, txn.seq, txn.writes)
+  enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: s.config.id, seq: txn.seq, ts, ops: txn.ops }, source: 'own' }], writers })
 }
 
 function decideAbort (s: NodeState, reason: FailureReason): void {
@@ -98,18 +109,12 @@ function decideAbort (s: NodeState, reason: FailureReason): void {
   assert(txn !== null && txn.state === 'preparing', 'abort is decided for a preparing transaction')
   txn.state = 'deciding'
   txn.abortReason = reason
-  enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: s.config.id, seq: txn.seq, last: txn.seq }, source: 'own' }] })
+  enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: s.config.id, seq: txn.seq }, source: 'own' }] })
 }
 
-/** Called by the apply pipeline once an own decision is durable: now it may be told. */
-export function onOwnDecisionDurable (s: NodeState, entry: LogEntry): void {
+/** Called by the apply pipeline once the active transaction's decision is durable: now it may be told. */
+export function onActiveDecisionDurable (s: NodeState, entry: LogEntry): void {
   const { config } = s
-  if (s.active === null) {
-    assert(s.restarting && entry.kind === 'abort', 'an own decision without an active transaction is the restart abort')
-    s.restarting = false
-    maybeStartTxn(s)
-    return
-  }
   const txn = s.active
   assert(txn !== null && txn.seq === entry.seq && txn.state === 'deciding', 'an own decision belongs to the active transaction')
   s.locks.release(txnKey(config.id, txn.seq), txn.keys)
@@ -118,15 +123,19 @@ export function onOwnDecisionDurable (s: NodeState, entry: LogEntry): void {
     const committing: CommittingTxn = { seq: txn.seq, writes: txn.writes, entry, yesVoters: new Set(txn.yes.keys()), acks: new Set(), sentAt: s.now }
     sendCommit(s, committing, s.peers)
     if (config.minConsensus === 0) replyOk(s, committing)
+    else if (s.closing) settleCommitting(s, committing)
     else s.committing.set(txn.seq, committing)
   } else {
-    for (const peer of s.peers) send(s, peer, { type: 'abort', seq: txn.seq })
+    tellAbort(s, txn.seq)
     // A failed write reports the latest reason it was held back for.
     for (const write of txn.writes) write.reason = txn.abortReason
-    s.queue.unshift(...txn.writes)
-    s.retryAt = s.now + backoffMs(s)
+    if (s.closing) {
+      failWrites(s, txn.writes)
+    } else {
+      s.queue.unshift(...txn.writes)
+      s.retryAt = s.now + backoffMs(s)
+    }
   }
-  maybeStartTxn(s)
 }
 
 function sendCommit (s: NodeState, txn: CommittingTxn, peers: readonly string[]): void {
@@ -138,7 +147,30 @@ function sendCommit (s: NodeState, txn: CommittingTxn, peers: readonly string[])
   txn.sentAt = s.now
 }
 
+/**
+ * SPEC §4.5: an abort is sent to every peer, and resent to connected ones until each peer
+ * acknowledged it, so no participant holds its locks while the origin is there to tell it.
+ */
+export function tellAbort (s: NodeState, seq: number): void {
+  for (const peer of s.peers) send(s, peer, { type: 'abort', seq })
+  s.aborting.set(seq, { acked: new Set(), sentAt: s.now })
+  // Bounded: a peer gone for good would keep entries for ever. The oldest go first; a peer
+  // that missed one still learns it by catch-up (SPEC §6).
+  for (const oldest of s.aborting.keys()) {
+    if (s.aborting.size <= ABORTS_TOLD_MAX) break
+    s.aborting.delete(oldest)
+  }
+}
+
+/** Own aborts resent at once: beyond this many, the oldest are left to catch-up. */
+const ABORTS_TOLD_MAX = 10_000
+
 export function onAck (s: NodeState, from: string, seq: number): void {
+  const aborting = s.aborting.get(seq)
+  if (aborting !== undefined) {
+    aborting.acked.add(from)
+    if (aborting.acked.size >= Math.max(s.peerCount, s.peers.length)) s.aborting.delete(seq)
+  }
   const txn = s.committing.get(seq)
   if (txn === undefined) return
   txn.acks.add(from)
@@ -148,18 +180,33 @@ export function onAck (s: NodeState, from: string, seq: number): void {
 }
 
 function replyOk (s: NodeState, txn: CommittingTxn): void {
-  for (const write of txn.writes) s.out.push({ type: 'reply', request: write.request, result: { ok: true } })
+  for (const write of txn.writes) settleWrite(s, write, { ok: true })
+}
+
+/** Committed, not confirmed: at a close, every waiting write learns so at once. */
+function settleCommitting (s: NodeState, txn: CommittingTxn): void {
+  for (const write of txn.writes) settleWrite(s, write, { ok: false, reason: 'unconfirmed' })
+}
+
+/** Why a queued write that reaches its deadline failed, when nothing more specific was recorded. */
+function blocker (s: NodeState): FailureReason {
+  if (!s.storageOk) return 'storage'
+  if (s.recovery !== null) return 'recovering'
+  return s.connected.size >= s.config.minConsensus ? 'timeout' : 'not-ready'
 }
 
 function failExpiredWrites (s: NodeState): void {
   if (s.queue.length === 0) return
+  const expired: PendingWrite[] = []
   const kept = s.queue.filter((write) => {
     if (write.deadline > s.now) return true
-    const reason = write.reason ?? (s.ready ? 'timeout' : 'not-ready')
-    s.out.push({ type: 'reply', request: write.request, result: { ok: false, reason } })
+    write.reason ??= blocker(s)
+    expired.push(write)
     return false
   })
+  if (expired.length === 0) return
   s.queue.splice(0, s.queue.length, ...kept)
+  failWrites(s, expired)
 }
 
 export function onCoordinatorTick (s: NodeState): void {
@@ -174,5 +221,26 @@ export function onCoordinatorTick (s: NodeState): void {
     if (s.now - committing.sentAt < s.config.commitResendMs) continue
     sendCommit(s, committing, s.peers.filter((peer) => !committing.acks.has(peer)))
   }
-  maybeStartTxn(s)
+  for (const [seq, aborting] of s.aborting) {
+    if (s.now - aborting.sentAt < s.config.commitResendMs) continue
+    aborting.sentAt = s.now
+    for (const peer of s.connected) if (!aborting.acked.has(peer)) send(s, peer, { type: 'abort', seq })
+  }
+}
+
+/**
+ * SPEC §4.6: a close starts nothing new and settles every write: queued ones fail, the
+ * preparing transaction is aborted, committed ones are answered `unconfirmed` unless their
+ * quorum already acknowledged them. A transaction being reserved or decided finishes first.
+ */
+export function onClose (s: NodeState): void {
+  if (s.closing) return
+  s.closing = true
+  const queued = s.queue.splice(0)
+  for (const write of queued) write.reason = 'closed'
+  failWrites(s, queued)
+  if (s.active?.state === 'preparing') decideAbort(s, 'closed')
+  for (const txn of s.committing.values()) settleCommitting(s, txn)
+  s.committing.clear()
+  settleConfirming(s, 'unconfirmed')
 }

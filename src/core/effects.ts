@@ -1,9 +1,19 @@
-import type { DataRecord, HostId, Key, LogEntry, Op, Version } from './types.js'
+import type { DataRecord, HostId, Key, LogEntry, Op, Version, WriteId } from './types.js'
 import type { Message } from './messages.js'
 
 export type RequestId = number
 
-/** Why a write failed. Whatever the reason, a failed write changed nothing on any host. */
+/** A run of one origin's sequence numbers, inclusive. */
+export interface LogRange {
+  readonly origin: HostId
+  readonly from: number
+  readonly to: number
+}
+
+/**
+ * Why a write did not resolve. Every reason but `unconfirmed` means the write changed nothing
+ * on any host, and never will.
+ */
 export type FailureReason =
   /** Fewer than `minConsensus` peers were connected until the deadline. */
   | 'not-ready'
@@ -13,13 +23,41 @@ export type FailureReason =
   | 'no-quorum'
   /** The deadline passed with no more specific reason. */
   | 'timeout'
+  /** Storage failed until the deadline. */
+  | 'storage'
+  /** The host was still recovering from a restart that may have lost data (SPEC §5.4). */
+  | 'recovering'
+  /** The node was closed before the write committed. */
+  | 'closed'
+  /**
+   * The write IS committed at its origin (and will reach every host), but fewer than
+   * `minConsensus` peers confirmed holding it by the deadline, or before a close.
+   */
+  | 'unconfirmed'
 
 export type WriteResult = { readonly ok: true } | { readonly ok: false, readonly reason: FailureReason }
+
+/** What the failed-writes record of a writer holds: runs of counters that failed, with why. */
+export interface FailedRun {
+  readonly from: number
+  readonly to: number
+  readonly reason: FailureReason
+}
+
+/** What a host knows of one writer's writes (SPEC §4.7), as stored and as read back. */
+export interface WriterRecord {
+  /** The highest counter committed, and the own transaction that committed it (0, 0: none). */
+  readonly counter: number
+  readonly seq: number
+  /** Counters whose writes failed, so a retry of one is answered with the same failure. */
+  readonly failed: readonly FailedRun[]
+}
 
 /** What the core's host must durably write, in one atomic batch, in the order given. */
 export type StorageWrite =
   | { readonly type: 'data', readonly key: Key, readonly record: DataRecord }
-  | { readonly type: 'prepare', readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[] }
+  /** `clock` is the voter's clock when it took the locks: what its yes vote carries (SPEC §3). */
+  | { readonly type: 'prepare', readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[], readonly clock: number }
   | { readonly type: 'unprepare', readonly origin: HostId, readonly seq: number }
   | { readonly type: 'log', readonly entry: LogEntry }
   /** Deletes the log entries of `origin` that start below `before`. */
@@ -28,6 +66,10 @@ export type StorageWrite =
   | { readonly type: 'floor', readonly origin: HostId, readonly floor: number }
   | { readonly type: 'clock', readonly ts: number }
   | { readonly type: 'reserved', readonly seq: number }
+  /** A writer's highest committed counter; local to this host, never replicated. */
+  | { readonly type: 'writer-committed', readonly writer: string, readonly counter: number, readonly seq: number }
+  /** A writer's failed counters; local to this host, never replicated. */
+  | { readonly type: 'writer-failed', readonly writer: string, readonly failed: readonly FailedRun[] }
 
 /**
  * Reads the core asks of storage. Storage executes reads and writes in the order they were
@@ -36,54 +78,78 @@ export type StorageWrite =
 export type Query =
   | { readonly type: 'versions', readonly keys: readonly Key[] }
   /**
-   * Log entries with `seq > after[origin]` for each origin named, in (origin, seq) order: at
-   * most `limit`, cut by `takeWithinBytes` to `bytesMax`. `snapshot-read` is cut the same way.
+   * The log entries whose seq lies in one of `ranges` (`from..to`, inclusive, of `origin`), in
+   * the order of the ranges and then of seq: at most `limit`, cut by `takeWithinBytes` to
+   * `bytesMax`. `snapshot-read` is cut the same way.
    */
-  | { readonly type: 'log', readonly after: Readonly<Record<HostId, number>>, readonly limit: number, readonly bytesMax: number }
+  | { readonly type: 'log', readonly ranges: readonly LogRange[], readonly limit: number, readonly bytesMax: number }
   /**
    * The next `limit` data records (tombstones included) of a consistent snapshot; the first
    * read of a session opens it, the read that returns `done` closes it.
    */
   | { readonly type: 'snapshot-read', readonly session: number, readonly limit: number, readonly bytesMax: number }
   | { readonly type: 'snapshot-close', readonly session: number }
+  /** The writer's records; absent ones read as counter 0, seq 0, no failures. */
+  | { readonly type: 'writer', readonly writer: string }
 
 export type QueryResult =
   | { readonly type: 'versions', readonly versions: ReadonlyArray<Version | undefined> }
   | { readonly type: 'log', readonly entries: readonly LogEntry[] }
   | { readonly type: 'snapshot-read', readonly records: ReadonlyArray<readonly [Key, DataRecord]>, readonly done: boolean }
   | { readonly type: 'snapshot-close' }
+  | { readonly type: 'writer', readonly record: WriterRecord }
 
-export type Input =
-  | { readonly type: 'write', readonly now: number, readonly request: RequestId, readonly ops: readonly Op[] }
-  | { readonly type: 'message', readonly now: number, readonly from: HostId, readonly message: Message }
-  | { readonly type: 'persisted', readonly now: number, readonly id: number }
-  | { readonly type: 'read', readonly now: number, readonly id: number, readonly result: QueryResult }
-  | { readonly type: 'connected', readonly now: number, readonly peer: HostId }
-  | { readonly type: 'disconnected', readonly now: number, readonly peer: HostId }
+interface Timed {
+  /** Monotonic milliseconds: every timeout is measured on it. Never decreases (asserted). */
+  readonly now: number
+  /** The host's wall clock in milliseconds: only a lower bound for commit timestamps. It may step. */
+  readonly wall: number
+}
+
+export type Input = Timed & (
+  /** `id` names the write across retries (SPEC §4.7); a retried write carries the same id. */
+  | { readonly type: 'write', readonly request: RequestId, readonly ops: readonly Op[], readonly id?: WriteId | undefined }
+  | { readonly type: 'message', readonly from: HostId, readonly message: Message }
+  | { readonly type: 'persisted', readonly id: number }
+  | { readonly type: 'read', readonly id: number, readonly result: QueryResult }
+  | { readonly type: 'connected', readonly peer: HostId }
+  | { readonly type: 'disconnected', readonly peer: HostId }
   /** The cluster gained a configured peer (its identity is learned when it connects). */
-  | { readonly type: 'peer-added', readonly now: number }
-  | { readonly type: 'tick', readonly now: number }
+  | { readonly type: 'peer-added' }
+  | { readonly type: 'tick' }
+  /** Storage started failing (its operations are being retried) or works again. */
+  | { readonly type: 'storage', readonly ok: boolean }
+  /** Settle every write and start nothing new (SPEC §4.6). */
+  | { readonly type: 'close' }
+)
 
 export type Effect =
   | { readonly type: 'send', readonly to: HostId, readonly message: Message }
-  | { readonly type: 'persist', readonly id: number, readonly writes: readonly StorageWrite[] }
+  /** `sync`: the batch must survive a power loss before `persisted` is input, whatever the host's own setting. */
+  | { readonly type: 'persist', readonly id: number, readonly writes: readonly StorageWrite[], readonly sync: boolean }
   | { readonly type: 'read', readonly id: number, readonly query: Query }
   | { readonly type: 'reply', readonly request: RequestId, readonly result: WriteResult }
   | { readonly type: 'event', readonly event: 'ready' | 'notready' }
 
 /** What a host had durably written, handed to the core when it starts. */
 export interface DurableState {
+  /**
+   * Whether storage holds everything it ever reported durable: false after a power loss
+   * that may have dropped unsynced writes, or a restore from a copy (SPEC §5.4).
+   */
+  readonly intact: boolean
   readonly clock: number
   /** Highest own sequence number reserved before sending a prepare. */
   readonly reserved: number
   readonly marks: Readonly<Record<HostId, number>>
   readonly floors: Readonly<Record<HostId, number>>
-  /** Spans of log entries applied above the contiguous mark of their origin. */
-  readonly above: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly last: number }>
-  readonly prepared: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[] }>
+  /** The log entries applied above the contiguous mark of their origin. */
+  readonly above: ReadonlyArray<{ readonly origin: HostId, readonly seq: number }>
+  readonly prepared: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[], readonly clock: number }>
 }
 
 export const EMPTY_DURABLE_STATE: DurableState = {
+  intact: true,
   clock: 0,
   reserved: 0,
   marks: {},

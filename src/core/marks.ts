@@ -27,11 +27,40 @@ export class AppliedMarks {
     return false
   }
 
-  /** Records that the entry `start..last` of `origin` is applied. */
-  add (origin: HostId, start: number, last: number): void {
-    if (last <= this.contiguous(origin)) return
+  /** Whether every number of `start..last` of `origin` is applied. */
+  coversRange (origin: HostId, start: number, last: number): boolean {
+    return this.gaps(origin, start, last).length === 0
+  }
+
+  /** The runs of `start..last` of `origin` that are not applied, in order. */
+  gaps (origin: HostId, start: number, last: number): Array<[number, number]> {
+    return uncovered(this.above(origin), Math.max(start, this.contiguous(origin) + 1), last)
+  }
+
+  /** The spans applied above the contiguous mark of `origin`, in order. */
+  above (origin: HostId): Array<[number, number]> {
+    return [...this.#above.get(origin) ?? []].sort(([a], [b]) => a - b)
+  }
+
+  /** Records that the entry `seq` of `origin` is applied. */
+  add (origin: HostId, seq: number): void {
+    if (this.covers(origin, seq)) return
     let above = this.#above.get(origin)
     if (above === undefined) this.#above.set(origin, above = new Map())
+    // Neighbouring entries merge into one span, so out-of-order runs stay compact.
+    let start = seq
+    let last = seq
+    const after = above.get(seq + 1)
+    if (after !== undefined) {
+      above.delete(seq + 1)
+      last = after
+    }
+    for (const [from, to] of above) {
+      if (to !== seq - 1) continue
+      above.delete(from)
+      start = from
+      break
+    }
     above.set(start, last)
     this.#advance(origin, above)
   }
@@ -65,12 +94,31 @@ export class AppliedMarks {
 
   #advance (origin: HostId, above: Map<number, number>): void {
     let contiguous = this.contiguous(origin)
-    for (let last = above.get(contiguous + 1); last !== undefined; last = above.get(contiguous + 1)) {
-      above.delete(contiguous + 1)
-      contiguous = last
+    // Each pass removes at least one span, so this ends; spans that a jump passed are
+    // absorbed whole, even when the jump landed inside one.
+    for (let moved = true; moved;) {
+      moved = false
+      for (const [start, last] of above) {
+        if (start > contiguous + 1) continue
+        above.delete(start)
+        if (last > contiguous) contiguous = last
+        moved = true
+      }
     }
-    // An entry wholly below the mark (after a jump) is already reflected.
-    for (const [start, last] of above) if (last <= contiguous) above.delete(start)
     this.#contiguous.set(origin, contiguous)
   }
+}
+
+/** The runs of `start..last` that none of `spans` (sorted by start) covers, in order. */
+export function uncovered (spans: ReadonlyArray<readonly [number, number]>, start: number, last: number): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  let next = start
+  for (const [from, to] of spans) {
+    if (next > last) break
+    if (to < next) continue
+    if (from > next) out.push([next, Math.min(from - 1, last)])
+    next = Math.max(next, to + 1)
+  }
+  if (next <= last) out.push([next, last])
+  return out
 }

@@ -7,16 +7,22 @@ import type { DataRecord, HostId, Key, LogEntry, Op } from './types.js'
 export type Message =
   /** Origin asks a participant to lock `ops`' keys and durably record them. */
   | { readonly type: 'prepare', readonly seq: number, readonly ops: readonly Op[], readonly clock: number }
-  /** Participant's answer to `prepare`; `yes` is sent only once the prepare record is durable. */
+  /**
+   * Participant's answer to `prepare`; `yes` is sent only once the prepare record is durable,
+   * and carries the clock persisted with it.
+   */
   | { readonly type: 'vote', readonly seq: number, readonly yes: boolean, readonly clock: number }
   /** Origin's durable commit decision; `ops` is left out for participants that voted yes. */
   | { readonly type: 'commit', readonly seq: number, readonly ts: number, readonly ops: readonly Op[] | null }
   /** Origin's durable abort decision. */
   | { readonly type: 'abort', readonly seq: number }
-  /** Participant has durably applied the commit of `seq`. */
+  /** Participant has durably applied the decision (commit or abort) of `seq`. */
   | { readonly type: 'ack', readonly seq: number }
-  /** "Send me what I miss": the sender's contiguous applied marks per origin. */
-  | { readonly type: 'sync', readonly marks: Readonly<Record<HostId, number>> }
+  /**
+   * "Send me what I miss": the sender's contiguous applied marks per origin, and the spans
+   * `[start, last]` it applied above them (only for origins that have any).
+   */
+  | { readonly type: 'sync', readonly marks: Readonly<Record<HostId, number>>, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> }
   /** Log entries the receiver of a `sync` lacked; `more` when the reply was cut at its limit. */
   | { readonly type: 'entries', readonly entries: readonly LogEntry[], readonly more: boolean }
   /**
@@ -34,3 +40,12 @@ export type Message =
   }
   /** Receiver of a snapshot chunk asks for chunk `part`; a repeated request is ignored. */
   | { readonly type: 'snapshot-next', readonly session: number, readonly part: number }
+  /** "Sync with me": the receiver answers with a `sync`, which tells the sender its marks. */
+  | { readonly type: 'probe' }
+  /** A host that may have lost data asks what the receiver holds of the sender's own log. */
+  | { readonly type: 'recover' }
+  /**
+   * The answer to `recover`: which of the asker's sequence numbers this host has applied
+   * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared.
+   */
+  | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[] }

@@ -1,22 +1,29 @@
-import { enqueueApply } from './apply.js'
 import { onCatchUpTick, onEntries, onPeerGone, onSnapshot, onSnapshotNext, onSync, sendSync } from './catch-up.js'
 import { type NodeOptions, resolveConfig } from './config.js'
-import { maybeStartTxn, onAck, onCoordinatorTick, onVote, submitWrite } from './coordinator.js'
+import { maybeStartTxn, onAck, onActiveDecisionDurable, onClose, onCoordinatorTick, onVote, submitWrite, tellAbort } from './coordinator.js'
 import type { DurableState, Effect, Input } from './effects.js'
 import { LockTable } from './locks.js'
 import { AppliedMarks } from './marks.js'
 import type { Message } from './messages.js'
 import { dropPrepared, onAbort, onCommit, onPrepare } from './participant.js'
-import { type NodeState, uniqueKeys } from './state.js'
-import { type HostId, txnKey } from './types.js'
+import { askPeer, checkRecovery, onRecover, onRecoveryAbortDurable, onRecoveryPeerGone, onRecoveryReport, onRecoveryTick, startRecovery } from './recovery.js'
+import { type NodeState, uniqueKeys, updateReady } from './state.js'
+import { type HostId, type LogEntry, txnKey } from './types.js'
+import { onWritersTick } from './writers.js'
 import { assert } from './assert.js'
 
 /** What a test or a status page may see of a node; never used to drive the protocol. */
 export interface NodeInspection {
   readonly ready: boolean
+  /** `asking`: waiting for every peer after a start that may have lost data; `aborting`: finishing. */
+  readonly recovery: 'asking' | 'aborting' | null
   readonly queued: number
   readonly active: boolean
+  /** The active transaction's sequence number, if any. */
+  readonly activeSeq: number | null
   readonly committing: number
+  readonly confirming: number
+  readonly aborting: number
   readonly prepared: number
   readonly locks: number
   readonly applying: boolean
@@ -30,28 +37,30 @@ export interface NodeInspection {
  */
 export class Node {
   readonly #s: NodeState
+  readonly #intact: boolean
   #started = false
 
   constructor (options: NodeOptions, durable: DurableState) {
     const config = resolveConfig(options)
     const marks = new AppliedMarks()
     for (const [origin, seq] of Object.entries(durable.marks)) marks.jump(origin, seq)
-    for (const span of durable.above) marks.add(span.origin, span.seq, span.last)
+    for (const entry of durable.above) marks.add(entry.origin, entry.seq)
     const locks = new LockTable()
     const prepared: NodeState['prepared'] = new Map()
     for (const record of durable.prepared) {
       const key = txnKey(record.origin, record.seq)
       const keys = uniqueKeys(record.ops)
       locks.restore(key, keys)
-      prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, durable: true, locked: true, since: -Infinity })
+      prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, clock: record.clock, durable: true, locked: true, since: -Infinity })
     }
-    const ownMark = marks.contiguous(config.id)
-    this.#s = {
+    this.#intact = durable.intact
+    const s: NodeState = {
       config,
       out: [],
       now: 0,
+      wall: 0,
       clock: durable.clock,
-      persistedClock: durable.clock,
+      clockIssued: durable.clock,
       marks,
       floors: new Map(Object.entries(durable.floors)),
       locks,
@@ -59,10 +68,18 @@ export class Node {
       queue: [],
       active: null,
       committing: new Map(),
-      nextSeq: Math.max(durable.reserved, ownMark) + 1,
+      confirming: [],
+      lastProbeAt: -Infinity,
+      aborting: new Map(),
+      writers: new Map(),
+      peerMarks: new Map(),
+      nextSeq: Math.max(durable.reserved, marks.contiguous(config.id)) + 1,
       reserved: durable.reserved,
       retryAt: 0,
-      restarting: durable.reserved > ownMark,
+      // Until start() decides how: nothing is decided before it.
+      recovery: { kind: 'asking', reports: new Map(), askedAt: 0 },
+      storageOk: true,
+      closing: false,
       applyQueue: [],
       applying: null,
       nextIoId: 0,
@@ -76,27 +93,25 @@ export class Node {
       syncCursor: 0,
       snapshotIn: null,
       snapshotsOut: new Map(),
-      nextSession: 0
+      nextSession: 0,
+      afterApply: (own, syncAfter) => { afterApply(s, own, syncAfter) }
     }
+    this.#s = s
   }
 
   /** Starts the node; call once, before any `step`. */
-  start (now: number): Effect[] {
+  start (now: number, wall: number): Effect[] {
     assert(!this.#started, 'a node starts once')
     this.#started = true
     const s = this.#s
     s.now = now
+    s.wall = wall
     for (const txn of s.prepared.values()) {
       txn.since = now
       // A crash can fall between applying a decision and deleting a late prepare record.
       if (s.marks.covers(txn.origin, txn.seq)) dropPrepared(s, txn)
     }
-    if (s.restarting) {
-      // SPEC §5.4: presumed abort. Numbers reserved before the restart and not decided
-      // can never be committed now; participants holding one learn so through sync.
-      const seq = s.marks.contiguous(s.config.id) + 1
-      enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: s.config.id, seq, last: s.reserved }, source: 'own' }] })
-    }
+    startRecovery(s, this.#intact)
     updateReady(s)
     return this.#drain()
   }
@@ -104,11 +119,12 @@ export class Node {
   step (input: Input): Effect[] {
     assert(this.#started, 'a node is started before it steps')
     const s = this.#s
-    assert(input.now >= s.now, 'time never goes backwards')
+    assert(input.now >= s.now, 'monotonic time never goes backwards')
     s.now = input.now
+    s.wall = input.wall
     switch (input.type) {
       case 'write':
-        submitWrite(s, input.request, input.ops)
+        submitWrite(s, input.request, input.ops, input.id)
         break
       case 'message':
         if (s.peers.includes(input.from)) onMessage(s, input.from, input.message)
@@ -134,11 +150,12 @@ export class Node {
         s.connected.add(input.peer)
         updateReady(s)
         sendSync(s, input.peer)
-        maybeStartTxn(s)
+        askPeer(s, input.peer)
         break
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
         onPeerGone(s, input.peer)
+        onRecoveryPeerGone(s, input.peer)
         updateReady(s)
         break
       case 'peer-added':
@@ -146,9 +163,19 @@ export class Node {
         break
       case 'tick':
         onCoordinatorTick(s)
+        onWritersTick(s)
+        onRecoveryTick(s)
         onCatchUpTick(s)
         break
+      case 'storage':
+        s.storageOk = input.ok
+        updateReady(s)
+        break
+      case 'close':
+        onClose(s)
+        break
     }
+    maybeStartTxn(s)
     return this.#drain()
   }
 
@@ -156,9 +183,13 @@ export class Node {
     const s = this.#s
     return {
       ready: s.ready,
+      recovery: s.recovery?.kind ?? null,
       queued: s.queue.length,
       active: s.active !== null,
+      activeSeq: s.active?.seq ?? null,
       committing: s.committing.size,
+      confirming: s.confirming.length,
+      aborting: s.aborting.size,
       prepared: s.prepared.size,
       locks: s.locks.size,
       applying: s.applying !== null || s.applyQueue.length > 0,
@@ -180,16 +211,27 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'commit': return onCommit(s, from, message)
     case 'abort': return onAbort(s, from, message.seq)
     case 'ack': return onAck(s, from, message.seq)
-    case 'sync': return onSync(s, from, message.marks)
+    case 'sync': return onSync(s, from, message)
     case 'entries': return onEntries(s, from, message)
     case 'snapshot': return onSnapshot(s, from, message)
     case 'snapshot-next': return onSnapshotNext(s, from, message.session, message.part)
+    case 'probe': return sendSync(s, from)
+    case 'recover': return onRecover(s, from)
+    case 'recovery': return onRecoveryReport(s, from, message)
   }
 }
 
-function updateReady (s: NodeState): void {
-  const ready = s.connected.size >= s.config.minConsensus
-  if (ready === s.ready) return
-  s.ready = ready
-  s.out.push({ type: 'event', event: ready ? 'ready' : 'notready' })
+/** The fan-out after a durable apply batch (SPEC §5.2 step 8). */
+function afterApply (s: NodeState, own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>): void {
+  for (const entry of own) {
+    if (s.active?.seq === entry.seq && s.active.state === 'deciding') {
+      onActiveDecisionDurable(s, entry)
+    } else {
+      // A restart's abort: participants holding one of these numbers learn it at once.
+      tellAbort(s, entry.seq)
+      onRecoveryAbortDurable(s)
+    }
+  }
+  for (const peer of syncAfter) sendSync(s, peer)
+  checkRecovery(s)
 }

@@ -1,5 +1,6 @@
 import { enqueueApply, isApplyPending } from './apply.js'
 import { sendSync } from './catch-up.js'
+import type { StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
 import { type NodeState, type PreparedTxn, persist, send, uniqueKeys } from './state.js'
 import { type HostId, txnKey } from './types.js'
@@ -14,7 +15,7 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   const key = txnKey(from, seq)
   const existing = s.prepared.get(key)
   if (existing !== undefined) {
-    if (existing.durable) sendVote(s, existing, true)
+    if (existing.durable) sendVote(s, existing)
     return
   }
   const keys = uniqueKeys(ops)
@@ -22,7 +23,11 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
     send(s, from, { type: 'vote', seq, yes: false, clock: s.clock })
     return
   }
-  const txn: PreparedTxn = { origin: from, seq, ops, keys, durable: false, locked: true, since: s.now }
+  // SPEC §3: the vote carries the clock of this moment, and it is persisted with the record,
+  // so a vote sent again after a restart never carries a lower one.
+  const withoutClock = s.config.mutation === 'prepare-without-clock'
+  const clock = s.clock
+  const txn: PreparedTxn = { origin: from, seq, ops, keys, clock, durable: false, locked: true, since: s.now }
   s.prepared.set(key, txn)
   const onDurable = (): void => {
     txn.durable = true
@@ -36,11 +41,20 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
       s.locks.release(key, keys)
       txn.locked = false
     }
-    sendVote(s, txn, true)
+    sendVote(s, txn)
   }
-  // SPEC §4.3: a yes vote is sent only once the prepare record is durable.
-  if (s.config.mutation === 'skip-durable-prepare') onDurable()
-  else persist(s, [{ type: 'prepare', origin: from, seq, ops }], onDurable)
+  // SPEC §4.3: a yes vote is sent only once the prepare record is durable, and synced: a
+  // vote is a promise that must outlive a power loss, whatever the host's `sync` setting.
+  if (s.config.mutation === 'skip-durable-prepare') {
+    onDurable()
+    return
+  }
+  const writes: StorageWrite[] = [{ type: 'prepare', origin: from, seq, ops, clock }]
+  if (!withoutClock && clock > s.clockIssued) {
+    writes.push({ type: 'clock', ts: clock })
+    s.clockIssued = clock
+  }
+  persist(s, writes, onDurable, true)
 }
 
 /**
@@ -55,8 +69,9 @@ export function dropPrepared (s: NodeState, txn: PreparedTxn): void {
   })
 }
 
-function sendVote (s: NodeState, txn: PreparedTxn, yes: boolean): void {
-  send(s, txn.origin, { type: 'vote', seq: txn.seq, yes, clock: s.clock })
+function sendVote (s: NodeState, txn: PreparedTxn): void {
+  const clock = s.config.mutation === 'prepare-without-clock' ? s.clock : txn.clock
+  send(s, txn.origin, { type: 'vote', seq: txn.seq, yes: true, clock })
 }
 
 export function onCommit (s: NodeState, from: HostId, message: Extract<Message, { type: 'commit' }>): void {
@@ -76,6 +91,9 @@ export function onCommit (s: NodeState, from: HostId, message: Extract<Message, 
 }
 
 export function onAbort (s: NodeState, from: HostId, seq: number): void {
-  if (s.marks.covers(from, seq)) return
-  enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: from, seq, last: seq }, source: 'decision' }] })
+  if (s.marks.covers(from, seq)) {
+    send(s, from, { type: 'ack', seq })
+    return
+  }
+  enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: from, seq }, source: 'decision' }] })
 }

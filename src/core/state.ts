@@ -1,13 +1,15 @@
 import type { NodeConfig } from './config.js'
-import type { Effect, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
+import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
 import type { AppliedMarks } from './marks.js'
 import type { LockTable } from './locks.js'
-import type { DataRecord, HostId, Key, LogEntry, Op } from './types.js'
+import type { DataRecord, HostId, Key, LogEntry, Op, WriteId } from './types.js'
 
 export interface PendingWrite {
-  readonly request: RequestId
+  /** The first try, then every retry of the same write id that arrived while it was in flight. */
+  readonly requests: RequestId[]
   readonly ops: readonly Op[]
+  readonly id: WriteId | undefined
   readonly deadline: number
   reason?: FailureReason
 }
@@ -35,15 +37,39 @@ export interface CommittingTxn {
   sentAt: number
 }
 
+/**
+ * A retried write found committed by an own transaction at or below `seq`: it resolves once
+ * `minConsensus` peers hold every own entry through `seq` (SPEC §4.7).
+ */
+export interface ConfirmingWrite {
+  readonly write: PendingWrite
+  readonly seq: number
+}
+
 /** A transaction this host voted on (or is about to) as a participant. */
 export interface PreparedTxn {
   readonly origin: HostId
   readonly seq: number
   readonly ops: readonly Op[]
   readonly keys: readonly Key[]
+  /** The clock persisted with the record: what a yes vote carries. */
+  readonly clock: number
   durable: boolean
   locked: boolean
   since: number
+}
+
+/** What this host knows of one writer (SPEC §4.7). */
+export interface WriterState {
+  /** The stored records were read: until then, the writer's writes wait in `waiting`. */
+  loaded: boolean
+  /** The highest counter committed here, and the own transaction that committed it. */
+  counter: number
+  seq: number
+  failed: FailedRun[]
+  readonly waiting: Array<{ readonly request: RequestId, readonly ops: readonly Op[], readonly id: WriteId, readonly deadline: number }>
+  /** Writes of this writer queued, being decided, committing or confirming, by counter. */
+  readonly inflight: Map<number, PendingWrite>
 }
 
 type ApplySource = 'own' | 'decision' | 'sync'
@@ -53,6 +79,8 @@ export interface ApplyJob {
   readonly snapshot?: { readonly marks: Readonly<Record<HostId, number>>, readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
   /** Ask this peer for more once the job is durable (its last reply was cut at the limit). */
   readonly syncAfter?: HostId
+  /** Writer records that become true with this job's own commit. */
+  readonly writers?: ReadonlyArray<{ readonly writer: string, readonly counter: number, readonly seq: number }>
 }
 
 interface IncomingSnapshot {
@@ -74,13 +102,31 @@ export interface OutgoingSnapshot {
   touchedAt: number
 }
 
+/** A peer's answer to `recover`: what it holds of this host's own log. */
+export interface RecoveryReport {
+  readonly contiguous: number
+  readonly above: ReadonlyArray<readonly [number, number]>
+  readonly prepared: readonly number[]
+}
+
+/**
+ * SPEC §5.4: after a start, a host decides nothing until it knows which of its own sequence
+ * numbers are decided. `asking`: storage may have lost data, so every peer is asked what it
+ * holds. `aborting`: the numbers nobody decided are being aborted.
+ */
+export type Recovery =
+  | { readonly kind: 'asking', readonly reports: Map<HostId, RecoveryReport>, askedAt: number }
+  | { readonly kind: 'aborting', remaining: number }
+
 export interface NodeState {
   readonly config: NodeConfig
   out: Effect[]
   now: number
+  wall: number
   /** Hybrid logical clock: never below any version this host has applied or voted with. */
   clock: number
-  persistedClock: number
+  /** The highest clock any persist issued so far writes: clock writes only ever grow. */
+  clockIssued: number
   marks: AppliedMarks
   readonly floors: Map<HostId, number>
   readonly locks: LockTable
@@ -88,11 +134,19 @@ export interface NodeState {
   readonly queue: PendingWrite[]
   active: ActiveTxn | null
   readonly committing: Map<number, CommittingTxn>
+  readonly confirming: ConfirmingWrite[]
+  lastProbeAt: number
+  /** Own aborts not yet acknowledged by every peer, by seq: who acknowledged, and when last sent. */
+  readonly aborting: Map<number, { readonly acked: Set<HostId>, sentAt: number }>
+  readonly writers: Map<string, WriterState>
+  /** The contiguous mark of this host's own log that each connected peer last reported. */
+  readonly peerMarks: Map<HostId, number>
   nextSeq: number
   reserved: number
   retryAt: number
-  /** True until the abort of sequence numbers reserved before a restart is durable. */
-  restarting: boolean
+  recovery: Recovery | null
+  storageOk: boolean
+  closing: boolean
   readonly applyQueue: ApplyJob[]
   /** The jobs of the batch being read or written, if any. */
   applying: readonly ApplyJob[] | null
@@ -110,17 +164,25 @@ export interface NodeState {
   snapshotIn: IncomingSnapshot | null
   readonly snapshotsOut: Map<number, OutgoingSnapshot>
   nextSession: number
+  /**
+   * What follows a durable apply batch: its own decisions (by `source: 'own'`) and the peers to
+   * ask for more. Set by the node, so that the apply pipeline depends on nothing above it.
+   */
+  readonly afterApply: (own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>) => void
 }
 
 export function send (s: NodeState, to: HostId, message: Message): void {
   s.out.push({ type: 'send', to, message })
 }
 
-/** Queues an atomic durable write; `then` runs when storage reports it durable. */
-export function persist (s: NodeState, writes: StorageWrite[], then: () => void): void {
+/**
+ * Queues an atomic durable write; `then` runs when storage reports it durable. `sync` asks
+ * that it survive a power loss even when the host does not sync every batch.
+ */
+export function persist (s: NodeState, writes: StorageWrite[], then: () => void, sync = false): void {
   const id = ++s.nextIoId
   s.pendingPersists.set(id, then)
-  s.out.push({ type: 'persist', id, writes })
+  s.out.push({ type: 'persist', id, writes, sync })
 }
 
 export function read (s: NodeState, query: Query, then: (result: QueryResult) => void): void {
@@ -136,4 +198,12 @@ export function uniqueKeys (ops: readonly Op[]): Key[] {
 export function backoffMs (s: NodeState): number {
   const { backoffMsMin, backoffMsMax, random } = s.config
   return backoffMsMin + Math.floor(random() * (backoffMsMax - backoffMsMin + 1))
+}
+
+/** Readiness gates starting transactions (SPEC §7); each change is announced once. */
+export function updateReady (s: NodeState): void {
+  const ready = s.connected.size >= s.config.minConsensus && s.recovery === null && s.storageOk
+  if (ready === s.ready) return
+  s.ready = ready
+  s.out.push({ type: 'event', event: ready ? 'ready' : 'notready' })
 }

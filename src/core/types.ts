@@ -9,6 +9,16 @@ export type Key = string
 
 export type Value = Uint8Array
 
+/**
+ * Names one write of one writer (a local process), so that the write retried after a failover
+ * or a restart of the core is recognized: applied at most once, answered as the first try was.
+ * A writer's counters start at 1 and grow by one per write, in the order it submits them.
+ */
+export interface WriteId {
+  readonly writer: string
+  readonly counter: number
+}
+
 export type Op =
   | { readonly type: 'put', readonly key: Key, readonly value: Value }
   | { readonly type: 'del', readonly key: Key }
@@ -30,18 +40,13 @@ export interface DataRecord {
 }
 
 /**
- * One decision in an origin's log. Only the origin writes entries to its own log; every
- * other host copies them unchanged, so entry boundaries are identical everywhere.
- * An abort entry may cover a range of sequence numbers (`seq..last`), written when a
- * restarted origin aborts the numbers it had reserved but not decided.
+ * One decision in an origin's log, on one sequence number. Only the origin writes entries to
+ * its own log; every other host copies them unchanged. An abort carries nothing but its
+ * number, so an origin that must abort a number again (SPEC §5.4) writes the same entry.
  */
 export type LogEntry =
   | { readonly kind: 'commit', readonly origin: HostId, readonly seq: number, readonly ts: number, readonly ops: readonly Op[] }
-  | { readonly kind: 'abort', readonly origin: HostId, readonly seq: number, readonly last: number }
-
-export function entryLast (entry: LogEntry): number {
-  return entry.kind === 'commit' ? entry.seq : entry.last
-}
+  | { readonly kind: 'abort', readonly origin: HostId, readonly seq: number }
 
 export function txnKey (origin: HostId, seq: number): string {
   return `${origin}#${seq}`

@@ -3,6 +3,7 @@ import type { PeerAddress } from '../transport/peer-connection.js'
 import { tcpTransport } from '../transport/tcp.js'
 import type { Transport } from '../transport/dialer.js'
 import { FRAME_BYTES_MAX_DEFAULT } from '../wire/limits.js'
+import { type DurabilityWitness, FileWitness } from '../storage/witness.js'
 
 /** Options of `Replicator(db, options)`. */
 export interface ReplicatorOptions {
@@ -37,8 +38,17 @@ export interface ReplicatorOptions {
   reconnectMsMax?: number
   /** Milliseconds between protocol timer ticks. @default 10 */
   tickInterval?: number
-  /** Time source, injectable for tests. @default Date.now */
+  /**
+   * The wall clock, used only as a lower bound for the timestamps of versions: it may step
+   * back or forward without harm (timeouts run on a monotonic clock). @default Date.now
+   */
   now?: () => number
+  /**
+   * Tells at start whether the database may have gone back in time (a power loss without
+   * `sync`, a restore from a copy), in which case the host asks every peer before it decides
+   * anything. @default a note per host in the temporary directory
+   */
+  witness?: DurabilityWitness
 }
 
 export interface ResolvedOptions {
@@ -58,6 +68,7 @@ export interface ResolvedOptions {
   readonly reconnectMsMax: number
   readonly tickIntervalMs: number
   readonly now: () => number
+  readonly witness: DurabilityWitness
 }
 
 export function resolveOptions (options: ReplicatorOptions | undefined): ResolvedOptions {
@@ -73,6 +84,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
   if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length === 0)) throw invalid('secret must be a non-empty string')
   if (o.sync !== undefined && typeof o.sync !== 'boolean') throw invalid('sync must be a boolean')
   if (o.now !== undefined && typeof o.now !== 'function') throw invalid('now must be a function')
+  if (o.witness !== undefined && (typeof o.witness !== 'object' || o.witness === null || typeof o.witness.check !== 'function')) throw invalid('witness must be a DurabilityWitness')
   const callTimeoutMs = positive(o.callTimeout, 5_000, 'callTimeout')
   return {
     address,
@@ -90,9 +102,13 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     reconnectMsMin: positive(o.reconnectMsMin, 100, 'reconnectMsMin'),
     reconnectMsMax: positive(o.reconnectMsMax, 10_000, 'reconnectMsMax'),
     tickIntervalMs: positive(o.tickInterval, 10, 'tickInterval'),
-    now: o.now ?? Date.now
+    now: o.now ?? Date.now,
+    witness: o.witness ?? defaultWitness
   }
 }
+
+/** One witness for the process: it coalesces notes across Replicators. */
+const defaultWitness = new FileWitness()
 
 export function checkAddress (peer: unknown, name: string): PeerAddress {
   if (typeof peer !== 'object' || peer === null) throw invalid(`${name} must be { host, port }`)

@@ -1,16 +1,16 @@
 import { EventEmitter } from 'events'
 import { Duplex } from 'readable-stream'
 import type { AbstractLevel } from 'abstract-level'
-import { Node, opsBytes } from '../core/index.js'
+import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
-import type { Effect, HostId, Input, Op } from '../core/index.js'
-import { CODES, createError, writeFailure } from '../errors.js'
+import type { HostId, Op, WriteId } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
 import { LevelStore } from '../storage/store.js'
 import { Dialer } from '../transport/dialer.js'
 import { type ByteChannel, type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
+import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
-import { type WrappedDatabase, type WriteId, wrapDatabase } from './wrap-db.js'
-import { writerKey } from '../storage/keys.js'
+import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
 
 /** Events of a Replicator, with level-2pc's meanings. */
 export interface ReplicatorEvents {
@@ -64,18 +64,15 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   readonly #unbound = new Set<PeerConnection>()
   readonly #all = new Set<PeerConnection>()
   readonly #serverStreams = new Set<Duplex>()
-  readonly #requests = new Map<number, { resolve: () => void, reject: (error: Error) => void }>()
-  readonly #beforeStart: Array<{ request: number, ops: Op[] }> = []
-  /** Per local writer: the chain its writes are checked on, and its writes in flight by counter. */
-  readonly #writers = new Map<string, { chain: Promise<unknown>, inflight: Map<number, Promise<void>> }>()
-  readonly #effects: Effect[] = []
   readonly #started: Promise<void>
+  /** Writes made before the core existed, with their promises: submitted once it does. */
+  readonly #beforeStart: Array<{ ops: Op[], id: WriteId, resolve: () => void, reject: (error: Error) => void }> = []
+  /** Names the writes made through `db` itself (QuorumLevel's carry their own ids). */
+  readonly #writer = `r${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`
+  #counter = 0
   #store: LevelStore | null = null
-  #node: Node | null = null
+  #driver: CoreDriver | null = null
   #id: string | null = null
-  #nextRequest = 1
-  #draining = false
-  #tick: ReturnType<typeof setInterval> | null = null
   #state: 'opening' | 'open' | 'closing' | 'closed' = 'opening'
   #closing: Promise<void> | null = null
 
@@ -83,9 +80,13 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     super()
     this.#options = resolveOptions(options)
     this.#db = db
-    this.#wrapped = wrapDatabase(db, (ops, writeId) => writeId === null ? this.#write(ops) : this.#writeOnce(ops, writeId))
+    this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
     for (const address of this.#options.peers) this.#addSlot(address)
-    this.#started = this.#start().catch((error: unknown) => { this.#fatal(error) })
+    this.#started = this.#start().catch((error: unknown) => {
+      // Without storage there is nothing to replicate with: refuse writes, say why.
+      this.#report(error instanceof Error ? error : new Error(String(error)))
+      this.close().catch(() => {})
+    })
   }
 
   get id (): string | null {
@@ -137,8 +138,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.#state === 'closing' || this.#state === 'closed') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
     if (this.#slots.some((slot) => sameAddress(slot.address, address))) return
     const slot = this.#addSlot(address)
-    if (this.#node !== null) {
-      this.#step({ type: 'peer-added', now: this.#options.now() })
+    if (this.#driver !== null) {
+      this.#driver.peerAdded()
       slot.dialer.start()
     }
   }
@@ -151,68 +152,41 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   async #start (): Promise<void> {
     await this.#db.open()
     if (this.#state !== 'opening') return
-    const store = new LevelStore(this.#db, { batch: this.#wrapped.rawBatch, sync: this.#options.sync })
+    const options = this.#options
+    let driver: CoreDriver | null = null
+    const store = new LevelStore(this.#db, {
+      batch: this.#wrapped.rawBatch,
+      sync: options.sync,
+      onHealth: (error) => { driver?.storage(error) }
+    })
     const id = await store.hostId()
-    const durable = await store.load()
     if (this.#state !== 'opening') return
     this.#store = store
     this.#id = id
-    const options = this.#options
-    this.#node = new Node({
+    driver = new CoreDriver(store, options.witness, {
       id,
-      peers: [],
       peerCount: this.#slots.length,
       minConsensus: options.minConsensus,
-      // Jitter only: the core's safety never depends on it.
-      random: Math.random,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
-      // A quarter of a frame each: a full group or catch-up message fits with room to spare.
-      groupBytesMax: Math.floor(options.frameBytesMax / 4),
-      catchUpBytesMax: Math.floor(options.frameBytesMax / 4)
-    }, durable)
+      // A quarter of a frame: a full group or catch-up message fits with room to spare.
+      messageBytesMax: Math.floor(options.frameBytesMax / 4),
+      tickIntervalMs: options.tickIntervalMs,
+      sync: options.sync,
+      wall: options.now
+    }, {
+      send: (to, message) => { this.#connections.get(to)?.[0]?.send(message) },
+      event: (event) => { this.emit(event) },
+      error: (error) => { this.#report(error) }
+    })
+    this.#driver = driver
     this.#state = 'open'
-    this.#effects.push(...this.#node.start(options.now()))
-    this.#drain()
-    for (const { request, ops } of this.#beforeStart.splice(0)) this.#step({ type: 'write', now: options.now(), request, ops })
-    this.#tick = setInterval(() => { this.#step({ type: 'tick', now: options.now() }) }, options.tickIntervalMs)
-    this.#tick.unref?.()
+    await driver.start()
+    for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     for (const slot of this.#slots) slot.dialer.start()
   }
 
-  /**
-   * A write with an id is applied at most once: one already applied (before a failover) or
-   * already in flight (its process reconnected and retried) is not submitted again. Each
-   * writer's writes are checked one after another, so they keep their order.
-   */
-  #writeOnce (ops: Op[], writeId: WriteId): Promise<void> {
-    let writer = this.#writers.get(writeId.writer)
-    if (writer === undefined) this.#writers.set(writeId.writer, writer = { chain: Promise.resolve(), inflight: new Map() })
-    const state = writer
-    const inflight = state.inflight.get(writeId.counter)
-    if (inflight !== undefined) return inflight
-    const result = state.chain.then(async () => {
-      if (await this.#appliedCounter(writeId.writer) >= writeId.counter) return null
-      return this.#write(ops)
-    })
-    // The chain waits for the check and the submission, not for the commit.
-    state.chain = result.then(() => {}, () => {})
-    const done = result.then((commit) => commit ?? undefined).finally(() => { state.inflight.delete(writeId.counter) })
-    state.inflight.set(writeId.counter, done)
-    return done
-  }
-
-  async #appliedCounter (writer: string): Promise<number> {
-    try {
-      const value = await this.#db.get(writerKey(writer), { keyEncoding: 'view', valueEncoding: 'utf8' }) as string
-      return Number(value)
-    } catch (error) {
-      if ((error as { code?: string }).code === 'LEVEL_NOT_FOUND') return 0
-      throw error
-    }
-  }
-
-  #write (ops: Op[]): Promise<void> {
+  #write (ops: Op[], id: WriteId): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
     }
@@ -220,61 +194,9 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (ops.length > OPS_PER_MESSAGE_MAX || opsBytes(ops) > this.#options.frameBytesMax / 2) {
       return Promise.reject(createError('Write is too large to replicate: split it, or raise frameBytesMax on every host', CODES.NOT_SUPPORTED, { expected: true }))
     }
-    const request = this.#nextRequest++
-    return new Promise((resolve, reject) => {
-      this.#requests.set(request, { resolve, reject })
-      if (this.#node === null) this.#beforeStart.push({ request, ops })
-      else this.#step({ type: 'write', now: this.#options.now(), request, ops })
-    })
-  }
-
-  #step (input: Input): void {
-    const node = this.#node
-    if (node === null || this.#state !== 'open') return
-    try {
-      this.#effects.push(...node.step(input))
-    } catch (error) {
-      this.#fatal(error)
-      return
-    }
-    this.#drain()
-  }
-
-  /** Effects run in order; a step caused while they run (an in-process peer) queues behind. */
-  #drain (): void {
-    if (this.#draining) return
-    this.#draining = true
-    try {
-      for (let effect = this.#effects.shift(); effect !== undefined; effect = this.#effects.shift()) this.#perform(effect)
-    } finally {
-      this.#draining = false
-    }
-  }
-
-  #perform (effect: Effect): void {
-    const store = this.#store
-    const { now } = this.#options
-    switch (effect.type) {
-      case 'send':
-        this.#connections.get(effect.to)?.[0]?.send(effect.message)
-        return
-      case 'persist':
-        store?.persist(effect.writes).then(() => { this.#step({ type: 'persisted', now: now(), id: effect.id }) }, (error: unknown) => { this.#fatal(error) })
-        return
-      case 'read':
-        store?.read(effect.query).then((result) => { this.#step({ type: 'read', now: now(), id: effect.id, result }) }, (error: unknown) => { this.#fatal(error) })
-        return
-      case 'reply': {
-        const request = this.#requests.get(effect.request)
-        if (request === undefined) return
-        this.#requests.delete(effect.request)
-        if (effect.result.ok) request.resolve()
-        else request.reject(writeFailure(effect.result.reason))
-        return
-      }
-      case 'event':
-        this.emit(effect.event)
-    }
+    const driver = this.#driver
+    if (driver !== null && this.#state === 'open') return driver.write(ops, id)
+    return new Promise((resolve, reject) => { this.#beforeStart.push({ ops, id, resolve, reject }) })
   }
 
   #addSlot (address: PeerAddress): Slot {
@@ -311,9 +233,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#all.add(connection)
     connection.on('message', (message) => {
       const from = connection.remote?.id
-      if (from !== undefined && this.#connections.get(from)?.includes(connection) === true) {
-        this.#step({ type: 'message', now: this.#options.now(), from, message })
-      }
+      if (from !== undefined && this.#connections.get(from)?.includes(connection) === true) this.#driver?.message(from, message)
     })
     connection.once('close', (error) => {
       this.#unregister(connection)
@@ -353,7 +273,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#connections.set(id, list)
     if (list.length > 1) return
     const address = this.#addressOf(id, connection)
-    this.#step({ type: 'connected', now: this.#options.now(), peer: id })
+    this.#driver?.connected(id)
     this.emit('connect', address.host, address.port)
   }
 
@@ -369,7 +289,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (list.length > 0) return
     this.#connections.delete(id)
     const address = this.#addressOf(id, connection)
-    this.#step({ type: 'disconnected', now: this.#options.now(), peer: id })
+    this.#driver?.disconnected(id)
     if (this.#state === 'open') this.emit('disconnect', address.host, address.port)
   }
 
@@ -381,29 +301,19 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 
-  /** Storage failed or the core broke an invariant: nothing this host does can be trusted now. */
-  #fatal (cause: unknown): void {
-    const error = cause instanceof Error ? cause : new Error(String(cause))
-    this.#report(error)
-    for (const { reject } of this.#requests.values()) reject(error)
-    this.#requests.clear()
-    this.close().catch(() => {})
-  }
-
   async #close (): Promise<void> {
     this.#state = 'closing'
-    if (this.#tick !== null) clearInterval(this.#tick)
+    const closed = createError('Replicator closed before the write was submitted; nothing was written', CODES.DATABASE_NOT_OPEN)
+    for (const { reject } of this.#beforeStart.splice(0)) reject(closed)
+    await this.#started
+    // Writes settle first, with connections still up: aborts and commits can still be told.
+    await this.#driver?.close()
     for (const slot of this.#slots) slot.dialer.stop()
     for (const connection of [...this.#all]) connection.close()
     for (const stream of this.#serverStreams) stream.push(null)
-    const unknown = createError('Replicator closed before the write was decided; it may or may not have committed', CODES.DATABASE_NOT_OPEN)
-    for (const { reject } of this.#requests.values()) reject(unknown)
-    this.#requests.clear()
-    for (const { request } of this.#beforeStart.splice(0)) this.#requests.get(request)?.reject(unknown)
-    await this.#started
     await this.#store?.close()
     this.#wrapped.unwrap()
-    this.#node = null
+    this.#driver = null
     this.#state = 'closed'
   }
 }

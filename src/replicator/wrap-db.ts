@@ -1,5 +1,5 @@
 import { AbstractLevel } from 'abstract-level'
-import type { Op } from '../core/index.js'
+import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey, writerOfKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
@@ -19,15 +19,6 @@ interface WriteHooks {
 
 /** Keys per replicated delete batch when `clear()` runs: bounded, like any other write. */
 const CLEAR_CHUNK_KEYS = 1_000
-
-/**
- * Names one write of one local process, so that a write retried after a failover is applied
- * once: QuorumLevel adds it to every write as a put of the writer's counter key.
- */
-export interface WriteId {
-  readonly writer: string
-  readonly counter: number
-}
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 
@@ -59,17 +50,20 @@ export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, repl
   }
   hooks._batch = (operations, _options, callback) => {
     let writeId: WriteId | null = null
-    withOps(() => operations.map((op): Op => {
+    withOps(() => operations.flatMap((op): Op[] => {
       const bytes = toBytes(op.key)
       const writer = writerOfKey(bytes)
+      // QuorumLevel's write id travels as a put of a marker key; it names the write (SPEC
+      // §4.7) and is not itself written.
       if (writer !== null && op.type === 'put') {
+        if (writeId !== null) throw createError('A write carries two write ids', CODES.NOT_SUPPORTED)
         writeId = { writer, counter: Number(new TextDecoder().decode(toBytes(op.value))) }
         if (!Number.isSafeInteger(writeId.counter) || writeId.counter < 1) throw createError('Malformed write id', CODES.NOT_SUPPORTED)
-        return { type: 'put', key: bytesToKey(bytes), value: toBytes(op.value) }
+        return []
       }
-      return op.type === 'put'
+      return [op.type === 'put'
         ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
-        : { type: 'del', key: userKey(op.key) }
+        : { type: 'del', key: userKey(op.key) }]
     }), (ops, cb) => { run(ops, cb, writeId) }, callback)
   }
   // abstract-level's default chained batch collects operations and ends in `_batch`.

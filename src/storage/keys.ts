@@ -32,11 +32,13 @@ export const TAG = {
   /** `i`: this host's cluster identity. */
   hostId: 0x69,
   /**
-   * `w` + writer id: the last write counter applied from one local process (a QuorumLevel
-   * writer). A replicated data record like any user key, so a retried write is recognized
-   * on every host and after any failover.
+   * `w` + writer id: the highest counter this host committed for one writer, and the own
+   * transaction that did (SPEC §4.7). Local to the host, never replicated. The same key is
+   * QuorumLevel's write-id marker, which never reaches storage (replicator/wrap-db.ts).
    */
-  writer: 0x77
+  writer: 0x77,
+  /** `x` + writer id: the writer's counters that failed here. Local, never replicated. */
+  writerFailed: 0x78
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -74,14 +76,17 @@ export function isReservedKey (bytes: Uint8Array): boolean {
  * @throws {ModuleError} `LEVEL_NOT_SUPPORTED` for a key in the reserved range.
  */
 export function assertUserKey (key: Key): void {
-  if (key.startsWith(RESERVED_PREFIX) && key.charCodeAt(RESERVED_PREFIX.length) !== TAG.writer) {
-    throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
-  }
+  if (key.startsWith(RESERVED_PREFIX)) throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
 }
 
-/** The key of a writer's applied-counter record. */
+/** The key of a writer's committed-counter record, and of QuorumLevel's write-id marker. */
 export function writerKey (writer: string): Uint8Array {
   return reservedKey(TAG.writer, utf8Encoder.encode(writer))
+}
+
+/** The key of a writer's failed-counters record. */
+export function writerFailedKey (writer: string): Uint8Array {
+  return reservedKey(TAG.writerFailed, utf8Encoder.encode(writer))
 }
 
 /** The writer id of a writer-counter key, or null for any other key. */

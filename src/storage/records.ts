@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr'
-import type { HostId, LogEntry, Op, Version } from '../core/index.js'
+import type { FailedRun, FailureReason, HostId, LogEntry, Op, Version } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
 
@@ -41,21 +41,54 @@ export function decodeVersion (bytes: Uint8Array): StoredVersion {
   return { version: { ts, origin, seq }, deleted }
 }
 
-/** Encodes the ops of a prepared transaction. */
-export function encodeOps (ops: readonly Op[]): Uint8Array {
-  return packr.pack(opsToTuples(ops))
+/** Encodes a prepared transaction: `[clock, ops]`, the clock its yes vote carries. */
+export function encodePrepare (ops: readonly Op[], clock: number): Uint8Array {
+  return packr.pack([clock, opsToTuples(ops)])
 }
 
-/** Decodes a record written by {@link encodeOps}. */
-export function decodeOps (bytes: Uint8Array): Op[] {
-  return tuplesToOps(unpackArray(bytes, 'prepare'), 'prepare')
+/** Decodes a record written by {@link encodePrepare}. */
+export function decodePrepare (bytes: Uint8Array): { ops: Op[], clock: number } {
+  const record = unpackArray(bytes, 'prepare')
+  const [clock, ops] = record
+  if (record.length !== 2 || !isNumber(clock) || !Array.isArray(ops)) throw damaged('prepare')
+  return { ops: tuplesToOps(ops, 'prepare'), clock }
+}
+
+/** Encodes a writer's committed record: `[counter, seq]`. */
+export function encodeWriterCommitted (counter: number, seq: number): Uint8Array {
+  return packr.pack([counter, seq])
+}
+
+/** Decodes a record written by {@link encodeWriterCommitted}. */
+export function decodeWriterCommitted (bytes: Uint8Array): { counter: number, seq: number } {
+  const record = unpackArray(bytes, 'writer')
+  const [counter, seq] = record
+  if (record.length !== 2 || !isNumber(counter) || !isNumber(seq)) throw damaged('writer')
+  return { counter, seq }
+}
+
+/** Encodes a writer's failed runs: `[[from, to, reason], ...]`. */
+export function encodeWriterFailed (failed: readonly FailedRun[]): Uint8Array {
+  return packr.pack(failed.map((run) => [run.from, run.to, run.reason]))
+}
+
+const REASONS: ReadonlySet<string> = new Set<FailureReason>(['not-ready', 'conflict', 'no-quorum', 'timeout', 'storage', 'recovering', 'closed', 'unconfirmed'])
+
+/** Decodes a record written by {@link encodeWriterFailed}. */
+export function decodeWriterFailed (bytes: Uint8Array): FailedRun[] {
+  return unpackArray(bytes, 'writer failures').map((run): FailedRun => {
+    if (!Array.isArray(run) || run.length !== 3) throw damaged('writer failures')
+    const [from, to, reason] = run as unknown[]
+    if (!isNumber(from) || !isNumber(to) || typeof reason !== 'string' || !REASONS.has(reason)) throw damaged('writer failures')
+    return { from, to, reason: reason as FailureReason }
+  })
 }
 
 /** Encodes a log entry without its origin and seq, which its key holds. */
 export function encodeLogEntry (entry: LogEntry): Uint8Array {
   return entry.kind === 'commit'
     ? packr.pack([ENTRY_COMMIT, entry.ts, opsToTuples(entry.ops)])
-    : packr.pack([ENTRY_ABORT, entry.last])
+    : packr.pack([ENTRY_ABORT])
 }
 
 /** Decodes a record written by {@link encodeLogEntry}, given the origin and seq of its key. */
@@ -65,9 +98,7 @@ export function decodeLogEntry (origin: HostId, seq: number, bytes: Uint8Array):
   if (kind === ENTRY_COMMIT && record.length === 3 && isNumber(a) && Array.isArray(b)) {
     return { kind: 'commit', origin, seq, ts: a, ops: tuplesToOps(b, 'log') }
   }
-  if (kind === ENTRY_ABORT && record.length === 2 && isNumber(a)) {
-    return { kind: 'abort', origin, seq, last: a }
-  }
+  if (kind === ENTRY_ABORT && record.length === 1) return { kind: 'abort', origin, seq }
   throw damaged('log')
 }
 

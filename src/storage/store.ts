@@ -1,14 +1,14 @@
-import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../core/index.js'
-import { bytesToKey, entryBytes, entryLast, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
+import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRange, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
+import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, logKey, markKey,
-  originOfKey, originRange, parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey
+  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, logKey, markKey, originOfKey, originRange,
+  parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
 import {
-  decodeLogEntry, decodeNumber, decodeOps, decodeString, decodeVersion, encodeLogEntry, encodeNumber,
-  encodeOps, encodeString, encodeVersion, plainBytes
+  decodeLogEntry, decodeNumber, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
+  encodeLogEntry, encodeNumber, encodePrepare, encodeString, encodeVersion, encodeWriterCommitted, encodeWriterFailed, plainBytes
 } from './records.js'
 
 /** One operation of a raw batch: bytes in, bytes out, no encodings. */
@@ -27,9 +27,18 @@ export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<voi
 interface LevelStoreOptions {
   /** Where every write goes, as one atomic batch per `persist`. */
   readonly batch: RawBatch
-  /** Passed to every raw batch: whether LevelDB syncs to disk before the batch resolves. */
+  /** Whether every batch is synced to disk before it resolves; the core asks for some anyway. */
   readonly sync: boolean
+  /**
+   * Told each time an operation fails (it is retried in place, so later ones wait behind it),
+   * and with null when one succeeds after a failure. Without it, a failure rejects at once.
+   */
+  readonly onHealth?: ((error: Error | null) => void) | undefined
 }
+
+/** Waits between retries of a failed operation: doubling from the first to the last. */
+const RETRY_MS_MIN = 50
+const RETRY_MS_MAX = 2_000
 
 /** The encodings the store passes on every call: bytes in, bytes out. */
 interface BinaryEncodings {
@@ -103,6 +112,10 @@ export class LevelStore {
   readonly #batch: RawBatch
   readonly #sync: boolean
   readonly #sessions = new Map<number, SnapshotSession>()
+  readonly #onHealth: ((error: Error | null) => void) | undefined
+  #failing = false
+  #retryTimer: ReturnType<typeof setTimeout> | null = null
+  #wakeRetry: (() => void) | null = null
   /** Settles when every operation issued so far has; never rejects, so one failure cannot stall the rest. */
   #tail: Promise<void> = Promise.resolve()
   #closing: Promise<void> | null = null
@@ -112,6 +125,7 @@ export class LevelStore {
     this.#db = db
     this.#batch = options.batch
     this.#sync = options.sync
+    this.#onHealth = options.onHealth
   }
 
   /**
@@ -134,8 +148,11 @@ export class LevelStore {
     })
   }
 
-  /** What the core needs at start: clock, reserved seq, marks, floors, log spans above the marks, prepared transactions. */
-  load (): Promise<DurableState> {
+  /**
+   * What the core needs at start: clock, reserved seq, marks, floors, log entries above the
+   * marks, prepared transactions. Whether storage is intact is for the caller to tell.
+   */
+  load (): Promise<Omit<DurableState, 'intact'>> {
     return this.#enqueue(async () => {
       const [clock, reserved] = await this.#db.getMany([clockKey(), reservedSeqKey()], BINARY)
       const marks = new Map<HostId, number>()
@@ -146,15 +163,15 @@ export class LevelStore {
       await this.#scan(tagRange(TAG.floor), (key, value) => {
         floors.set(originOfKey(key, TAG.floor), decodeNumber(value, 'floor'))
       })
-      const above: Array<{ origin: HostId, seq: number, last: number }> = []
-      await this.#scan(tagRange(TAG.log), (key, value) => {
-        const { origin, seq } = parseSequencedKey(key, TAG.log)
-        if (seq > (marks.get(origin) ?? 0)) above.push({ origin, seq, last: entryLast(decodeLogEntry(origin, seq, value)) })
-      })
-      const prepared: Array<{ origin: HostId, seq: number, ops: Op[] }> = []
+      const above: Array<{ origin: HostId, seq: number }> = []
+      // Keys only: the entries themselves are not needed, and may be large.
+      for (const { origin, seq } of await this.#scanKeys(tagRange(TAG.log), (key) => parseSequencedKey(key, TAG.log))) {
+        if (seq > (marks.get(origin) ?? 0)) above.push({ origin, seq })
+      }
+      const prepared: Array<{ origin: HostId, seq: number, ops: Op[], clock: number }> = []
       await this.#scan(tagRange(TAG.prepare), (key, value) => {
         const { origin, seq } = parseSequencedKey(key, TAG.prepare)
-        prepared.push({ origin, seq, ops: decodeOps(value) })
+        prepared.push({ origin, seq, ...decodePrepare(value) })
       })
       return {
         clock: clock === undefined ? 0 : decodeNumber(clock, 'clock'),
@@ -168,8 +185,11 @@ export class LevelStore {
     })
   }
 
-  /** Applies `writes` in order as ONE atomic raw batch: all of them reach disk, or none. */
-  persist (writes: readonly StorageWrite[]): Promise<void> {
+  /**
+   * Applies `writes` in order as ONE atomic raw batch: all of them reach disk, or none. With
+   * `sync`, the batch (and so every one before it) survives a power loss once this resolves.
+   */
+  persist (writes: readonly StorageWrite[], sync = false): Promise<void> {
     return this.#enqueue(async () => {
       // Reads first, inside this same queued operation: no store write can land between
       // finding the log entries to truncate and deleting them.
@@ -183,7 +203,7 @@ export class LevelStore {
         existing.set(truncation(write.origin, write.before), seqs)
       }
       const ops = buildBatch(writes, existing)
-      if (ops.length > 0) await this.#batch(ops, { sync: this.#sync })
+      if (ops.length > 0) await this.#batch(ops, { sync: sync || this.#sync })
     })
   }
 
@@ -194,12 +214,14 @@ export class LevelStore {
         case 'versions':
           return { type: 'versions', versions: await this.#versions(query.keys) }
         case 'log':
-          return { type: 'log', entries: await this.#log(query.after, query.limit, query.bytesMax) }
+          return { type: 'log', entries: await this.#log(query.ranges, query.limit, query.bytesMax) }
         case 'snapshot-read':
           return { type: 'snapshot-read', ...await this.#snapshotRead(query.session, query.limit, query.bytesMax) }
         case 'snapshot-close':
           await this.#closeSession(query.session)
           return { type: 'snapshot-close' }
+        case 'writer':
+          return { type: 'writer', record: await this.#writer(query.writer) }
       }
     })
   }
@@ -209,6 +231,9 @@ export class LevelStore {
    * calls reject with `LEVEL_DATABASE_NOT_OPEN`. The database itself stays open: it is the user's.
    */
   close (): Promise<void> {
+    // A retry in progress gives up now: its operation rejects, and the queue drains.
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer)
+    this.#wakeRetry?.()
     this.#closing ??= this.#tail.then(async () => {
       await Promise.all([...this.#sessions.keys()].map((session) => this.#closeSession(session)))
     })
@@ -217,9 +242,37 @@ export class LevelStore {
 
   #enqueue<T> (operation: () => Promise<T>): Promise<T> {
     if (this.#closing !== null) return Promise.reject(createError('Store is closed', CODES.DATABASE_NOT_OPEN))
-    const result = this.#tail.then(operation)
+    const result = this.#tail.then(() => this.#withRetry(operation))
     this.#tail = result.then(noop, noop)
     return result
+  }
+
+  /**
+   * Runs `operation` until it succeeds. Every operation is atomic (a batch, or reads), so a
+   * failed one changed nothing and may run again; the queue waits, so order is kept.
+   */
+  async #withRetry<T> (operation: () => Promise<T>): Promise<T> {
+    for (let delay = RETRY_MS_MIN; ; delay = Math.min(delay * 2, RETRY_MS_MAX)) {
+      try {
+        const value = await operation()
+        if (this.#failing) {
+          this.#failing = false
+          this.#onHealth?.(null)
+        }
+        return value
+      } catch (error) {
+        if (this.#onHealth === undefined || this.#closing !== null) throw error
+        this.#failing = true
+        this.#onHealth(error instanceof Error ? error : new Error(String(error)))
+        await new Promise<void>((resolve) => {
+          this.#wakeRetry = resolve
+          this.#retryTimer = setTimeout(resolve, delay)
+        })
+        this.#retryTimer = null
+        this.#wakeRetry = null
+        if (this.#closing !== null) throw error
+      }
+    }
   }
 
   async #versions (keys: readonly Key[]): Promise<Array<Version | undefined>> {
@@ -228,15 +281,24 @@ export class LevelStore {
     return stored.map((bytes) => bytes === undefined ? undefined : decodeVersion(bytes).version)
   }
 
-  async #log (after: Readonly<Record<HostId, number>>, limit: number, bytesMax: number): Promise<LogEntry[]> {
+  async #writer (writer: string): Promise<WriterRecord> {
+    const [committed, failed] = await this.#db.getMany([writerKey(writer), writerFailedKey(writer)], BINARY)
+    const { counter, seq } = committed === undefined ? { counter: 0, seq: 0 } : decodeWriterCommitted(committed)
+    const runs: FailedRun[] = failed === undefined ? [] : decodeWriterFailed(failed)
+    return { counter, seq, failed: runs }
+  }
+
+  async #log (ranges: readonly LogRange[], limit: number, bytesMax: number): Promise<LogEntry[]> {
     const entries: LogEntry[] = []
-    // Origins in sorted order, then seq order within each: the order the core's contract names.
-    for (const origin of Object.keys(after).sort()) {
+    // In the order of the ranges, then of seq within each: the order the core's contract names.
+    for (const { origin, from, to } of ranges) {
       const remaining = limit - entries.length
       if (!(remaining > 0)) break
-      const from = seqAbove(after[origin] ?? 0)
-      if (from === null) continue
-      await this.#scan(originRange(TAG.log, origin, from), (key, value) => {
+      const first = seqFrom(from)
+      if (first === null || !(to >= first)) continue
+      // An upper bound beyond what a key can hold means no upper bound.
+      const end = to >= SEQ_MAX ? undefined : Math.floor(to) + 1
+      await this.#scan(originRange(TAG.log, origin, first, end), (key, value) => {
         entries.push(decodeLogEntry(origin, parseSequencedKey(key, TAG.log).seq, value))
       }, remaining)
     }
@@ -336,7 +398,7 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
         break
       }
       case 'prepare':
-        ops.push({ type: 'put', key: prepareKey(write.origin, write.seq), value: encodeOps(write.ops) })
+        ops.push({ type: 'put', key: prepareKey(write.origin, write.seq), value: encodePrepare(write.ops, write.clock) })
         break
       case 'unprepare':
         ops.push({ type: 'del', key: prepareKey(write.origin, write.seq) })
@@ -371,6 +433,12 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
         break
       case 'reserved':
         ops.push({ type: 'put', key: reservedSeqKey(), value: encodeNumber(write.seq) })
+        break
+      case 'writer-committed':
+        ops.push({ type: 'put', key: writerKey(write.writer), value: encodeWriterCommitted(write.counter, write.seq) })
+        break
+      case 'writer-failed':
+        ops.push({ type: 'put', key: writerFailedKey(write.writer), value: encodeWriterFailed(write.failed) })
         break
     }
   }
@@ -407,10 +475,10 @@ function seqBelow (before: number): number | undefined | null {
   return before > SEQ_MAX ? undefined : Math.ceil(before)
 }
 
-/** The first seq of "seq > after", or null when no stored seq can be above it. */
-function seqAbove (after: number): number | null {
-  if (Number.isNaN(after) || after >= SEQ_MAX) return null
-  return after < 0 ? 0 : Math.floor(after) + 1
+/** The first seq of "seq >= from", or null when no stored seq can be that high. */
+function seqFrom (from: number): number | null {
+  if (Number.isNaN(from) || from > SEQ_MAX) return null
+  return from < 0 ? 0 : Math.ceil(from)
 }
 
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {

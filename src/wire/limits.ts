@@ -1,3 +1,5 @@
+import { SPANS_MAX } from '../core/index.js'
+
 /**
  * Named limits of the wire layer, each with its unit and the reason for its value
  * (TigerBeetle "put a limit on everything"). A peer that exceeds one is misbehaving or is
@@ -51,6 +53,12 @@ export const SNAPSHOT_RECORDS_PER_MESSAGE_MAX = 10_000
  * since removed from `peers`; a thousand is far above any cluster 2PC suits.
  */
 export const MARKS_ORIGINS_MAX = 1_024
+
+/**
+ * Most spans per origin in one `sync`, and most spans and prepared sequence numbers in one
+ * `recovery` answer: the core's own bound, which it never exceeds.
+ */
+export const SPANS_PER_MESSAGE_MAX = SPANS_MAX
 
 /** Longest host id, in characters (ASCII, so also bytes): room for a UUID or a DNS name part. */
 export const HOST_ID_CHARS_MAX = 64

@@ -1,6 +1,6 @@
 import type { DataRecord, HostId, Key, LogEntry, Message, Op } from '../core/index.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
-import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
+import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SPANS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
 import {
   expectArray, expectBoolean, expectBytes, expectDictionary, expectHostId, expectInteger,
   expectShape, expectTag, invalid
@@ -18,14 +18,14 @@ import {
  * which msgpackr writes for integers beyond 32 bits); any other encoding is refused.
  */
 
-const MESSAGE_TYPES = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next'] as const satisfies ReadonlyArray<Message['type']>
+const MESSAGE_TYPES = [
+  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery'
+] as const satisfies ReadonlyArray<Message['type']>
 
 // Sequence numbers start at 1 (0 means "nothing applied" in marks); times, clocks, snapshot
 // sessions and chunk numbers may be 0.
 const SEQ_MIN = 1
 const COUNTER_MIN = 0
-
-/** Chunk size for String.fromCharCode: spreading a whole large key would overflow the stack. */
 
 /**
  * The wire form of a core message, ready for `encodePayload`. Messages come from the local
@@ -39,7 +39,7 @@ export function messageToWire (message: Message): unknown {
     case 'commit': return { type: message.type, seq: message.seq, ts: message.ts, ops: message.ops === null ? null : message.ops.map(opToWire) }
     case 'abort': return { type: message.type, seq: message.seq }
     case 'ack': return { type: message.type, seq: message.seq }
-    case 'sync': return { type: message.type, marks: { ...message.marks } }
+    case 'sync': return { type: message.type, marks: { ...message.marks }, above: spansByOriginToWire(message.above) }
     case 'entries': return { type: message.type, entries: message.entries.map(entryToWire), more: message.more }
     case 'snapshot': return {
       type: message.type,
@@ -50,6 +50,9 @@ export function messageToWire (message: Message): unknown {
       done: message.done
     }
     case 'snapshot-next': return { type: message.type, session: message.session, part: message.part }
+    case 'probe':
+    case 'recover': return { type: message.type }
+    case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared] }
   }
 }
 
@@ -62,7 +65,7 @@ function opToWire (op: Op): unknown {
 function entryToWire (entry: LogEntry): unknown {
   return entry.kind === 'commit'
     ? { kind: entry.kind, origin: entry.origin, seq: entry.seq, ts: entry.ts, ops: entry.ops.map(opToWire) }
-    : { kind: entry.kind, origin: entry.origin, seq: entry.seq, last: entry.last }
+    : { kind: entry.kind, origin: entry.origin, seq: entry.seq }
 }
 
 function recordToWire (record: DataRecord): unknown {
@@ -103,8 +106,8 @@ export function messageFromWire (value: unknown): Message {
       return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN) }
     }
     case 'sync': {
-      const m = expectShape(value, path, ['type', 'marks'])
-      return { type, marks: marksFromWire(m['marks'], `${path}.marks`) }
+      const m = expectShape(value, path, ['type', 'marks', 'above'])
+      return { type, marks: marksFromWire(m['marks'], `${path}.marks`), above: spansByOriginFromWire(m['above'], `${path}.above`) }
     }
     case 'entries': {
       const m = expectShape(value, path, ['type', 'entries', 'more'])
@@ -125,7 +128,44 @@ export function messageFromWire (value: unknown): Message {
       const m = expectShape(value, path, ['type', 'session', 'part'])
       return { type, session: expectInteger(m['session'], `${path}.session`, COUNTER_MIN), part: expectInteger(m['part'], `${path}.part`, COUNTER_MIN) }
     }
+    case 'probe':
+    case 'recover':
+      expectShape(value, path, ['type'])
+      return { type }
+    case 'recovery': {
+      const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared'])
+      const above = Array.from(expectArray(m['above'], `${path}.above`, SPANS_PER_MESSAGE_MAX), (span, i) => spanFromWire(span, `${path}.above[${i}]`))
+      const prepared = Array.from(expectArray(m['prepared'], `${path}.prepared`, SPANS_PER_MESSAGE_MAX), (seq, i) => expectInteger(seq, `${path}.prepared[${i}]`, SEQ_MIN))
+      return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared }
+    }
   }
+}
+
+function spansByOriginToWire (above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>>): unknown {
+  const out: Record<string, unknown> = {}
+  for (const [origin, spans] of Object.entries(above)) {
+    Object.defineProperty(out, origin, { value: spans.map(([start, last]) => [start, last]), enumerable: true })
+  }
+  return out
+}
+
+/** Spans per origin, as marks are: no prototype, host ids as keys. */
+function spansByOriginFromWire (value: unknown, path: string): Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> {
+  const { object, keys } = expectDictionary(value, path, MARKS_ORIGINS_MAX)
+  const out = Object.create(null) as Record<HostId, ReadonlyArray<readonly [number, number]>>
+  for (const key of keys) {
+    const origin = expectHostId(key, `${path} key`)
+    out[origin] = Array.from(expectArray(object[key], `${path}.${origin}`, SPANS_PER_MESSAGE_MAX), (span, i) => spanFromWire(span, `${path}.${origin}[${i}]`))
+  }
+  return out
+}
+
+function spanFromWire (value: unknown, path: string): readonly [number, number] {
+  const pair = expectArray(value, path, 2)
+  if (pair.length !== 2) throw invalid(path, 'must be a [start, last] pair')
+  const start = expectInteger(pair[0], `${path}[0]`, SEQ_MIN)
+  // A span that ends before it starts is nonsense.
+  return [start, expectInteger(pair[1], `${path}[1]`, start)]
 }
 
 function opsFromWire (value: unknown, path: string): Op[] {
@@ -155,11 +195,8 @@ function entryFromWire (value: unknown, path: string): LogEntry {
       ops: opsFromWire(entry['ops'], `${path}.ops`)
     }
   }
-  const entry = expectShape(value, path, ['kind', 'origin', 'seq', 'last'])
-  const seq = expectInteger(entry['seq'], `${path}.seq`, SEQ_MIN)
-  // An abort entry covers seq..last, so a range that ends before it starts is nonsense.
-  const last = expectInteger(entry['last'], `${path}.last`, seq)
-  return { kind, origin: expectHostId(entry['origin'], `${path}.origin`), seq, last }
+  const entry = expectShape(value, path, ['kind', 'origin', 'seq'])
+  return { kind, origin: expectHostId(entry['origin'], `${path}.origin`), seq: expectInteger(entry['seq'], `${path}.seq`, SEQ_MIN) }
 }
 
 function recordFromWire (value: unknown, path: string): readonly [Key, DataRecord] {

@@ -1,5 +1,5 @@
 import { Node } from '../../src/core/index.js'
-import type { Effect, HostId, Input, Message, NodeOptions, Op, WriteResult } from '../../src/core/index.js'
+import type { Effect, HostId, Input, Message, NodeOptions, Op, WriteId, WriteResult } from '../../src/core/index.js'
 import { SimStorage } from '../sim/storage.js'
 
 /**
@@ -47,11 +47,12 @@ export class ScriptedCluster {
     return disk
   }
 
-  start (id: HostId): void {
-    const node = new Node({ ...this.#options, id, peers: this.#ids.filter((peer) => peer !== id) }, this.disk(id).load())
+  /** `intact: false` starts it as after a power loss or a restore: it asks its peers first. */
+  start (id: HostId, intact = true): void {
+    const node = new Node({ ...this.#options, id, peers: this.#ids.filter((peer) => peer !== id) }, this.disk(id).load(intact))
     this.#nodes.set(id, node)
     this.#connected.set(id, new Set())
-    this.#perform(id, node.start(this.#now))
+    this.#perform(id, node.start(this.#now, this.wall(id)))
   }
 
   /** Loses the host's memory and its unfinished disk operations; messages to it are dropped. */
@@ -61,9 +62,18 @@ export class ScriptedCluster {
     this.#refreshLinks()
   }
 
-  restart (id: HostId): void {
-    this.start(id)
+  restart (id: HostId, intact = true): void {
+    this.start(id, intact)
     this.#refreshLinks()
+  }
+
+  /** Steps the host's wall clock: what commit timestamps start from (SPEC §3). */
+  stepClock (id: HostId, deltaMs: number): void {
+    this.#wallOffsets.set(id, (this.#wallOffsets.get(id) ?? 0) + deltaMs)
+  }
+
+  wall (id: HostId): number {
+    return this.#now + (this.#wallOffsets.get(id) ?? 0)
   }
 
   isolate (id: HostId): void {
@@ -85,10 +95,20 @@ export class ScriptedCluster {
     this.#stalledDisks.delete(id)
   }
 
-  write (id: HostId, ops: Op[]): number {
+  /** Submits a write; `writeId` names it across retries (SPEC §4.7). */
+  write (id: HostId, ops: Op[], writeId?: WriteId): number {
     const request = this.#nextRequest++
-    this.#step(id, { type: 'write', now: this.#now, request, ops })
+    this.#step(id, { type: 'write', now: this.#now, wall: this.wall(id), request, ops, id: writeId })
     return request
+  }
+
+  /** Tells the host its storage fails (`ok: false`) or works again. */
+  setStorage (id: HostId, ok: boolean): void {
+    this.#step(id, { type: 'storage', now: this.#now, wall: this.wall(id), ok })
+  }
+
+  close (id: HostId): void {
+    this.#step(id, { type: 'close', now: this.#now, wall: this.wall(id) })
   }
 
   /** Delivers messages and completes disk operations until nothing moves; time stands still. */
@@ -113,12 +133,13 @@ export class ScriptedCluster {
   advance (ms: number, stepMs = 5): void {
     for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
       this.#now += stepMs
-      for (const id of this.#ids) if (this.#nodes.get(id) != null) this.#step(id, { type: 'tick', now: this.#now })
+      for (const id of this.#ids) if (this.#nodes.get(id) != null) this.#step(id, { type: 'tick', now: this.#now, wall: this.wall(id) })
       this.settle()
     }
   }
 
   readonly #connected = new Map<HostId, Set<HostId>>()
+  readonly #wallOffsets = new Map<HostId, number>()
   readonly #cuts: Array<(item: { from: HostId, to: HostId, message: Message }) => boolean> = []
 
   /** Drops every message matching `predicate` from now on, as a faulty network would. */
@@ -140,7 +161,7 @@ export class ScriptedCluster {
         if (up === told.has(peer)) continue
         if (up) told.add(peer)
         else told.delete(peer)
-        this.#step(id, { type: up ? 'connected' : 'disconnected', now: this.#now, peer })
+        this.#step(id, { type: up ? 'connected' : 'disconnected', now: this.#now, wall: this.wall(id), peer })
       }
       this.#connected.set(id, told)
     }
@@ -161,7 +182,7 @@ export class ScriptedCluster {
           break
         }
         case 'persist':
-          this.disk(id).queue.push({ kind: 'persist', id: effect.id, writes: effect.writes })
+          this.disk(id).queue.push({ kind: 'persist', id: effect.id, writes: effect.writes, sync: effect.sync })
           break
         case 'read':
           this.disk(id).queue.push({ kind: 'read', id: effect.id, query: effect.query })
@@ -185,10 +206,10 @@ export class ScriptedCluster {
       if (op === undefined) continue
       moved = true
       if (op.kind === 'persist') {
-        disk.write(op.writes)
-        this.#step(id, { type: 'persisted', now: this.#now, id: op.id })
+        disk.write(op.writes, op.sync, (entry) => entry.kind)
+        this.#step(id, { type: 'persisted', now: this.#now, wall: this.wall(id), id: op.id })
       } else {
-        this.#step(id, { type: 'read', now: this.#now, id: op.id, result: disk.read(op.query) })
+        this.#step(id, { type: 'read', now: this.#now, wall: this.wall(id), id: op.id, result: disk.read(op.query) })
       }
     }
     return moved
@@ -197,7 +218,7 @@ export class ScriptedCluster {
   #deliver (): boolean {
     const batch = this.#inflight.splice(0)
     for (const { from, to, message } of batch) {
-      if (this.#up(from, to)) this.#step(to, { type: 'message', now: this.#now, from, message })
+      if (this.#up(from, to)) this.#step(to, { type: 'message', now: this.#now, wall: this.wall(to), from, message })
     }
     return batch.length > 0
   }

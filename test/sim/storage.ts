@@ -1,108 +1,197 @@
-import type { DataRecord, DurableState, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
-import { entryBytes, entryLast, recordBytes, takeWithinBytes } from '../../src/core/index.js'
+import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
+import { entryBytes, recordBytes, takeWithinBytes } from '../../src/core/index.js'
 
 export type StorageOp =
-  | { readonly kind: 'persist', readonly id: number, readonly writes: readonly StorageWrite[] }
+  | { readonly kind: 'persist', readonly id: number, readonly writes: readonly StorageWrite[], readonly sync: boolean }
   | { readonly kind: 'read', readonly id: number, readonly query: Query }
 
+/** A restorable copy of a disk, as a backup of the data directory would hold. */
+export interface DiskCopy {
+  readonly takenAt: number
+  readonly state: DiskState
+}
+
+interface DiskState {
+  readonly data: Map<Key, DataRecord>
+  readonly prepared: Map<string, { origin: HostId, seq: number, ops: readonly Op[], clock: number }>
+  readonly log: Map<HostId, Map<number, LogEntry>>
+  readonly marks: Map<HostId, number>
+  readonly floors: Map<HostId, number>
+  readonly writers: Map<string, { counter: number, seq: number }>
+  readonly failed: Map<string, readonly FailedRun[]>
+  /** Simulator bookkeeping, not a real record: the decision of every entry applied here, by `origin#seq`. */
+  readonly decided: Map<string, string>
+  clock: number
+  reserved: number
+}
+
+/** Undoes one write to the state; a batch not yet synced keeps a list of these. */
+type Undo = () => void
+
 /**
- * One host's disk in the simulator: what was persisted survives a crash, everything queued
- * is lost. Operations run one at a time in issue order, as the storage contract requires.
+ * One host's disk in the simulator. A batch the host persisted is what a process crash
+ * keeps; a power loss keeps only what was synced, plus whatever prefix of the later batches
+ * the operating system had written back (LevelDB's log is a prefix-closed sequence). A synced
+ * batch makes every batch before it durable too, as an fsync of LevelDB's log does.
+ * Operations run one at a time in issue order, as the storage contract requires.
  */
 export class SimStorage {
-  readonly data = new Map<Key, DataRecord>()
-  readonly prepared = new Map<string, { origin: HostId, seq: number, ops: readonly Op[] }>()
-  readonly log = new Map<HostId, Map<number, LogEntry>>()
-  readonly marks = new Map<HostId, number>()
-  readonly floors = new Map<HostId, number>()
-  clock = 0
-  reserved = 0
+  #state: DiskState = emptyState()
+  /** The batches since the last sync or write-back, oldest first, each as its undo list. */
+  readonly #unsynced: Undo[][] = []
   readonly queue: StorageOp[] = []
   readonly #sessions = new Map<number, { records: Array<readonly [Key, DataRecord]>, position: number }>()
 
+  get data (): ReadonlyMap<Key, DataRecord> { return this.#state.data }
+  get prepared (): ReadonlyMap<string, { origin: HostId, seq: number, ops: readonly Op[], clock: number }> { return this.#state.prepared }
+  get log (): ReadonlyMap<HostId, ReadonlyMap<number, LogEntry>> { return this.#state.log }
+  get clock (): number { return this.#state.clock }
+  get floors (): ReadonlyMap<HostId, number> { return this.#state.floors }
+  get marks (): ReadonlyMap<HostId, number> { return this.#state.marks }
+  /** The decision shape of every entry applied here (simulator bookkeeping), by `origin#seq`. */
+  get decided (): ReadonlyMap<string, string> { return this.#state.decided }
+  get unsyncedBatches (): number { return this.#unsynced.length }
+
+  /** A process crash: unfinished operations are lost, everything persisted stays. */
   crash (): void {
     this.queue.length = 0
     this.#sessions.clear()
   }
 
-  load (): DurableState {
-    const above: Array<{ origin: HostId, seq: number, last: number }> = []
-    for (const [origin, entries] of this.log) {
-      const contiguous = this.marks.get(origin) ?? 0
-      for (const entry of entries.values()) {
-        if (entry.seq > contiguous) above.push({ origin, seq: entry.seq, last: entryLast(entry) })
-      }
+  /**
+   * A power loss: a process crash, and the batches not yet synced or written back are lost,
+   * except the first `kept` of them. Returns how many were lost.
+   */
+  powerLoss (kept: number): number {
+    this.crash()
+    const lost = this.#unsynced.splice(Math.max(0, kept))
+    for (const batch of lost.reverse()) for (const undo of batch.reverse()) undo()
+    this.#unsynced.length = 0
+    return lost.length
+  }
+
+  /** The operating system wrote its page cache back: every batch so far is on disk. */
+  writeBack (): void {
+    this.#unsynced.length = 0
+  }
+
+  copy (takenAt: number): DiskCopy {
+    return { takenAt, state: cloneState(this.#state) }
+  }
+
+  /** Replaces the whole disk by an older copy, as restoring a backup of the directory does. */
+  restore (copy: DiskCopy): void {
+    this.crash()
+    this.#state = cloneState(copy.state)
+    this.#unsynced.length = 0
+  }
+
+  load (intact: boolean): DurableState {
+    const state = this.#state
+    const above: Array<{ origin: HostId, seq: number }> = []
+    for (const [origin, entries] of state.log) {
+      const contiguous = state.marks.get(origin) ?? 0
+      for (const entry of entries.values()) if (entry.seq > contiguous) above.push({ origin, seq: entry.seq })
     }
     return {
-      clock: this.clock,
-      reserved: this.reserved,
-      marks: Object.fromEntries(this.marks),
-      floors: Object.fromEntries(this.floors),
+      intact,
+      clock: state.clock,
+      reserved: state.reserved,
+      marks: Object.fromEntries(state.marks),
+      floors: Object.fromEntries(state.floors),
       above,
-      prepared: [...this.prepared.values()]
+      prepared: [...state.prepared.values()]
     }
   }
 
-  /** Whether this disk durably holds the decision `(origin, seq)` as applied. */
+  /** Whether this disk holds the decision `(origin, seq)` as applied. */
   hasApplied (origin: HostId, seq: number): boolean {
-    if ((this.marks.get(origin) ?? 0) >= seq) return true
-    for (const entry of this.log.get(origin)?.values() ?? []) {
-      if (entry.seq <= seq && seq <= entryLast(entry)) return true
-    }
-    return false
+    const state = this.#state
+    if ((state.marks.get(origin) ?? 0) >= seq) return true
+    return state.log.get(origin)?.has(seq) ?? false
   }
 
-  write (writes: readonly StorageWrite[]): void {
+  /** Applies one persist batch; `sync` makes it, and all before it, survive a power loss. */
+  write (writes: readonly StorageWrite[], sync: boolean, decidedShape: (entry: LogEntry) => string): void {
+    const state = this.#state
+    const undo: Undo[] = []
+    const set = <K, V>(map: Map<K, V>, key: K, value: V | undefined): void => {
+      const had = map.has(key)
+      const before = map.get(key)
+      undo.push(() => { if (had) map.set(key, before as V); else map.delete(key) })
+      if (value === undefined) map.delete(key)
+      else map.set(key, value)
+    }
     for (const write of writes) {
       switch (write.type) {
         case 'data':
-          this.data.set(write.key, write.record)
+          set(state.data, write.key, write.record)
           break
         case 'prepare':
-          this.prepared.set(`${write.origin}#${write.seq}`, { origin: write.origin, seq: write.seq, ops: write.ops })
+          set(state.prepared, `${write.origin}#${write.seq}`, { origin: write.origin, seq: write.seq, ops: write.ops, clock: write.clock })
           break
         case 'unprepare':
-          this.prepared.delete(`${write.origin}#${write.seq}`)
+          set(state.prepared, `${write.origin}#${write.seq}`, undefined)
           break
         case 'log': {
-          let entries = this.log.get(write.entry.origin)
-          if (entries === undefined) this.log.set(write.entry.origin, entries = new Map())
-          entries.set(write.entry.seq, write.entry)
+          let entries = state.log.get(write.entry.origin)
+          if (entries === undefined) {
+            const created = new Map<number, LogEntry>()
+            state.log.set(write.entry.origin, created)
+            undo.push(() => { if (created.size === 0) state.log.delete(write.entry.origin) })
+            entries = created
+          }
+          set(entries, write.entry.seq, write.entry)
+          set(state.decided, `${write.entry.origin}#${write.entry.seq}`, decidedShape(write.entry))
           break
         }
-        case 'truncate-log':
-          for (const seq of this.log.get(write.origin)?.keys() ?? []) {
-            if (seq < write.before) this.log.get(write.origin)?.delete(seq)
-          }
+        case 'truncate-log': {
+          const entries = state.log.get(write.origin)
+          for (const seq of [...entries?.keys() ?? []]) if (seq < write.before && entries !== undefined) set(entries, seq, undefined)
           break
+        }
         case 'mark':
-          this.marks.set(write.origin, write.contiguous)
+          set(state.marks, write.origin, write.contiguous)
           break
         case 'floor':
-          this.floors.set(write.origin, write.floor)
+          set(state.floors, write.origin, write.floor)
           break
-        case 'clock':
-          this.clock = write.ts
+        case 'clock': {
+          const before = state.clock
+          undo.push(() => { state.clock = before })
+          state.clock = write.ts
           break
-        case 'reserved':
-          this.reserved = write.seq
+        }
+        case 'reserved': {
+          const before = state.reserved
+          undo.push(() => { state.reserved = before })
+          state.reserved = write.seq
+          break
+        }
+        case 'writer-committed':
+          set(state.writers, write.writer, { counter: write.counter, seq: write.seq })
+          break
+        case 'writer-failed':
+          set(state.failed, write.writer, [...write.failed])
           break
       }
     }
+    if (sync) this.#unsynced.length = 0
+    else this.#unsynced.push(undo)
   }
 
   read (query: Query): QueryResult {
+    const state = this.#state
     switch (query.type) {
       case 'versions':
-        return { type: 'versions', versions: query.keys.map((key): Version | undefined => this.data.get(key)?.version) }
+        return { type: 'versions', versions: query.keys.map((key): Version | undefined => state.data.get(key)?.version) }
       case 'log': {
         const entries: LogEntry[] = []
-        for (const origin of Object.keys(query.after).sort()) {
-          const after = query.after[origin] ?? 0
-          const seqs = [...(this.log.get(origin)?.keys() ?? [])].filter((seq) => seq > after).sort((a, b) => a - b)
+        for (const { origin, from, to } of query.ranges) {
+          const seqs = [...(state.log.get(origin)?.keys() ?? [])].filter((seq) => seq >= from && seq <= to).sort((a, b) => a - b)
           for (const seq of seqs) {
             if (entries.length >= query.limit) break
-            const entry = this.log.get(origin)?.get(seq)
+            const entry = state.log.get(origin)?.get(seq)
             if (entry !== undefined) entries.push(entry)
           }
         }
@@ -111,7 +200,7 @@ export class SimStorage {
       case 'snapshot-read': {
         let session = this.#sessions.get(query.session)
         if (session === undefined) {
-          const records = [...this.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          const records = [...state.data.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           this.#sessions.set(query.session, session = { records, position: 0 })
         }
         const records = takeWithinBytes(session.records.slice(session.position, session.position + query.limit), ([key, record]) => recordBytes(key, record), query.bytesMax)
@@ -123,6 +212,29 @@ export class SimStorage {
       case 'snapshot-close':
         this.#sessions.delete(query.session)
         return { type: 'snapshot-close' }
+      case 'writer': {
+        const committed = state.writers.get(query.writer) ?? { counter: 0, seq: 0 }
+        return { type: 'writer', record: { ...committed, failed: state.failed.get(query.writer) ?? [] } }
+      }
     }
+  }
+}
+
+function emptyState (): DiskState {
+  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0 }
+}
+
+function cloneState (state: DiskState): DiskState {
+  return {
+    data: new Map(state.data),
+    prepared: new Map(state.prepared),
+    log: new Map([...state.log].map(([origin, entries]) => [origin, new Map(entries)])),
+    marks: new Map(state.marks),
+    floors: new Map(state.floors),
+    writers: new Map(state.writers),
+    failed: new Map(state.failed),
+    decided: new Map(state.decided),
+    clock: state.clock,
+    reserved: state.reserved
   }
 }

@@ -11,7 +11,10 @@ import {
   RESERVED_PREFIX, TAG, assertUserKey, floorKey, isReservedKey, logKey, markKey,
   originOfKey, originRange, parseSequencedKey, prepareKey, tagRange, userKeyOfVersionKey, versionKey
 } from '../../src/storage/keys.js'
-import { decodeLogEntry, decodeOps, decodeVersion, encodeLogEntry, encodeOps, encodeVersion } from '../../src/storage/records.js'
+import {
+  decodeLogEntry, decodePrepare, decodeVersion, decodeWriterCommitted, decodeWriterFailed, encodeLogEntry, encodePrepare, encodeVersion,
+  encodeWriterCommitted, encodeWriterFailed
+} from '../../src/storage/records.js'
 import { latin1, normalize } from './helpers.js'
 
 /** Bytewise comparison, LevelDB's default order. */
@@ -87,20 +90,24 @@ await test('records round-trip, keys as bytes even when they look like __proto__
     { type: 'del', key: '\x00\xff' },
     { type: 'put', key: '', value: new Uint8Array(0) }
   ]
-  assert.deepStrictEqual(normalize(decodeOps(encodeOps(ops))), normalize(ops))
+  assert.deepStrictEqual(normalize(decodePrepare(encodePrepare(ops, 2 ** 45 + 3))), normalize({ ops, clock: 2 ** 45 + 3 }))
   const commit: LogEntry = { kind: 'commit', origin: 'o', seq: 9, ts: 2 ** 45 + 1, ops }
   assert.deepStrictEqual(normalize(decodeLogEntry('o', 9, encodeLogEntry(commit))), normalize(commit))
-  const abort: LogEntry = { kind: 'abort', origin: 'o', seq: 9, last: 12 }
+  const abort: LogEntry = { kind: 'abort', origin: 'o', seq: 9 }
   assert.deepStrictEqual(decodeLogEntry('o', 9, encodeLogEntry(abort)), abort)
   const version = { ts: 2 ** 50, origin: '__proto__', seq: 3 }
   assert.deepStrictEqual(decodeVersion(encodeVersion(version, true)), { version, deleted: true })
   // Decoded values are plain Uint8Arrays in every environment, not Node Buffers.
-  const [first] = decodeOps(encodeOps(ops))
+  const [first] = decodePrepare(encodePrepare(ops, 0)).ops
   assert.equal(first?.type === 'put' && first.value.constructor, Uint8Array)
+  assert.deepStrictEqual(decodeWriterCommitted(encodeWriterCommitted(2 ** 40, 7)), { counter: 2 ** 40, seq: 7 })
+  const failed = [{ from: 1, to: 5, reason: 'timeout' as const }, { from: 9, to: 9, reason: 'recovering' as const }]
+  assert.deepStrictEqual(decodeWriterFailed(encodeWriterFailed(failed)), failed)
 })
 
 await test('a record that is not what its key says is refused, not guessed at', () => {
-  assert.throws(() => decodeVersion(encodeOps([])), { code: CODES.CORRUPTION })
-  assert.throws(() => decodeOps(Uint8Array.of(0xc1)), { code: CODES.CORRUPTION })
+  assert.throws(() => decodeVersion(encodePrepare([], 0)), { code: CODES.CORRUPTION })
+  assert.throws(() => decodePrepare(Uint8Array.of(0xc1)), { code: CODES.CORRUPTION })
+  assert.throws(() => decodeWriterFailed(encodeWriterFailed([{ from: 1, to: 1, reason: 'timeout' }]).map((byte) => byte === 0x74 ? 0x75 : byte)), { code: CODES.CORRUPTION })
   assert.throws(() => decodeLogEntry('o', 1, encodeVersion({ ts: 1, origin: 'o', seq: 1 }, false)), { code: CODES.CORRUPTION })
 })

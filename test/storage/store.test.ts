@@ -38,8 +38,8 @@ await test('a read issued right after a persist, without awaiting, sees the writ
   const store = new LevelStore(temp.db, { batch: rawBatch(temp.db), sync: false })
   const persisted = store.persist([put('k', 'v', 1)])
   const read = store.read({ type: 'versions', keys: ['k'] })
-  const truncated = store.persist([{ type: 'log', entry: { kind: 'abort', origin: 'a', seq: 1, last: 1 } }, { type: 'truncate-log', origin: 'a', before: 2 }])
-  const log = store.read({ type: 'log', after: { a: 0 }, limit: 10, bytesMax: Number.MAX_SAFE_INTEGER })
+  const truncated = store.persist([{ type: 'log', entry: { kind: 'abort', origin: 'a', seq: 1 } }, { type: 'truncate-log', origin: 'a', before: 2 }])
+  const log = store.read({ type: 'log', ranges: [{ origin: 'a', from: 1, to: 10 }], limit: 10, bytesMax: Number.MAX_SAFE_INTEGER })
   await persisted
   assert.deepEqual(await read, { type: 'versions', versions: [version(1)] })
   await truncated

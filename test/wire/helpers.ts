@@ -37,15 +37,15 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'commit', seq: 3, ts: 0, ops: null },
   { type: 'abort', seq: 12 },
   { type: 'ack', seq: 2 ** 31 },
-  { type: 'sync', marks: {} },
-  { type: 'sync', marks: { a: 0, 'host-2.example:3001': 17, constructor: 4, toString: 5, 0: 9 } },
+  { type: 'sync', marks: {}, above: {} },
+  { type: 'sync', marks: { a: 0, 'host-2.example:3001': 17, constructor: 4, toString: 5, 0: 9 }, above: Object.fromEntries([['a', [[2, 2], [4, 2 ** 40]]], ['constructor', [[6, 6]]]]) as Record<HostId, Array<[number, number]>> },
   {
     type: 'entries',
     entries: [
       { kind: 'commit', origin: 'a', seq: 1, ts: 5, ops: SAMPLE_OPS },
       { kind: 'commit', origin: 'b', seq: 2, ts: 6, ops: [] },
-      { kind: 'abort', origin: 'a', seq: 2, last: 2 },
-      { kind: 'abort', origin: 'c', seq: 3, last: 70 }
+      { kind: 'abort', origin: 'a', seq: 2 },
+      { kind: 'abort', origin: 'c', seq: Number.MAX_SAFE_INTEGER }
     ],
     more: true
   },
@@ -65,11 +65,15 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   },
   { type: 'snapshot', session: 1, part: 1, marks: null, records: [], done: true },
   { type: 'snapshot-next', session: 0, part: 0 },
-  { type: 'snapshot-next', session: 4, part: 99 }
+  { type: 'snapshot-next', session: 4, part: 99 },
+  { type: 'probe' },
+  { type: 'recover' },
+  { type: 'recovery', contiguous: 0, above: [], prepared: [] },
+  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] }
 ]
 
 /** Every message type the core defines; the round-trip test checks the samples cover them. */
-export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next']
+export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery']
 
 const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'constructor', 'Z'.repeat(64)]
 
@@ -82,7 +86,11 @@ export function randomMessage (random: Prng): Message {
     case 'commit': return { type, seq: randomInteger(random, 1), ts: randomInteger(random, 0), ops: random.chance(0.3) ? null : randomOps(random) }
     case 'abort':
     case 'ack': return { type, seq: randomInteger(random, 1) }
-    case 'sync': return { type, marks: randomMarks(random) }
+    case 'sync': {
+      const above: Record<HostId, Array<[number, number]>> = {}
+      for (const origin of Object.keys(randomMarks(random))) above[origin] = [[1, random.int(1, 9)]]
+      return { type, marks: randomMarks(random), above }
+    }
     case 'entries': return { type, entries: Array.from({ length: random.int(0, 5) }, () => randomEntry(random)), more: random.chance(0.5) }
     case 'snapshot': {
       const part = random.chance(0.5) ? 0 : randomInteger(random, 1)
@@ -99,6 +107,15 @@ export function randomMessage (random: Prng): Message {
       }
     }
     case 'snapshot-next': return { type, session: randomInteger(random, 0), part: randomInteger(random, 0) }
+    case 'probe':
+    case 'recover': return { type }
+    case 'recovery': {
+      const above: Array<[number, number]> = Array.from({ length: random.int(0, 4) }, () => {
+        const start = randomInteger(random, 1)
+        return [start, start + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - start))]
+      })
+      return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)) }
+    }
   }
 }
 
@@ -106,7 +123,7 @@ function randomEntry (random: Prng): LogEntry {
   const origin = random.pick(HOST_IDS)
   const seq = randomInteger(random, 1)
   if (random.chance(0.5)) return { kind: 'commit', origin, seq, ts: randomInteger(random, 0), ops: randomOps(random) }
-  return { kind: 'abort', origin, seq, last: seq + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - seq)) }
+  return { kind: 'abort', origin, seq }
 }
 
 function randomOps (random: Prng): Op[] {
@@ -161,7 +178,7 @@ export async function assertRejectsCode (promise: Promise<unknown>, code: ErrorC
 
 /** A message with its marks as ordinary objects, so deepStrictEqual ignores their null prototype. */
 export function withPlainMarks (message: Message): Message {
-  if (message.type === 'sync') return { ...message, marks: { ...message.marks } }
+  if (message.type === 'sync') return { ...message, marks: { ...message.marks }, above: { ...message.above } }
   if (message.type === 'snapshot' && message.marks !== null) return { ...message, marks: { ...message.marks } }
   return message
 }

@@ -1,0 +1,277 @@
+import { Node } from '../core/index.js'
+import type { DurableState, Effect, HostId, Input, Message, Op, StorageWrite, WriteId } from '../core/index.js'
+import { CODES, createError, writeError } from '../errors.js'
+import type { LevelStore } from '../storage/store.js'
+import type { DurabilityWitness, Progress } from '../storage/witness.js'
+
+/** What the driver needs of its Replicator: where messages, events and errors go. */
+export interface DriverHooks {
+  readonly send: (to: HostId, message: Message) => void
+  readonly event: (event: 'ready' | 'notready') => void
+  /** Storage failed (it is retried), or the core broke an invariant (it is rebuilt). */
+  readonly error: (error: Error) => void
+}
+
+export interface DriverOptions {
+  readonly id: HostId
+  readonly peerCount: number
+  readonly minConsensus: number
+  readonly writeTimeoutMs: number
+  readonly logRetention: number
+  /** Byte budget of one transaction and of one catch-up message. */
+  readonly messageBytesMax: number
+  readonly tickIntervalMs: number
+  /** Every batch is synced: a power loss drops nothing that was reported durable. */
+  readonly sync: boolean
+  /** The wall clock: a lower bound for commit timestamps, free to step back or forward. */
+  readonly wall: () => number
+}
+
+interface Request {
+  readonly ops: readonly Op[]
+  readonly id: WriteId
+  readonly resolve: () => void
+  readonly reject: (error: Error) => void
+}
+
+/**
+ * Runs one protocol core against real storage and time (SPEC §2): it feeds the core its
+ * inputs, carries out its effects in order, and keeps it honest about time. It fails closed:
+ * storage errors are retried in place while writes wait; if the core itself breaks, it is
+ * rebuilt from what storage holds and every write in flight is submitted again under its
+ * write id, so each settles as it would have. It never lets a write through unreplicated.
+ */
+export class CoreDriver {
+  readonly #store: LevelStore
+  readonly #witness: DurabilityWitness
+  readonly #options: DriverOptions
+  readonly #hooks: DriverHooks
+  readonly #requests = new Map<number, Request>()
+  readonly #effects: Effect[] = []
+  #node: Node | null = null
+  #nextRequest = 1
+  #draining = false
+  #tick: ReturnType<typeof setInterval> | null = null
+  #lastNow = 0
+  #progress: Progress = { reserved: 0, decided: 0 }
+  #connected = new Set<HostId>()
+  #addedPeers = 0
+  #closed = false
+  #rebuilding: Promise<void> | null = null
+  /** Wakes close() when the last request settles. */
+  #settled: (() => void) | null = null
+
+  constructor (store: LevelStore, witness: DurabilityWitness, options: DriverOptions, hooks: DriverHooks) {
+    this.#store = store
+    this.#witness = witness
+    this.#options = options
+    this.#hooks = hooks
+  }
+
+  /** Loads durable state and starts the core; writes submitted before wait for it. */
+  async start (): Promise<void> {
+    const loaded = await this.#store.load()
+    const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
+    if (this.#closed) return
+    this.#progress = { reserved: loaded.reserved, decided: loaded.marks[this.#options.id] ?? 0 }
+    this.#tick = setInterval(() => { this.#step({ type: 'tick', ...this.#time() }) }, this.#options.tickIntervalMs)
+    this.#holdWhileBusy()
+    this.#boot({ ...loaded, intact })
+  }
+
+  /** Submits a write; it settles as the core answers (SPEC §4.5). */
+  write (ops: readonly Op[], id: WriteId): Promise<void> {
+    if (this.#closed) return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
+    const request = this.#nextRequest++
+    return new Promise((resolve, reject) => {
+      this.#requests.set(request, { ops, id, resolve, reject })
+      this.#holdWhileBusy()
+      this.#step({ type: 'write', ...this.#time(), request, ops, id })
+    })
+  }
+
+  connected (peer: HostId): void {
+    this.#connected.add(peer)
+    this.#step({ type: 'connected', ...this.#time(), peer })
+  }
+
+  disconnected (peer: HostId): void {
+    this.#connected.delete(peer)
+    this.#step({ type: 'disconnected', ...this.#time(), peer })
+  }
+
+  message (from: HostId, message: Message): void {
+    this.#step({ type: 'message', ...this.#time(), from, message })
+  }
+
+  peerAdded (): void {
+    this.#addedPeers++
+    this.#step({ type: 'peer-added', ...this.#time() })
+  }
+
+  /** Storage started failing or works again (LevelStore retries in place meanwhile). */
+  storage (error: Error | null): void {
+    if (error !== null) this.#hooks.error(error)
+    this.#step({ type: 'storage', ...this.#time(), ok: error === null })
+  }
+
+  /**
+   * Settles every write (SPEC §4.6), then stops. Waits at most `writeTimeout` for that: a
+   * write still unsettled then (storage failed throughout) learns only that it may or may
+   * not have committed.
+   */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#step({ type: 'close', ...this.#time() })
+    if (this.#requests.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await new Promise<void>((resolve) => {
+        this.#settled = resolve
+        timer = setTimeout(resolve, this.#options.writeTimeoutMs)
+      })
+      clearTimeout(timer)
+      this.#settled = null
+    }
+    this.#closed = true
+    if (this.#tick !== null) clearInterval(this.#tick)
+    const unknown = createError('Replicator closed while storage failed; the write may or may not have committed', CODES.DATABASE_NOT_OPEN)
+    for (const request of this.#requests.values()) request.reject(unknown)
+    this.#requests.clear()
+    this.#node = null
+    await this.#witness.flush()
+  }
+
+  /** Monotonic time for timeouts, clamped in case the source misbehaves; the wall clock for versions. */
+  #time (): { now: number, wall: number } {
+    const now = Math.max(this.#lastNow, performance.now())
+    this.#lastNow = now
+    return { now, wall: this.#options.wall() }
+  }
+
+  #boot (durable: DurableState): void {
+    const options = this.#options
+    const node = new Node({
+      id: options.id,
+      peers: [],
+      peerCount: options.peerCount + this.#addedPeers,
+      minConsensus: options.minConsensus,
+      // Jitter only: the core's safety never depends on it.
+      random: Math.random,
+      writeTimeoutMs: options.writeTimeoutMs,
+      logRetention: options.logRetention,
+      groupBytesMax: options.messageBytesMax,
+      catchUpBytesMax: options.messageBytesMax
+    }, durable)
+    this.#node = node
+    const time = this.#time()
+    this.#run(node, () => node.start(time.now, time.wall))
+    if (node.inspect().recovery !== 'asking') this.#witness.note(options.id, this.#progress)
+    for (const peer of this.#connected) this.#step({ type: 'connected', ...this.#time(), peer })
+    // Writes submitted before this core existed, or to the one it replaces, under their ids.
+    for (const [request, { ops, id }] of this.#requests) this.#step({ type: 'write', ...this.#time(), request, ops, id })
+  }
+
+  /** A tick is pending work only while a write waits on it: an idle Replicator holds nothing open. */
+  #holdWhileBusy (): void {
+    if (this.#requests.size > 0) this.#tick?.ref?.()
+    else this.#tick?.unref?.()
+  }
+
+  #step (input: Input): void {
+    const node = this.#node
+    if (node === null || this.#closed) return
+    this.#run(node, () => node.step(input))
+  }
+
+  #run (node: Node, step: () => Effect[]): void {
+    try {
+      this.#effects.push(...step())
+    } catch (error) {
+      this.#rebuild(node, error)
+      return
+    }
+    this.#drain(node)
+  }
+
+  /** Effects run in order; a step caused while they run (an in-process peer) queues behind. */
+  #drain (node: Node): void {
+    if (this.#draining) return
+    this.#draining = true
+    try {
+      for (let effect = this.#effects.shift(); effect !== undefined; effect = this.#effects.shift()) this.#perform(node, effect)
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  #perform (node: Node, effect: Effect): void {
+    switch (effect.type) {
+      case 'send':
+        this.#hooks.send(effect.to, effect.message)
+        return
+      case 'persist':
+        this.#store.persist(effect.writes, effect.sync).then(() => {
+          this.#noteProgress(node, effect.writes)
+          if (this.#node === node) this.#step({ type: 'persisted', ...this.#time(), id: effect.id })
+        }, (error: unknown) => { this.#storeClosed(node, error) })
+        return
+      case 'read':
+        this.#store.read(effect.query).then((result) => {
+          if (this.#node === node) this.#step({ type: 'read', ...this.#time(), id: effect.id, result })
+        }, (error: unknown) => { this.#storeClosed(node, error) })
+        return
+      case 'reply': {
+        const request = this.#requests.get(effect.request)
+        if (request === undefined) return
+        this.#requests.delete(effect.request)
+        if (effect.result.ok) request.resolve()
+        else request.reject(writeError(effect.result.reason))
+        this.#holdWhileBusy()
+        if (this.#requests.size === 0) this.#settled?.()
+        return
+      }
+      case 'event':
+        this.#hooks.event(effect.event)
+    }
+  }
+
+  /** The store rejects only once it is closing (it retries otherwise): nothing more to do. */
+  #storeClosed (node: Node, error: unknown): void {
+    if (this.#node === node && !this.#closed) this.#rebuild(node, error)
+  }
+
+  /**
+   * Tells the witness how far the own log is durably decided, once the core trusts its own
+   * log (SPEC §5.4): while it still asks its peers, the note would claim too little.
+   */
+  #noteProgress (node: Node, writes: readonly StorageWrite[]): void {
+    let { reserved, decided } = this.#progress
+    for (const write of writes) {
+      if (write.type === 'reserved') reserved = Math.max(reserved, write.seq)
+      if (write.type === 'mark' && write.origin === this.#options.id) decided = Math.max(decided, write.contiguous)
+    }
+    this.#progress = { reserved, decided }
+    if (node.inspect().recovery !== 'asking') this.#witness.note(this.#options.id, this.#progress)
+  }
+
+  /**
+   * The core broke an invariant: nothing it holds in memory can be trusted. Start a new one
+   * from durable state, as a restart would (SPEC §5.4), and submit every write in flight
+   * again under its write id, so that each settles exactly as it would have.
+   */
+  #rebuild (broken: Node, cause: unknown): void {
+    if (this.#node !== broken || this.#rebuilding !== null) return
+    this.#node = null
+    this.#effects.length = 0
+    this.#hooks.error(cause instanceof Error ? cause : new Error(String(cause)))
+    this.#rebuilding = (async () => {
+      const loaded = await this.#store.load()
+      const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
+      if (this.#closed) return
+      this.#boot({ ...loaded, intact })
+    })().catch((error: unknown) => {
+      // Storage is closing: the Replicator is going away, and close() settles what is left.
+      this.#hooks.error(error instanceof Error ? error : new Error(String(error)))
+    }).finally(() => { this.#rebuilding = null })
+  }
+}

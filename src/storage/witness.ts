@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir, uptime } from 'node:os'
+import { join } from 'node:path'
+import type { DurableState } from '../core/index.js'
+
+/** How far a host's own log had come, as last seen durable. */
+export interface Progress {
+  /** The highest own sequence number reserved. */
+  readonly reserved: number
+  /** The host's contiguous mark of its own log: every own number up to it is decided. */
+  readonly decided: number
+}
+
+/**
+ * Tells whether a database still holds everything it once reported durable (SPEC §5.4). A
+ * database can silently go back in time: a power loss drops the writes that were not synced,
+ * and a restore from a copy drops everything since the copy. A host that went back must not
+ * trust its own log, so the witness keeps a note of the host's progress outside the database
+ * and compares it at the next start. Any doubt reads as "not intact": that only makes the
+ * host ask its peers before it decides anything.
+ */
+export interface DurabilityWitness {
+  /** Whether storage is intact, given what it holds now. `synced`: every batch was synced. */
+  check (hostId: string, durable: Omit<DurableState, 'intact'>, synced: boolean): Promise<boolean>
+  /** Notes progress that is durable now. Called often; may coalesce. */
+  note (hostId: string, progress: Progress): void
+  /** Resolves once every note taken so far is written. */
+  flush (): Promise<void>
+}
+
+interface Note extends Progress {
+  readonly hostId: string
+  /** Which boot of the operating system wrote it: a power loss always comes with a reboot. */
+  readonly boot: string
+}
+
+/**
+ * The witness in Node: a small file per host identity in the temporary directory, outside the
+ * data directory, so that a copy of the data directory does not carry it along. Written
+ * without fsync: it only has to survive what the page cache survives (a killed process),
+ * and after a reboot (when an unsynced database may have lost writes) its boot id no longer
+ * matches, whatever it says.
+ */
+export class FileWitness implements DurabilityWitness {
+  readonly #directory: string
+  readonly #pending = new Map<string, Note>()
+  #writing: Promise<void> = Promise.resolve()
+  #scheduled = false
+
+  constructor (directory = join(tmpdir(), 'quorum-level-witness')) {
+    this.#directory = directory
+  }
+
+  async check (hostId: string, durable: Omit<DurableState, 'intact'>, synced: boolean): Promise<boolean> {
+    await this.flush()
+    const progress = { reserved: durable.reserved, decided: durable.marks[hostId] ?? 0 }
+    const note = await this.#read(hostId)
+    // A database that never decided anything has nothing to lose.
+    if (note === null) return progress.reserved === 0 && progress.decided === 0 && durable.above.length === 0
+    if (note.hostId !== hostId || (!synced && note.boot !== bootId())) return false
+    return progress.reserved >= note.reserved && progress.decided >= note.decided
+  }
+
+  note (hostId: string, progress: Progress): void {
+    this.#pending.set(hostId, { hostId, boot: bootId(), ...progress })
+    if (this.#scheduled) return
+    this.#scheduled = true
+    // One write in flight at a time; notes taken meanwhile are merged into the next.
+    this.#writing = this.#writing.then(async () => {
+      this.#scheduled = false
+      const notes = [...this.#pending.values()]
+      this.#pending.clear()
+      await mkdir(this.#directory, { recursive: true })
+      await Promise.all(notes.map((note) => writeFile(this.#path(note.hostId), JSON.stringify(note))))
+    }).catch(() => {
+      // An unwritten note only makes the next start ask its peers first.
+    })
+  }
+
+  flush (): Promise<void> {
+    return this.#writing
+  }
+
+  #path (hostId: string): string {
+    // Host ids are 32 hex characters (storage/store.ts); anything else is kept out of the path.
+    return join(this.#directory, `${hostId.replace(/[^0-9a-z]/gi, '_')}.json`)
+  }
+
+  async #read (hostId: string): Promise<Note | null> {
+    try {
+      const parsed: unknown = JSON.parse(await readFile(this.#path(hostId), 'utf8'))
+      if (typeof parsed !== 'object' || parsed === null) return null
+      const { hostId: id, boot, reserved, decided } = parsed as Record<string, unknown>
+      if (typeof id !== 'string' || typeof boot !== 'string' || typeof reserved !== 'number' || typeof decided !== 'number') return null
+      return { hostId: id, boot, reserved, decided }
+    } catch {
+      return null
+    }
+  }
+}
+
+let boot: string | undefined
+
+/** An id of the operating system's current boot: Linux's own, else the boot time to the minute. */
+function bootId (): string {
+  if (boot !== undefined) return boot
+  try {
+    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    // A clock step may change it: then the next start merely asks its peers first.
+    boot = String(Math.round((Date.now() - uptime() * 1000) / 60_000))
+  }
+  return boot
+}

@@ -254,7 +254,13 @@ export class QuorumLevel<K = string, V = string> extends ManyLevelGuest<K, V> {
         relay.publish(event, args)
       })
     }
-    replicator.on('error', (error) => { this.cluster.emit('error', error) })
+    replicator.on('error', (error) => {
+      this.cluster.emit('error', error)
+      // SPEC §12.1: LevelDB refuses every write after an I/O error until it is reopened. The
+      // leader steps down; whoever leads next (this process or another) reopens the database,
+      // and pending operations are retried there under their write ids.
+      if ((error as { code?: string }).code === CODES.IO_ERROR) this.#stepDown()
+    })
     const host = new ManyLevelHost(userData(db) as unknown as ConstructorParameters<typeof ManyLevelHost>[0])
     const sockets = new Set<Socket>()
     const local = createServer((socket) => {
@@ -287,14 +293,21 @@ export class QuorumLevel<K = string, V = string> extends ManyLevelGuest<K, V> {
     this.emit('leader')
   }
 
+  #stepDown (): void {
+    this.#resign().catch((error: unknown) => { this.cluster.emit('error', error) })
+  }
+
   async #resign (): Promise<void> {
     const leadership = this.#leadership
     if (leadership === null) return
     this.#leadership = null
+    // Stop accepting first: a guest that lost its connection reconnects at once, and a
+    // connection accepted after the sockets were destroyed would hold the close open.
+    const closed = leadership.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
     for (const socket of leadership.sockets) socket.destroy()
     await leadership.replicator.close()
     await leadership.relay.close()
-    await Promise.all(leadership.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+    await Promise.all(closed)
     await leadership.db.close()
   }
 

@@ -42,8 +42,11 @@ export type Message =
   | { readonly type: 'snapshot-next', readonly session: number, readonly part: number }
   /** "Sync with me": the receiver answers with a `sync`, which tells the sender its marks. */
   | { readonly type: 'probe' }
-  /** A host that may have lost data asks what the receiver holds of the sender's own log. */
-  | { readonly type: 'recover' }
+  /**
+   * A host that may have lost data asks what the receiver holds of the sender's own log.
+   * `start` is chosen at random when the asker starts, so that a new start is told apart.
+   */
+  | { readonly type: 'recover', readonly start: number }
   /**
    * The answer to `recover`: which of the asker's sequence numbers this host has applied
    * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared.

@@ -78,6 +78,8 @@ export class Node {
       retryAt: 0,
       // Until start() decides how: nothing is decided before it.
       recovery: { kind: 'asking', reports: new Map(), askedAt: 0 },
+      start: Math.floor(config.random() * 2 ** 32),
+      peerStarts: new Map(),
       storageOk: true,
       closing: false,
       applyQueue: [],
@@ -155,7 +157,7 @@ export class Node {
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
         onPeerGone(s, input.peer)
-        onRecoveryPeerGone(s, input.peer)
+        onRecoveryPeerGone(s)
         updateReady(s)
         break
       case 'peer-added':
@@ -216,7 +218,7 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'snapshot': return onSnapshot(s, from, message)
     case 'snapshot-next': return onSnapshotNext(s, from, message.session, message.part)
     case 'probe': return sendSync(s, from)
-    case 'recover': return onRecover(s, from)
+    case 'recover': return onRecover(s, from, message.start)
     case 'recovery': return onRecoveryReport(s, from, message)
   }
 }

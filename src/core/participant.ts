@@ -19,7 +19,9 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
     return
   }
   const keys = uniqueKeys(ops)
-  if (!s.locks.tryAcquire(key, keys)) {
+  // SPEC §5.4: a host asking its peers may have lost its own decisions, and the clock they
+  // raised: a yes vote now could order a write before one of them. It votes no until then.
+  if (s.recovery?.kind === 'asking' || !s.locks.tryAcquire(key, keys)) {
     send(s, from, { type: 'vote', seq, yes: false, clock: s.clock })
     return
   }

@@ -24,35 +24,67 @@ export function startRecovery (s: NodeState, intact: boolean): void {
 
 /** A peer connected: ask it, if this host is still asking. */
 export function askPeer (s: NodeState, peer: HostId): void {
-  if (s.recovery?.kind === 'asking') send(s, peer, { type: 'recover' })
+  if (s.recovery?.kind === 'asking') send(s, peer, { type: 'recover', start: s.start })
 }
 
-export function onRecoveryPeerGone (s: NodeState, peer: HostId): void {
-  // Its state may change before it is back (it may restart too): ask again then.
-  if (s.recovery?.kind === 'asking') s.recovery.reports.delete(peer)
+/** A peer went away: what it answered may not hold when it is back. */
+export function onRecoveryPeerGone (s: NodeState): void {
+  startRoundOver(s)
 }
 
-/** Asks again whoever has not answered, and pulls again from whoever holds more. */
+/**
+ * Asks again whoever has not answered this round, and pulls again from whoever named
+ * entries this host does not hold yet.
+ */
 export function onRecoveryTick (s: NodeState): void {
   const recovery = s.recovery
   if (recovery?.kind !== 'asking' || s.now - recovery.askedAt < s.config.syncIntervalMs) return
   recovery.askedAt = s.now
   for (const peer of s.connected) {
     const report = recovery.reports.get(peer)
-    if (report === undefined) send(s, peer, { type: 'recover' })
+    if (report === undefined) send(s, peer, { type: 'recover', start: s.start })
     else if (!holdsReported(s, report)) sendSync(s, peer)
   }
 }
 
-/** Answers a peer that asks what this host holds of the peer's own log. */
-export function onRecover (s: NodeState, from: HostId): void {
-  const above = s.marks.above(from)
+/**
+ * Answers a peer that asks what this host holds of the peer's own log: what it applied, and
+ * what it received and is applying (an entry that reached this host is held here from then).
+ * A peer asking with a new `start` lost data since it last asked: if this host is asking
+ * too, its round starts over, since entries that peer named may be gone, and moved before.
+ */
+export function onRecover (s: NodeState, from: HostId, start: number): void {
+  if (s.peerStarts.get(from) !== start) {
+    s.peerStarts.set(from, start)
+    startRoundOver(s)
+  }
+  const marks = s.marks.clone()
+  for (const job of [...s.applyQueue, ...s.applying ?? []]) {
+    for (const { entry } of job.entries) if (entry.origin === from) marks.add(from, entry.seq)
+    const copied = job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, from) ? job.snapshot.marks[from] : undefined
+    if (copied !== undefined) marks.jump(from, copied)
+  }
+  const above = marks.above(from)
   const prepared: number[] = []
   for (const txn of s.prepared.values()) if (txn.origin === from) prepared.push(txn.seq)
   // Too much to tell in one message: stay silent. The asker waits, this host's own
   // catch-up closes its gaps meanwhile, and a later answer fits.
   if (above.length > SPANS_MAX || prepared.length > SPANS_MAX) return
-  send(s, from, { type: 'recovery', contiguous: s.marks.contiguous(from), above, prepared })
+  send(s, from, { type: 'recovery', contiguous: marks.contiguous(from), above, prepared })
+}
+
+/**
+ * Forgets this round's answers and asks every connected peer again. An entry of this host's
+ * log can only move between peers; it can be lost only where a peer loses data, and such a
+ * peer disconnects, then asks with a new start. Within a round with neither, every entry a
+ * live host holds was held by one that answered when it answered.
+ */
+function startRoundOver (s: NodeState): void {
+  const recovery = s.recovery
+  if (recovery?.kind !== 'asking') return
+  recovery.reports.clear()
+  recovery.askedAt = s.now
+  for (const peer of s.connected) send(s, peer, { type: 'recover', start: s.start })
 }
 
 export function onRecoveryReport (s: NodeState, from: HostId, message: Extract<Message, { type: 'recovery' }>): void {
@@ -64,8 +96,8 @@ export function onRecoveryReport (s: NodeState, from: HostId, message: Extract<M
 }
 
 /**
- * Finishes asking once every peer answered and this host holds every own entry they hold.
- * Called after each answer and after each apply batch.
+ * Finishes asking once every peer answered in this round, and this host holds every own
+ * entry the answers name. Called after each answer and after each apply batch.
  */
 export function checkRecovery (s: NodeState): void {
   const recovery = s.recovery

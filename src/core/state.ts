@@ -115,7 +115,15 @@ export interface RecoveryReport {
  * holds. `aborting`: the numbers nobody decided are being aborted.
  */
 export type Recovery =
-  | { readonly kind: 'asking', readonly reports: Map<HostId, RecoveryReport>, askedAt: number }
+  | {
+    readonly kind: 'asking'
+    /**
+     * The answers of the current round, by peer. A round starts over whenever a peer
+     * disconnects or starts again after losing data itself (SPEC §5.4).
+     */
+    readonly reports: Map<HostId, RecoveryReport>
+    askedAt: number
+  }
   | { readonly kind: 'aborting', remaining: number }
 
 export interface NodeState {
@@ -145,6 +153,10 @@ export interface NodeState {
   reserved: number
   retryAt: number
   recovery: Recovery | null
+  /** Drawn at construction: tells this start apart in `recover` (SPEC §5.4). */
+  readonly start: number
+  /** The `start` each peer last asked with: a new one means it lost data since. */
+  readonly peerStarts: Map<HostId, number>
   storageOk: boolean
   closing: boolean
   readonly applyQueue: ApplyJob[]

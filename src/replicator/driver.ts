@@ -60,6 +60,7 @@ export class CoreDriver {
   #rebuilding: Promise<void> | null = null
   /** Wakes close() when the last request settles. */
   #settled: (() => void) | null = null
+  #storageFailing = false
 
   constructor (store: LevelStore, witness: DurabilityWitness, options: DriverOptions, hooks: DriverHooks) {
     this.#store = store
@@ -109,21 +110,26 @@ export class CoreDriver {
     this.#step({ type: 'peer-added', ...this.#time() })
   }
 
-  /** Storage started failing or works again (LevelStore retries in place meanwhile). */
+  /**
+   * Storage failed (LevelStore retries in place meanwhile), or works again. Said once per
+   * failure, not once per retry.
+   */
   storage (error: Error | null): void {
-    if (error !== null) this.#hooks.error(error)
+    if ((error !== null) === this.#storageFailing) return
+    this.#storageFailing = error !== null
+    if (error !== null) this.#hooks.error(createError('Storage failed; its operations are retried, and writes wait', CODES.IO_ERROR, { cause: error }))
     this.#step({ type: 'storage', ...this.#time(), ok: error === null })
   }
 
   /**
-   * Settles every write (SPEC §4.6), then stops. Waits at most `writeTimeout` for that: a
-   * write still unsettled then (storage failed throughout) learns only that it may or may
-   * not have committed.
+   * Settles every write (SPEC §4.6), then stops. Waits at most `writeTimeout` for that, and
+   * not at all while storage fails: a write whose decision could not be written learns only
+   * that it may or may not have committed (a retry under its write id finds out).
    */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#step({ type: 'close', ...this.#time() })
-    if (this.#requests.size > 0) {
+    if (this.#requests.size > 0 && !this.#storageFailing) {
       let timer: ReturnType<typeof setTimeout> | undefined
       await new Promise<void>((resolve) => {
         this.#settled = resolve

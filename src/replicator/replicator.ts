@@ -73,7 +73,9 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   #store: LevelStore | null = null
   #driver: CoreDriver | null = null
   #id: string | null = null
-  #state: 'opening' | 'open' | 'closing' | 'closed' = 'opening'
+  #state: 'opening' | 'open' | 'failed' | 'closing' | 'closed' = 'opening'
+  /** Why the Replicator could not start, if it could not: every write is refused with it. */
+  #failure: Error | null = null
   #closing: Promise<void> | null = null
 
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
@@ -83,9 +85,13 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
     for (const address of this.#options.peers) this.#addSlot(address)
     this.#started = this.#start().catch((error: unknown) => {
-      // Without storage there is nothing to replicate with: refuse writes, say why.
-      this.#report(error instanceof Error ? error : new Error(String(error)))
-      this.close().catch(() => {})
+      // It cannot replicate: it refuses writes and says why, and stays wrapped (fail closed)
+      // until the user closes it.
+      const cause = error instanceof Error ? error : new Error(String(error))
+      this.#failure = createError(`Replicator failed to start: ${cause.message}`, CODES.DATABASE_NOT_OPEN, { cause })
+      if (this.#state === 'opening') this.#state = 'failed'
+      for (const { reject } of this.#beforeStart.splice(0)) reject(this.#failure)
+      this.#report(cause)
     })
   }
 
@@ -190,6 +196,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
     }
+    if (this.#failure !== null) return Promise.reject(this.#failure)
     // A write is one transaction; one that cannot fit a peer message can never replicate.
     if (ops.length > OPS_PER_MESSAGE_MAX || opsBytes(ops) > this.#options.frameBytesMax / 2) {
       return Promise.reject(createError('Write is too large to replicate: split it, or raise frameBytesMax on every host', CODES.NOT_SUPPORTED, { expected: true }))

@@ -50,8 +50,8 @@ export function messageToWire (message: Message): unknown {
       done: message.done
     }
     case 'snapshot-next': return { type: message.type, session: message.session, part: message.part }
-    case 'probe':
-    case 'recover': return { type: message.type }
+    case 'probe': return { type: message.type }
+    case 'recover': return { type: message.type, start: message.start }
     case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared] }
   }
 }
@@ -129,9 +129,12 @@ export function messageFromWire (value: unknown): Message {
       return { type, session: expectInteger(m['session'], `${path}.session`, COUNTER_MIN), part: expectInteger(m['part'], `${path}.part`, COUNTER_MIN) }
     }
     case 'probe':
-    case 'recover':
       expectShape(value, path, ['type'])
       return { type }
+    case 'recover': {
+      const m = expectShape(value, path, ['type', 'start'])
+      return { type, start: expectInteger(m['start'], `${path}.start`, COUNTER_MIN) }
+    }
     case 'recovery': {
       const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared'])
       const above = Array.from(expectArray(m['above'], `${path}.above`, SPANS_PER_MESSAGE_MAX), (span, i) => spanFromWire(span, `${path}.above[${i}]`))

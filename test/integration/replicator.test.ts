@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { randomBytes } from 'node:crypto'
+import { rm } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import { Replicator } from '../../src/index.js'
 import { type HostSet, allReady, closeHosts, contents, eventually, once, openHost, optionsOf, startHosts, tempDir } from '../helpers/hosts.js'
@@ -133,4 +134,22 @@ test('a write too large for one peer message is refused and nothing is written',
     await set.hosts[0]!.db.put('small', 'fits')
     for (const host of set.hosts) assert.deepEqual(await contents(host.db), [['small', 'fits']])
   })
+})
+
+test('a Replicator that cannot start refuses writes, says why, and applies nothing locally', { timeout: 30_000 }, async () => {
+  const location = await tempDir()
+  const db = new ClassicLevel<string, unknown>(location, { valueEncoding: 'json' })
+  const broken = { check: async (): Promise<boolean> => { throw new Error('the witness cannot be read') }, note: () => {}, flush: async () => {} }
+  const replicator = Replicator(db, { minConsensus: 0, witness: broken })
+  const errors: Error[] = []
+  replicator.on('error', (error) => { errors.push(error) })
+  try {
+    await assert.rejects(db.put('k', 1), (error: Error & { code?: string }) => error.code === 'LEVEL_DATABASE_NOT_OPEN' && /failed to start/.test(error.message))
+    await assert.rejects(db.get('k'), { code: 'LEVEL_NOT_FOUND' }, 'nothing was written locally')
+    assert.ok(errors.some((error) => error.message === 'the witness cannot be read'))
+  } finally {
+    await replicator.close()
+    await db.close()
+    await rm(location, { recursive: true, force: true })
+  }
 })

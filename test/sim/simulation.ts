@@ -356,7 +356,8 @@ class Simulation {
       case 'answer': return this.#answer(event)
       case 'crash': {
         const host = this.#host(event.host)
-        if (this.#healed || host.node === null) return
+        // A host between two leaders (its clients waiting to retry) can crash too.
+        if (this.#healed || host.dead || !host.present) return
         this.#crash(host, event.power)
         if (event.downMs === -1) {
           host.dead = true
@@ -394,7 +395,8 @@ class Simulation {
         if (this.#healed || host.dead || !host.present || copy === undefined) return
         this.stats.restores++
         this.#restored = true
-        if (host.node !== null) this.#crash(host, false)
+        // Every process of the host is stopped for a restore, clients included (README).
+        this.#crash(host, false)
         host.storage.restore(copy)
         host.nextStartIntact = false
         host.wentBackAt = this.now
@@ -563,7 +565,13 @@ class Simulation {
     const unsynced = host.storage.unsyncedBatches
     const lost = host.storage.powerLoss(host.random.int(0, unsynced))
     this.stats.batchesLost += lost
-    if (lost > 0) host.wentBackAt = this.now
+    if (lost > 0) {
+      host.wentBackAt = this.now
+      // README: a copy taken before a power loss without sync may hold decisions the loss
+      // took from every live disk, which the cluster then decides anew. Such copies are
+      // discarded, never restored.
+      if (this.#backups.delete(host.id)) this.#log(`${host.id} discards its copy, taken before the power loss`)
+    }
     host.nextStartIntact = false
     this.#recomputeLedger(host)
     this.#log(`${host.id} loses power, and ${lost} of ${unsynced} unsynced batches`)
@@ -1116,7 +1124,7 @@ function describe (message: Message): string {
     case 'snapshot': return `snapshot s${message.session}.${message.part} ${message.records.length} records${message.marks === null ? '' : ` marks=${JSON.stringify(message.marks)}`}${message.done ? ' done' : ''}`
     case 'snapshot-next': return `snapshot-next s${message.session}.${message.part}`
     case 'probe': return 'probe'
-    case 'recover': return 'recover'
+    case 'recover': return `recover start=${message.start}`
     case 'recovery': return `recovery contiguous=${message.contiguous} above=${JSON.stringify(message.above)} prepared=${JSON.stringify(message.prepared)}`
   }
 }

@@ -67,7 +67,8 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'snapshot-next', session: 0, part: 0 },
   { type: 'snapshot-next', session: 4, part: 99 },
   { type: 'probe' },
-  { type: 'recover' },
+  { type: 'recover', start: 0 },
+  { type: 'recover', start: 2 ** 32 - 1 },
   { type: 'recovery', contiguous: 0, above: [], prepared: [] },
   { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] }
 ]
@@ -107,8 +108,8 @@ export function randomMessage (random: Prng): Message {
       }
     }
     case 'snapshot-next': return { type, session: randomInteger(random, 0), part: randomInteger(random, 0) }
-    case 'probe':
-    case 'recover': return { type }
+    case 'probe': return { type }
+    case 'recover': return { type, start: randomInteger(random, 0) }
     case 'recovery': {
       const above: Array<[number, number]> = Array.from({ length: random.int(0, 4) }, () => {
         const start = randomInteger(random, 1)

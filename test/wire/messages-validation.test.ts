@@ -60,7 +60,7 @@ const VALID: Record<Message['type'], unknown> = {
   snapshot: wire({ type: 'snapshot', session: 0, part: 0, marks: { a: 1 }, records: [['k', { value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }]], done: true }),
   'snapshot-next': wire({ type: 'snapshot-next', session: 0, part: 0 }),
   probe: wire({ type: 'probe' }),
-  recover: wire({ type: 'recover' }),
+  recover: wire({ type: 'recover', start: 7 }),
   recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4] })
 }
 
@@ -100,7 +100,7 @@ const FIELDS: ReadonlyArray<[Message['type'], Path, Kind]> = [
   ['snapshot', ['records', 0, 1, 'version'], 'object'], ['snapshot', ['records', 0, 1, 'version', 'ts'], 'counter'],
   ['snapshot', ['records', 0, 1, 'version', 'origin'], 'host-id'], ['snapshot', ['records', 0, 1, 'version', 'seq'], 'seq'],
   ['snapshot-next', ['session'], 'counter'], ['snapshot-next', ['part'], 'counter'],
-  ['recovery', ['contiguous'], 'counter'], ['recovery', ['above'], 'array'], ['recovery', ['above', 0], 'array'],
+  ['recover', ['start'], 'counter'], ['recovery', ['contiguous'], 'counter'], ['recovery', ['above'], 'array'], ['recovery', ['above', 0], 'array'],
   ['recovery', ['above', 0, 0], 'seq'], ['recovery', ['prepared'], 'array'], ['recovery', ['prepared', 0], 'seq']
 ]
 

@@ -196,7 +196,8 @@ function blocker (s: NodeState): FailureReason {
 }
 
 function failExpiredWrites (s: NodeState): void {
-  if (s.queue.length === 0) return
+  // It runs at the end of every step: look before building anything.
+  if (!s.queue.some((write) => write.deadline <= s.now)) return
   const expired: PendingWrite[] = []
   const kept = s.queue.filter((write) => {
     if (write.deadline > s.now) return true

@@ -181,6 +181,11 @@ export class Node {
     return this.#drain()
   }
 
+  /** Whether it still asks its peers what they hold of its log (SPEC §5.4): cheaper than inspect(). */
+  get asking (): boolean {
+    return this.#s.recovery?.kind === 'asking'
+  }
+
   inspect (): NodeInspection {
     const s = this.#s
     return {

@@ -171,7 +171,8 @@ export class CoreDriver {
     this.#node = node
     const time = this.#time()
     this.#run(node, () => node.start(time.now, time.wall))
-    if (node.inspect().recovery !== 'asking') this.#witness.note(options.id, this.#progress)
+    if (!node.asking) this.#witness.note(options.id, this.#progress)
+    if (this.#storageFailing) this.#step({ type: 'storage', ...this.#time(), ok: false })
     for (const peer of this.#connected) this.#step({ type: 'connected', ...this.#time(), peer })
     // Writes submitted before this core existed, or to the one it replaces, under their ids.
     for (const [request, { ops, id }] of this.#requests) this.#step({ type: 'write', ...this.#time(), request, ops, id })
@@ -257,7 +258,7 @@ export class CoreDriver {
       if (write.type === 'mark' && write.origin === this.#options.id) decided = Math.max(decided, write.contiguous)
     }
     this.#progress = { reserved, decided }
-    if (node.inspect().recovery !== 'asking') this.#witness.note(this.#options.id, this.#progress)
+    if (!node.asking) this.#witness.note(this.#options.id, this.#progress)
   }
 
   /**

@@ -23,9 +23,9 @@ export interface Progress {
 export interface DurabilityWitness {
   /** Whether storage is intact, given what it holds now. `synced`: every batch was synced. */
   check (hostId: string, durable: Omit<DurableState, 'intact'>, synced: boolean): Promise<boolean>
-  /** Notes progress that is durable now. Called often; may coalesce. */
+  /** Notes progress that is durable now. Called after every batch; may lag and coalesce. */
   note (hostId: string, progress: Progress): void
-  /** Resolves once every note taken so far is written. */
+  /** Writes what was noted, and resolves once it is written. Called at close. */
   flush (): Promise<void>
 }
 
@@ -40,13 +40,15 @@ interface Note extends Progress {
  * data directory, so that a copy of the data directory does not carry it along. Written
  * without fsync: it only has to survive what the page cache survives (a killed process),
  * and after a reboot (when an unsynced database may have lost writes) its boot id no longer
- * matches, whatever it says.
+ * matches, whatever it says. Written at most once a second, and at close: a note that lags
+ * only makes a restore of a copy taken in that second go unnoticed, and a copy is taken of a
+ * stopped host (LevelDB's files are not consistent while it runs).
  */
 export class FileWitness implements DurabilityWitness {
   readonly #directory: string
   readonly #pending = new Map<string, Note>()
   #writing: Promise<void> = Promise.resolve()
-  #scheduled = false
+  #timer: ReturnType<typeof setTimeout> | null = null
 
   constructor (directory = join(tmpdir(), 'quorum-level-witness')) {
     this.#directory = directory
@@ -64,22 +66,30 @@ export class FileWitness implements DurabilityWitness {
 
   note (hostId: string, progress: Progress): void {
     this.#pending.set(hostId, { hostId, boot: bootId(), ...progress })
-    if (this.#scheduled) return
-    this.#scheduled = true
-    // One write in flight at a time; notes taken meanwhile are merged into the next.
+    if (this.#timer !== null) return
+    this.#timer = setTimeout(() => { this.#write() }, NOTE_INTERVAL_MS)
+    // A note never holds the process open: one not written only makes the next start ask.
+    this.#timer.unref?.()
+  }
+
+  flush (): Promise<void> {
+    this.#write()
+    return this.#writing
+  }
+
+  /** One write in flight at a time; notes taken meanwhile are merged into the next. */
+  #write (): void {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    if (this.#pending.size === 0) return
+    const notes = [...this.#pending.values()]
+    this.#pending.clear()
     this.#writing = this.#writing.then(async () => {
-      this.#scheduled = false
-      const notes = [...this.#pending.values()]
-      this.#pending.clear()
       await mkdir(this.#directory, { recursive: true })
       await Promise.all(notes.map((note) => writeFile(this.#path(note.hostId), JSON.stringify(note))))
     }).catch(() => {
       // An unwritten note only makes the next start ask its peers first.
     })
-  }
-
-  flush (): Promise<void> {
-    return this.#writing
   }
 
   #path (hostId: string): string {
@@ -99,6 +109,9 @@ export class FileWitness implements DurabilityWitness {
     }
   }
 }
+
+/** The longest a note waits before it is written. */
+const NOTE_INTERVAL_MS = 1_000
 
 let boot: string | undefined
 

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import { type Server, type Socket, connect, createServer } from 'node:net'
 
 /** Replicator events relayed from the local leader to every process of the host. */
@@ -89,5 +89,3 @@ function parseLine (text: string): EventLine | null {
     return null
   }
 }
-
-export { EventEmitter }

@@ -9,8 +9,20 @@ import { join } from 'node:path'
  */
 const SOCKET_PATH_BYTES_MAX = 100
 
-/** Where the local leader of the database at `location` (absolute) listens for its guests. */
-export function socketPath (location: string, name: string): string {
+/** Where a host's local leader listens (SPEC §12.2). */
+export interface SocketPaths {
+  /** many-level's protocol, for guests' operations. */
+  readonly leader: string
+  /** Replicator events, relayed to guests. */
+  readonly events: string
+}
+
+/** The sockets of the database at `location` (absolute). */
+export function socketPaths (location: string): SocketPaths {
+  return { leader: socketPath(location, 'leader'), events: socketPath(location, 'events') }
+}
+
+function socketPath (location: string, name: string): string {
   if (process.platform === 'win32') return `\\\\.\\pipe\\quorum-level\\${location}\\${name}`
   const inside = join(location, `quorum-level-${name}.sock`)
   if (Buffer.byteLength(inside) <= SOCKET_PATH_BYTES_MAX) return inside

@@ -1,10 +1,11 @@
 import { AbstractLevel } from 'abstract-level'
 import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { isReservedKey, writerOfKey } from '../storage/keys.js'
+import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
 import { bytesToKey } from '../core/index.js'
 import { toBytes } from './bytes.js'
+import { WRITE_ID } from './write-id-option.js'
 
 type Callback = (error?: Error | null) => void
 
@@ -12,7 +13,7 @@ type Callback = (error?: Error | null) => void
 interface WriteHooks {
   _put: (key: unknown, value: unknown, options: unknown, callback: Callback) => void
   _del: (key: unknown, options: unknown, callback: Callback) => void
-  _batch: (operations: ReadonlyArray<{ type: 'put' | 'del', key: unknown, value?: unknown }>, options: { sync?: boolean }, callback: Callback) => void
+  _batch: (operations: ReadonlyArray<{ type: 'put' | 'del', key: unknown, value?: unknown }>, options: { sync?: boolean, [WRITE_ID]?: WriteId }, callback: Callback) => void
   _chainedBatch: () => unknown
   _clear: (options: Record<string, unknown>, callback: Callback) => void
 }
@@ -48,23 +49,11 @@ export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, repl
   hooks._del = (key, _options, callback) => {
     withOps(() => [{ type: 'del', key: userKey(key) }], run, callback)
   }
-  hooks._batch = (operations, _options, callback) => {
-    let writeId: WriteId | null = null
-    withOps(() => operations.flatMap((op): Op[] => {
-      const bytes = toBytes(op.key)
-      const writer = writerOfKey(bytes)
-      // QuorumLevel's write id travels as a put of a marker key; it names the write (SPEC
-      // §4.7) and is not itself written.
-      if (writer !== null && op.type === 'put') {
-        if (writeId !== null) throw createError('A write carries two write ids', CODES.NOT_SUPPORTED)
-        writeId = { writer, counter: Number(new TextDecoder().decode(toBytes(op.value))) }
-        if (!Number.isSafeInteger(writeId.counter) || writeId.counter < 1) throw createError('Malformed write id', CODES.NOT_SUPPORTED)
-        return []
-      }
-      return [op.type === 'put'
-        ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
-        : { type: 'del', key: userKey(op.key) }]
-    }), (ops, cb) => { run(ops, cb, writeId) }, callback)
+  hooks._batch = (operations, options, callback) => {
+    const writeId = (options as { [WRITE_ID]?: WriteId })[WRITE_ID] ?? null
+    withOps(() => operations.map((op): Op => op.type === 'put'
+      ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
+      : { type: 'del', key: userKey(op.key) }), (ops, cb) => { run(ops, cb, writeId) }, callback)
   }
   // abstract-level's default chained batch collects operations and ends in `_batch`.
   hooks._chainedBatch = function (this: unknown) {

@@ -33,8 +33,7 @@ export const TAG = {
   hostId: 0x69,
   /**
    * `w` + writer id: the highest counter this host committed for one writer, and the own
-   * transaction that did (SPEC §4.7). Local to the host, never replicated. The same key is
-   * QuorumLevel's write-id marker, which never reaches storage (replicator/wrap-db.ts).
+   * transaction that did (SPEC §4.7). Local to the host, never replicated.
    */
   writer: 0x77,
   /** `x` + writer id: the writer's counters that failed here. Local, never replicated. */
@@ -79,7 +78,7 @@ export function assertUserKey (key: Key): void {
   if (key.startsWith(RESERVED_PREFIX)) throw createError('Key is in the reserved range', CODES.NOT_SUPPORTED)
 }
 
-/** The key of a writer's committed-counter record, and of QuorumLevel's write-id marker. */
+/** The key of a writer's committed-counter record. */
 export function writerKey (writer: string): Uint8Array {
   return reservedKey(TAG.writer, utf8Encoder.encode(writer))
 }
@@ -87,16 +86,6 @@ export function writerKey (writer: string): Uint8Array {
 /** The key of a writer's failed-counters record. */
 export function writerFailedKey (writer: string): Uint8Array {
   return reservedKey(TAG.writerFailed, utf8Encoder.encode(writer))
-}
-
-/** The writer id of a writer-counter key, or null for any other key. */
-export function writerOfKey (bytes: Uint8Array): string | null {
-  if (!isReservedKey(bytes) || bytes[PREFIX_BYTES.length] !== TAG.writer) return null
-  try {
-    return utf8Decoder.decode(bytes.subarray(PREFIX_BYTES.length + 1))
-  } catch {
-    return null
-  }
 }
 
 /** The reserved key of the version record of user key `key` (given as bytes). */

@@ -1,0 +1,214 @@
+import type { EventEmitter } from 'node:events'
+import { chmod, unlink } from 'node:fs/promises'
+import { type Server, type Socket, createServer } from 'node:net'
+import { pipeline } from 'readable-stream'
+import type { AbstractBatchOptions } from 'abstract-level'
+import type { ClassicLevel } from 'classic-level'
+import { ManyLevelHost } from 'many-level'
+import type { WriteId } from '../core/index.js'
+import { CODES } from '../errors.js'
+import { Replicator } from '../replicator/replicator.js'
+import type { ReplicatorOptions } from '../replicator/options.js'
+import { WRITE_ID } from '../replicator/write-id-option.js'
+import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
+import { BYTES, type Route, type RouteDatabase, type WriteCallback } from './route.js'
+import type { SocketPaths } from './socket-path.js'
+import { type BatchOp, readWriteId } from './write-ids.js'
+
+/** Attempts to bind the replication port while a dying leader still holds it. */
+const LISTEN_ATTEMPTS_MAX = 100
+const LISTEN_RETRY_MS = 50
+
+/** The sublevel that holds users' data: its range never includes quorum-level's records. */
+const DATA_SUBLEVEL = 'data'
+
+export interface LeadershipOptions {
+  readonly paths: SocketPaths
+  readonly replicator: ReplicatorOptions
+  /** Where the Replicator's events are re-emitted in this process. */
+  readonly cluster: EventEmitter
+  /** Called once when storage fails: the leader must step down (SPEC §12.1). */
+  readonly stepDown: () => void
+}
+
+/**
+ * This process holds the LevelDB lock (SPEC §12.1): it replicates through a Replicator,
+ * serves the other processes of the host over the leader socket, relays events, and reads
+ * and writes the database directly for itself.
+ */
+export class Leadership implements Route {
+  readonly kind = 'leader'
+  readonly db: RouteDatabase
+  readonly #root: ClassicLevel<Buffer, Buffer>
+  readonly #replicator: Replicator
+  readonly #relay: EventRelayServer
+  readonly #servers: Server[] = []
+  readonly #sockets = new Set<Socket>()
+  #closing: Promise<void> | null = null
+
+  private constructor (root: ClassicLevel<Buffer, Buffer>, options: LeadershipOptions) {
+    this.#root = root
+    this.db = root.sublevel<Buffer, Buffer>(DATA_SUBLEVEL, BYTES) as unknown as RouteDatabase
+    this.#replicator = Replicator(root, options.replicator)
+    this.#relay = new EventRelayServer(options.paths.events)
+    this.#servers.push(this.#relay.server)
+    for (const event of RELAYED_EVENTS) {
+      this.#replicator.on(event, (...args: Array<string | number>) => {
+        options.cluster.emit(event, ...args)
+        this.#relay.publish(event, args)
+      })
+    }
+    let steppedDown = false
+    this.#replicator.on('error', (error) => {
+      options.cluster.emit('error', error)
+      // LevelDB refuses every write after an I/O error until it is reopened: whoever leads
+      // next reopens it, and pending operations are retried there under their write ids.
+      if ((error as { code?: string }).code === CODES.IO_ERROR && !steppedDown) {
+        steppedDown = true
+        options.stepDown()
+      }
+    })
+  }
+
+  /**
+   * Leads with `root`, an open classic-level database whose lock this process holds. On
+   * failure everything started is stopped and `root` is closed.
+   */
+  static async start (root: ClassicLevel<Buffer, Buffer>, options: LeadershipOptions): Promise<Leadership> {
+    // Holding the lock proves any socket file left here belongs to a dead leader.
+    try {
+      await Promise.all([options.paths.leader, options.paths.events].map(removeStaleSocket))
+    } catch (error) {
+      await root.close()
+      throw error
+    }
+    const leadership = new Leadership(root, options)
+    try {
+      await leadership.#listen(options)
+    } catch (error) {
+      await leadership.close()
+      throw error
+    }
+    return leadership
+  }
+
+  write (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback): void {
+    // The data sublevel passes options through to the root, where the Replicator reads the id.
+    this.db.batch(ops as BatchOp[], { ...BYTES, [WRITE_ID]: id } as AbstractBatchOptions<Buffer, Buffer>, callback)
+  }
+
+  get lost (): boolean {
+    return this.#closing !== null
+  }
+
+  isLoss (): boolean {
+    return this.lost
+  }
+
+  /**
+   * Resigns: stops serving guests first (each reconnects at once, and a connection accepted
+   * after the sockets were destroyed would hold the close open), then settles the
+   * Replicator's writes and closes the database, releasing the lock.
+   */
+  close (): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close (): Promise<void> {
+    const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
+    for (const socket of this.#sockets) socket.destroy()
+    await this.#replicator.close()
+    await this.#relay.close()
+    await Promise.all(closed)
+    await this.#root.close()
+  }
+
+  async #listen (options: LeadershipOptions): Promise<void> {
+    const host = new ManyLevelHost(servedDatabase(this.db) as ConstructorParameters<typeof ManyLevelHost>[0])
+    const local = createServer((socket) => {
+      socket.unref()
+      this.#sockets.add(socket)
+      pipeline(socket, host.createRpcStream(), socket, () => { this.#sockets.delete(socket) })
+    })
+    local.unref()
+    this.#servers.push(local)
+    await listen(local, options.paths.leader)
+    // Owner only: the sockets give full read and write access to the database.
+    await Promise.all([chmod(options.paths.leader, 0o600), chmod(options.paths.events, 0o600).catch(() => {})])
+    const { port, host: address } = options.replicator
+    if (port === undefined) return
+    const cluster = createServer((socket) => {
+      socket.setNoDelay(true)
+      socket.on('error', () => {})
+      const stream = this.#replicator.createServer()
+      stream.pipe(socket).pipe(stream)
+    })
+    cluster.unref()
+    this.#servers.push(cluster)
+    await listenWithRetry(cluster, port, address)
+  }
+}
+
+/**
+ * What many-level's host serves the guests: the data sublevel, except that a batch carries
+ * its write id as a last marker operation (SPEC §12.4), read back here into the batch option
+ * the Replicator takes.
+ */
+function servedDatabase (data: RouteDatabase): unknown {
+  return {
+    supports: data.supports,
+    open: data.open.bind(data),
+    get: data.get.bind(data),
+    getMany: data.getMany.bind(data),
+    put: data.put.bind(data),
+    del: data.del.bind(data),
+    clear: data.clear.bind(data),
+    iterator: data.iterator.bind(data),
+    keys: data.keys.bind(data),
+    values: data.values.bind(data),
+    batch: (ops: BatchOp[], options: object, callback: WriteCallback): void => {
+      let read: ReturnType<typeof readWriteId>
+      try {
+        read = readWriteId(ops)
+      } catch (error) {
+        process.nextTick(callback, error)
+        return
+      }
+      const { ops: written, id } = read
+      data.batch(written as BatchOp[], id === null ? options : { ...options, [WRITE_ID]: id }, callback)
+    }
+  }
+}
+
+async function removeStaleSocket (path: string): Promise<void> {
+  try {
+    await unlink(path)
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw error
+  }
+}
+
+/** Listens on a socket path, or on a port (and host): resolves once listening. */
+function listen (server: Server, ...where: [path: string] | [port: number, host: string | undefined]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(...(where as [number, string]), () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/** A leader that just died may hold the replication port a moment longer. */
+async function listenWithRetry (server: Server, port: number, host: string | undefined): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await listen(server, port, host)
+      return
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= LISTEN_ATTEMPTS_MAX) throw error
+      await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS))
+    }
+  }
+}

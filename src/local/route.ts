@@ -1,0 +1,33 @@
+import type { AbstractLevel } from 'abstract-level'
+import type { WriteId } from '../core/index.js'
+import type { BatchOp } from './write-ids.js'
+
+/** The database a route reads: keys and values are bytes, and the user's data is all there is. */
+export type RouteDatabase = AbstractLevel<Buffer | Uint8Array | string, Buffer, Buffer>
+
+/** Options that make abstract-level pass bytes through untouched. */
+export const BYTES = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
+
+export type WriteCallback = (error?: Error | null) => void
+
+/**
+ * How one process reaches its host's data right now: directly, as the local leader, or
+ * through the leader's socket, as a guest (SPEC §12.1). A route is used until it is lost;
+ * operations then move to the next one.
+ */
+export interface Route {
+  readonly kind: 'leader' | 'guest'
+  /** Reads go here. */
+  readonly db: RouteDatabase
+  /** Lost: nothing more may be sent this way (a lost guest connection would never answer). */
+  readonly lost: boolean
+  /** Writes `ops` as one transaction named `id` (SPEC §4.7). */
+  write: (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback) => void
+  /**
+   * Whether `error`, from an operation on this route, says the route itself is gone: the
+   * operation's outcome is then unknown, and it is tried again on the next route.
+   */
+  isLoss: (error: Error) => boolean
+  /** Ends this route: a guest disconnects, a leader resigns. */
+  close: () => Promise<void>
+}

@@ -26,7 +26,7 @@ switch (mode) {
   case 'replicator': {
     const db = new ClassicLevel<string, Buffer>(location, buffers)
     const replicator = Replicator(db)
-    await new Promise((resolve) => replicator.once('ready', resolve))
+    await new Promise<void>((resolve) => replicator.once('ready', () => { resolve() }))
     serve(db, async () => {
       await replicator.close()
       await db.close()

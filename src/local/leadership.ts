@@ -152,7 +152,7 @@ export class Leadership implements Route {
 
 /**
  * What many-level's host serves the guests: the data sublevel, except that a batch carries
- * its write id as a last marker operation (SPEC §12.4), read back here into the batch option
+ * its write id as a last marker operation (SPEC §12.5), read back here into the batch option
  * the Replicator takes.
  */
 function servedDatabase (data: RouteDatabase): unknown {

@@ -18,7 +18,7 @@ type Inner = AbstractIterator<IteratorOwner, Buffer, Buffer>
 type NextvCallback = (error: Error | null | undefined, entries?: Entry[]) => void
 
 /**
- * An iterator that outlives its route (SPEC §12.5). It reads from an iterator on the current
+ * An iterator that outlives its route (SPEC §12.6). It reads from an iterator on the current
  * route; when the route is lost, it opens one on the next route that starts strictly after
  * the last key it yielded (or at the target of a seek not yet read from), so every key is
  * yielded once, in order, forward and reverse. No snapshot survives a change of route.

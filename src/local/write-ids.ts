@@ -9,7 +9,7 @@ export type BatchOp =
 
 /**
  * Names every write of one open database: a random writer and a counter from 1. A new open
- * gets a new writer, so the ids of two lives never collide (SPEC §12.4).
+ * gets a new writer, so the ids of two lives never collide (SPEC §12.5).
  */
 export class WriteIds {
   readonly #writer = randomBytes(16).toString('hex')

@@ -93,17 +93,30 @@ export function leads (db: NodeJS.EventEmitter, ms = WAIT_MS): Promise<void> {
   })
 }
 
+/** A write and what it reported. */
+export interface Write<V> {
+  readonly key: string
+  readonly value: V
+  readonly outcome: Outcome<unknown>
+}
+
 /**
  * A write's reported outcome must be the truth: a write that succeeded is in the database,
  * a write that failed failed with a `LEVEL_*` code and left nothing. `reader` is an open
- * instance that did not make the write.
+ * instance that did not make the writes; every untrue outcome is listed in the failure.
  */
-export async function assertOutcomeIsTrue<V> (reader: QuorumLevel<string, V>, key: string, value: V, outcome: Outcome<unknown>): Promise<void> {
-  const stored = await within(settle(reader.get(key)), WAIT_MS, `reading ${key}`)
-  if (outcome.ok) {
-    assert.deepEqual(stored, { ok: true, value }, `the write of ${key} succeeded, so it is there`)
-    return
+export async function assertOutcomesAreTrue<V> (reader: QuorumLevel<string, V>, writes: Array<Write<V>>): Promise<void> {
+  const untrue: string[] = []
+  for (const { key, value, outcome } of writes) {
+    const stored = await within(settle(reader.get(key)), WAIT_MS, `reading ${key}`)
+    if (outcome.ok) {
+      if (!stored.ok) untrue.push(`${key}: reported written, but reads ${stored.code ?? stored.message}`)
+      else assert.deepEqual(stored.value, value, `${key} holds what was written`)
+    } else if (!/^LEVEL_/.test(outcome.code ?? '')) {
+      untrue.push(`${key}: failed without a LEVEL_* code: ${outcome.message}`)
+    } else if (stored.ok || stored.code !== 'LEVEL_NOT_FOUND') {
+      untrue.push(`${key}: reported ${outcome.code ?? ''} (${outcome.message}), but reads ${stored.ok ? 'as written' : stored.code ?? stored.message}`)
+    }
   }
-  assert.match(outcome.code ?? '', /^LEVEL_/, `the write of ${key} failed with a LEVEL_* code (${outcome.message})`)
-  assert.equal(stored.ok ? 'present' : stored.code, 'LEVEL_NOT_FOUND', `the write of ${key} failed with ${outcome.code ?? ''}, so it must have changed nothing`)
+  assert.deepEqual(untrue, [], `${untrue.length} of ${writes.length} outcomes are untrue`)
 }

@@ -22,14 +22,21 @@ export interface Instances {
   make: <K = string, V = string>(options?: QuorumLevelOptions<K, V>, location?: string) => QuorumLevel<K, V>
   /** Another fresh directory, removed when the test ends. */
   directory: () => Promise<string>
+  /**
+   * Ends something else the test started (a process, say) when the test ends: before the
+   * instances are closed and the directories removed, so that nothing still uses them.
+   */
+  track: (end: () => Promise<void>) => void
 }
 
 /**
- * Instances for test `t`. When it ends, passed or failed, every instance is closed (a close
- * that does not settle fails the test) and every directory is removed.
+ * Instances for test `t`. When it ends, passed or failed, whatever was tracked is ended,
+ * every instance is closed (a close that does not settle fails the test) and every directory
+ * is removed. It is all one hook, so that one failing step cannot skip the others.
  */
 export async function instances (t: TestContext): Promise<Instances> {
   const made: Array<{ close: () => Promise<void> }> = []
+  const ends: Array<() => Promise<void>> = []
   const roots: string[] = []
   const directory = async (): Promise<string> => {
     const root = await tempDir()
@@ -39,14 +46,16 @@ export async function instances (t: TestContext): Promise<Instances> {
   const location = await directory()
   t.after(async () => {
     try {
+      await Promise.allSettled(ends.map((end) => end()))
       await within(Promise.allSettled(made.map((db) => db.close())), WAIT_MS, 'closing the test\'s instances')
     } finally {
-      await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })))
+      await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true, maxRetries: 5 })))
     }
   })
   return {
     location,
     directory,
+    track: (end) => { ends.push(end) },
     make: <K = string, V = string>(options: QuorumLevelOptions<K, V> = {}, where = location): QuorumLevel<K, V> => {
       const db = new QuorumLevel<K, V>(where, options)
       made.push(db)

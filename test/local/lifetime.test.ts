@@ -16,13 +16,11 @@
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { type TestContext, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
-import { tempDir } from '../helpers/hosts.js'
+import type { QuorumLevel } from '../../src/index.js'
 import type { ProgramEvent, ProgramOperation } from './fixtures/program.js'
 import { WAIT_MS, instances, within } from './instances.js'
 
@@ -95,22 +93,23 @@ class Program {
   }
 }
 
-/** Programs and directories of one test, all killed and removed when it ends. */
-async function programs (t: TestContext): Promise<{ location: string, start: (args: string[]) => Program }> {
-  const root = await tempDir()
+/** Programs of one test on a fresh directory, all killed when it ends. */
+async function programs (t: TestContext): Promise<{ location: string, start: (args: string[]) => Program, reader: () => QuorumLevel, track: (end: () => Promise<void>) => void }> {
+  const dbs = await instances(t)
   const started: Program[] = []
-  t.after(async () => {
+  dbs.track(async () => {
     for (const program of started) program.kill()
     await Promise.all(started.map((program) => program.exit(WAIT_MS)))
-    await rm(root, { recursive: true, force: true })
   })
   return {
-    location: join(root, 'db'),
+    location: dbs.location,
     start: (args) => {
       const program = new Program(args)
       started.push(program)
       return program
-    }
+    },
+    reader: () => dbs.make(),
+    track: dbs.track
   }
 }
 
@@ -132,16 +131,15 @@ const wrote = (event: ProgramEvent): void => { assert.deepEqual(event, { event: 
 for (const ending of ['close', 'leave'] as const) {
   const how = ending === 'close' ? 'closes its database' : 'leaves its database open'
   test(`a program that writes and ${how} exits 0 by itself`, { timeout: 30_000 }, async (t) => {
-    const { location, start } = await programs(t)
+    const { location, start, reader } = await programs(t)
     const program = start([location, 'put', ending, 'k', 'v'])
     await assertCleanExit(program, wrote)
     if (ending === 'close') assert.ok(program.events.some((event) => event.event === 'closed'))
-    const reader = (await instances(t)).make(undefined, location)
-    assert.equal(await within(reader.get('k'), WAIT_MS, 'reading back'), 'v')
+    assert.equal(await within(reader().get('k'), WAIT_MS, 'reading back'), 'v')
   })
 
   test(`${PROGRAMS} programs started at once, each writes one key and ${how}: all exit 0, all keys are there`, { timeout: 60_000 }, async (t) => {
-    const { location, start } = await programs(t)
+    const { location, start, reader } = await programs(t)
     const entries = Array.from({ length: PROGRAMS }, (_, i): [string, string] => [String(i).padStart(5, '0'), String(Math.random())])
     const started = entries.map(([key, value]) => start([location, 'put', ending, key, value]))
     const failures: string[] = []
@@ -150,8 +148,7 @@ for (const ending of ['close', 'leave'] as const) {
     }
     assert.deepEqual(failures, [])
     assert.equal(started.filter((program) => program.events.some((event) => event.event === 'leader')).length >= 1, true, 'someone led')
-    const reader = (await instances(t)).make(undefined, location)
-    assert.deepEqual(await within(reader.iterator().all(), WAIT_MS, 'reading back'), entries)
+    assert.deepEqual(await within(reader().iterator().all(), WAIT_MS, 'reading back'), entries)
   })
 }
 
@@ -165,10 +162,10 @@ const expected: Record<ProgramOperation, (event: ProgramEvent) => void> = {
 
 for (const operation of ['open', 'put', 'get', 'keys', 'iterate'] as const) {
   test(`a pending ${operation} keeps its program alive while another process holds the lock; it exits 0 once done`, { timeout: 30_000 }, async (t) => {
-    const { location, start } = await programs(t)
+    const { location, start, track } = await programs(t)
     const holder = new ClassicLevel(location)
     await holder.open()
-    t.after(() => holder.close())
+    track(() => holder.close())
     const program = start([location, operation, 'leave', 'k', 'v', '60000'])
     await program.waitFor('started')
     // Nothing to wait for here but time: the program must not end while its work waits.

@@ -1,12 +1,14 @@
 /**
  * Goal: when the local leader closes, another instance takes over without losing or failing
  * an operation that was waiting on it (rave-level's election tests). Method: QuorumLevel
- * instances in this process on one temporary directory; the leader is closed while others
- * have writes and reads in flight, and every outcome is checked against the database.
+ * instances in this process, and forked processes, on one temporary directory; the leader is
+ * closed while others have writes and reads in flight, and every outcome is checked against
+ * the database.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { WAIT_MS, instances, leads, settle, within } from './instances.js'
+import { Member } from './member.js'
 
 const COUNT = 100
 const keys = Array.from({ length: COUNT }, (_, i) => String(i).padStart(3, '0'))
@@ -45,6 +47,32 @@ test('basic failover, guest already connected: its 100 pending puts all land whe
   await takeover
   assert.deepEqual(failures(await within(Promise.all(puts), WAIT_MS, 'the puts')), [])
   assert.deepEqual(await within(db2.values().all(), WAIT_MS, 'db2.values'), values)
+})
+
+test('basic failover across processes: 100 puts sent to a process still opening as the leader process closes all land', { timeout: 30_000 }, async (t) => {
+  const dbs = await instances(t)
+  const [leader, guest] = [new Member(), new Member()]
+  dbs.track(async () => {
+    for (const member of [leader, guest]) member.kill()
+    await Promise.all([leader.exited(), guest.exited()])
+  })
+  assert.equal(await leader.open(dbs.location), true)
+  // Not awaited: the puts queue behind the guest's open, which races the leader's close.
+  guest.send({ type: 'open', location: dbs.location, options: {} })
+  guest.send({ type: 'put-many', prefix: 'p', count: COUNT })
+  await leader.close()
+  await guest.waitFor('leader', WAIT_MS)
+  for (let i = 0; i < COUNT; i++) {
+    const key = `p${String(i).padStart(4, '0')}`
+    await guest.waitFor('acked', WAIT_MS, (reply) => reply.key === key).catch(() => {
+      const failed = guest.replies.flatMap((reply) => reply.type === 'write-failed' ? [`${reply.key}: ${reply.code ?? '?'}`] : [])
+      assert.fail(`${key} was not acknowledged; failed writes: ${failed.join(', ') || 'none'}`)
+    })
+  }
+  assert.equal(guest.count('write-failed'), 0)
+  await guest.close()
+  const reader = dbs.make<string, unknown>({ valueEncoding: 'json' })
+  assert.deepEqual(await within(reader.values().all(), WAIT_MS, 'reading back'), Array.from({ length: COUNT }, (_, i) => i))
 })
 
 test('failover election party: 6 instances closed one by one, each round of writes read by a neighbour', { timeout: 60_000 }, async (t) => {

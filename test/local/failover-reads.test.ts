@@ -79,6 +79,23 @@ test('a guest\'s get the leader never answered is answered by the next leader', 
   assert.equal(guest.isLeader, true)
 })
 
+test('with retry: false, a guest\'s get the leader never answered fails with LEVEL_CONNECTION_LOST', { timeout: 30_000 }, async (t) => {
+  const dbs = await instances(t)
+  const leader = new Member()
+  dbs.track(async () => {
+    leader.kill()
+    await leader.exited()
+  })
+  assert.equal(await leader.open(dbs.location), true)
+  const guest = dbs.make({ retry: false })
+  await within(guest.open(), WAIT_MS, 'guest open')
+  leader.pause()
+  const got = settle(guest.get('k'))
+  leader.kill()
+  const outcome = await within(got, WAIT_MS, 'the get')
+  assert.equal(outcome.ok ? 'answered' : outcome.code, 'LEVEL_CONNECTION_LOST')
+})
+
 /** A leader in this process, with a guest that iterates; `cut` closes the leader. */
 async function leaderAndGuest<V> (t: TestContext, valueEncoding: 'utf8' | 'json', value: (i: number) => V): Promise<{ guest: QuorumLevel<string, V>, cut: () => Promise<void> }> {
   const dbs = await instances(t)

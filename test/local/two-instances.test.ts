@@ -160,3 +160,16 @@ test('sublevels on two instances with different value encodings', { timeout: 30_
   // The root of either instance sees the sublevels' prefixed keys, and nothing of quorum-level's own.
   assert.deepEqual(await within(db2.keys().all(), WAIT_MS, 'root keys'), ['!other!!nested!b', '!test!a'])
 })
+
+test('concurrent iterators, on one instance and on two, each read everything', { timeout: 30_000 }, async (t) => {
+  // many-level's concurrent tests: iterators share one connection, and guests share one leader.
+  const dbs = await instances(t)
+  const db1 = dbs.make()
+  const db2 = dbs.make()
+  const db3 = dbs.make()
+  const entries = Array.from({ length: 100 }, (_, i): [string, string] => [`key-${String(i).padStart(3, '0')}`, `value-${i}`])
+  await within(db1.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))), WAIT_MS, 'batch')
+  const reads = [db2.iterator().all(), db2.iterator().all(), db3.iterator().all(), db3.iterator({ reverse: true }).all(), db1.iterator().all()]
+  const results = await within(Promise.all(reads), WAIT_MS, 'the iterators')
+  assert.deepEqual(results, [entries, entries, entries, [...entries].reverse(), entries])
+})

@@ -74,7 +74,7 @@ test('a guest\'s get the leader never answered is answered by the next leader', 
   leader.pause()
   const got = settle(guest.get('k'))
   leader.kill()
-  await leader.exited()
+  await within(leader.exited(), WAIT_MS, 'the leader\'s exit')
   assert.deepEqual(await within(got, WAIT_MS, 'the get'), { ok: true, value: 'v' })
   assert.equal(guest.isLeader, true)
 })

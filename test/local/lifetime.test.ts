@@ -164,14 +164,14 @@ for (const operation of ['open', 'put', 'get', 'keys', 'iterate'] as const) {
   test(`a pending ${operation} keeps its program alive while another process holds the lock; it exits 0 once done`, { timeout: 30_000 }, async (t) => {
     const { location, start, track } = await programs(t)
     const holder = new ClassicLevel(location)
-    await holder.open()
+    await within(holder.open(), WAIT_MS, 'taking the lock')
     track(() => holder.close())
     const program = start([location, operation, 'leave', 'k', 'v', '60000'])
     await program.waitFor('started')
     // Nothing to wait for here but time: the program must not end while its work waits.
     const early = await program.exit(ALIVE_WINDOW_MS)
     assert.equal(early, null, `it stays alive while its ${operation} waits (it ended with ${JSON.stringify(early)}: ${program.describe()})`)
-    await holder.close()
+    await within(holder.close(), WAIT_MS, 'letting go of the lock')
     await assertCleanExit(program, expected[operation])
   })
 }

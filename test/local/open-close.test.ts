@@ -146,7 +146,8 @@ test('close() then open() without awaiting: the open wins, as with classic-level
   const closing = settle(db.close())
   const opening = settle(db.open())
   // As classic-level does: the close lands, then the open; close() reports that it was undone.
-  assert.deepEqual(await within(closing, WAIT_MS, 'close()'), { ok: false, code: 'LEVEL_DATABASE_NOT_CLOSED', message: 'Database is not closed' })
+  const closed = await within(closing, WAIT_MS, 'close()')
+  assert.equal(closed.ok ? 'closed' : closed.code, 'LEVEL_DATABASE_NOT_CLOSED')
   assert.deepEqual(await within(opening, WAIT_MS, 'open()'), { ok: true, value: undefined })
   assert.equal(db.status, 'open')
   assert.equal(db.isLeader, true, 'alone on its directory, it leads again')

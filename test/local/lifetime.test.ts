@@ -8,11 +8,12 @@
  *
  * What a demanding user expects, and these tests hold QuorumLevel to: a program that writes
  * and never closes exits 0 once its write settled, as rave-level's children do (README
- * "Limits": without peers nothing holds the process open, a pending write always does); the
- * same program ending with `await db.close()` exits 0 too; a program whose open or operation
- * waits for another process to let go of the lock stays alive, however long that takes
- * within lockWait, and must never end with exit code 13 ("unsettled top-level await") or with
- * the operation silently dropped.
+ * "Limits": without peers nothing holds the process open, a pending write always does), and
+ * so does one that only opens, or only reads; the same program ending with `await db.close()`
+ * exits 0 too; a program whose open or operation waits for another process to let go of the
+ * lock stays alive, however long that takes within lockWait, and must never end with exit
+ * code 13 ("unsettled top-level await") or with the operation silently dropped. An idle
+ * leader exits even while other processes are its guests: they fail over (SPEC §12.1).
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -128,16 +129,35 @@ async function assertCleanExit (program: Program, settled: (event: ProgramEvent)
 
 const wrote = (event: ProgramEvent): void => { assert.deepEqual(event, { event: 'settled', ok: true }) }
 
+/** What each operation settles with on an empty database. */
+const expected: Record<ProgramOperation, (event: ProgramEvent) => void> = {
+  open: (event) => { assert.deepEqual(event, { event: 'settled', ok: true }) },
+  put: wrote,
+  get: (event) => { assert.equal(event.event === 'settled' && !event.ok ? event.code : event, 'LEVEL_NOT_FOUND') },
+  keys: (event) => { assert.deepEqual(event, { event: 'settled', ok: true, result: [] }) },
+  iterate: (event) => { assert.deepEqual(event, { event: 'settled', ok: true }) }
+}
+
+/** How tests name each operation. */
+const named: Record<ProgramOperation, string> = { open: 'open()', put: 'put()', get: 'get()', keys: 'keys().all()', iterate: 'iterator.next()' }
+
+for (const operation of ['open', 'put', 'get', 'keys', 'iterate'] as const) {
+  test(`a program that only awaits ${named[operation]}, leaving the database open, exits 0 by itself once idle`, { timeout: 30_000 }, async (t) => {
+    const { location, start } = await programs(t)
+    await assertCleanExit(start([location, operation, 'leave', 'k', 'v']), expected[operation])
+  })
+}
+
+test('a program that writes and closes its database exits 0 by itself', { timeout: 30_000 }, async (t) => {
+  const { location, start, reader } = await programs(t)
+  const program = start([location, 'put', 'close', 'k', 'v'])
+  await assertCleanExit(program, wrote)
+  assert.ok(program.events.some((event) => event.event === 'closed'))
+  assert.equal(await within(reader().get('k'), WAIT_MS, 'reading back'), 'v')
+})
+
 for (const ending of ['close', 'leave'] as const) {
   const how = ending === 'close' ? 'closes its database' : 'leaves its database open'
-  test(`a program that writes and ${how} exits 0 by itself`, { timeout: 30_000 }, async (t) => {
-    const { location, start, reader } = await programs(t)
-    const program = start([location, 'put', ending, 'k', 'v'])
-    await assertCleanExit(program, wrote)
-    if (ending === 'close') assert.ok(program.events.some((event) => event.event === 'closed'))
-    assert.equal(await within(reader().get('k'), WAIT_MS, 'reading back'), 'v')
-  })
-
   test(`${PROGRAMS} programs started at once, each writes one key and ${how}: all exit 0, all keys are there`, { timeout: 60_000 }, async (t) => {
     const { location, start, reader } = await programs(t)
     const entries = Array.from({ length: PROGRAMS }, (_, i): [string, string] => [String(i).padStart(5, '0'), String(Math.random())])
@@ -152,16 +172,8 @@ for (const ending of ['close', 'leave'] as const) {
   })
 }
 
-const expected: Record<ProgramOperation, (event: ProgramEvent) => void> = {
-  open: (event) => { assert.deepEqual(event, { event: 'settled', ok: true }) },
-  put: wrote,
-  get: (event) => { assert.equal(event.event === 'settled' && !event.ok ? event.code : event, 'LEVEL_NOT_FOUND') },
-  keys: (event) => { assert.deepEqual(event, { event: 'settled', ok: true, result: [] }) },
-  iterate: (event) => { assert.deepEqual(event, { event: 'settled', ok: true }) }
-}
-
 for (const operation of ['open', 'put', 'get', 'keys', 'iterate'] as const) {
-  test(`a pending ${operation} keeps its program alive while another process holds the lock; it exits 0 once done`, { timeout: 30_000 }, async (t) => {
+  test(`a pending ${named[operation]} keeps its program alive while another process holds the lock; it exits 0 once done`, { timeout: 30_000 }, async (t) => {
     const { location, start, track } = await programs(t)
     const holder = new ClassicLevel(location)
     await within(holder.open(), WAIT_MS, 'taking the lock')

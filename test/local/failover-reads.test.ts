@@ -197,7 +197,16 @@ test('without any failover, a seek() back to keys already yielded yields them ag
  * from one to the other (the old leader then reopens as a guest) while the forked guest is
  * stopped, so that when it resumes it finds its leader gone and a new one serving.
  */
-async function handovers (t: TestContext): Promise<{ guest: Member, leader: () => QuorumLevel<string, unknown>, handover: () => Promise<void>, step: (spec: IteratorSpec, before?: (id: number) => Promise<void>) => Promise<Array<{ key?: string, value?: unknown }>> }> {
+interface Handovers {
+  readonly guest: Member
+  /** Whichever of the two instances here leads now. */
+  readonly leader: () => QuorumLevel<string, unknown>
+  readonly handover: () => Promise<void>
+  /** Opens an iterator on the guest and reads it to the end one item at a time, calling `before` before each. */
+  readonly step: (spec: IteratorSpec, before?: () => Promise<void>) => Promise<Array<{ key?: string, value?: unknown }>>
+}
+
+async function handovers (t: TestContext): Promise<Handovers> {
   const dbs = await instances(t)
   const a = dbs.make<string, unknown>({ valueEncoding: 'json' })
   await leads(a)
@@ -228,13 +237,12 @@ async function handovers (t: TestContext): Promise<{ guest: Member, leader: () =
     await guest.waitFor('cluster', WAIT_MS, (reply) => reply.event === 'ready' && guest.replies.indexOf(reply) >= since)
   }
   let ids = 0
-  /** Opens an iterator on the guest and reads it to the end, one item at a time, calling `before` first each time. */
-  const step = async (spec: IteratorSpec, before: (id: number) => Promise<void> = async () => {}): Promise<Array<{ key?: string, value?: unknown }>> => {
+  const step = async (spec: IteratorSpec, before: () => Promise<void> = async () => {}): Promise<Array<{ key?: string, value?: unknown }>> => {
     const id = ++ids
     guest.send({ type: 'iterator', id, spec })
     const items: Array<{ key?: string, value?: unknown }> = []
     for (let reply: Extract<MemberReply, { type: 'entries' }> | undefined; reply?.done !== true;) {
-      await before(id)
+      await before()
       reply = await guest.request({ type: 'next', id, count: 1 }, 'entries', (entries) => entries.id === id)
       assert.equal(reply.code, undefined, `the iterator failed after ${items.length} items`)
       items.push(...reply.entries)

@@ -25,13 +25,17 @@ export class Child<Command extends { type: string }, Reply extends { type: strin
     if (this.#child.connected) this.#child.send(command)
   }
 
-  /** The first reply (from `since`, an index into `replies`) that matches; rejects after `ms`. */
-  waitFor<T extends Reply['type']> (type: T, match: (reply: Extract<Reply, { type: T }>) => boolean = () => true, ms = 20_000, since = 0): Promise<Extract<Reply, { type: T }>> {
+  /**
+   * The first reply (from `since`, an index into `replies`) of `type` (or of one of several
+   * types) that matches; rejects after `ms`.
+   */
+  waitFor<T extends Reply['type']> (type: T | readonly T[], match: (reply: Extract<Reply, { type: T }>) => boolean = () => true, ms = 20_000, since = 0): Promise<Extract<Reply, { type: T }>> {
+    const types: readonly string[] = Array.isArray(type) ? type : [type]
     return new Promise((resolve, reject) => {
       const find = (): boolean => {
         for (let i = since; i < this.replies.length; i++) {
           const reply = this.replies[i] as Reply
-          if (reply.type === type && match(reply as Extract<Reply, { type: T }>)) {
+          if (types.includes(reply.type) && match(reply as Extract<Reply, { type: T }>)) {
             clearTimeout(timer)
             this.#waiters.delete(wake)
             resolve(reply as Extract<Reply, { type: T }>)
@@ -43,7 +47,7 @@ export class Child<Command extends { type: string }, Reply extends { type: strin
       const wake = (): void => { find() }
       const timer = setTimeout(() => {
         this.#waiters.delete(wake)
-        reject(new Error(`process ${this.pid ?? '?'} sent no ${type} within ${ms} ms; got ${this.replies.slice(since).map((reply) => reply.type).join(',')}`))
+        reject(new Error(`process ${this.pid ?? '?'} sent no ${types.join(' or ')} within ${ms} ms; got ${this.replies.slice(since).map((reply) => reply.type).join(',')}`))
       }, ms)
       if (!find()) this.#waiters.add(wake)
     })

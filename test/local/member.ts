@@ -29,17 +29,35 @@ export class Member {
     return this.replies.filter((reply) => reply.type === type).length
   }
 
+  /** Sends `command` and resolves with the first reply of `type` sent after it that matches. */
+  request<T extends MemberReply['type']> (command: MemberCommand, type: T, match?: (reply: Extract<MemberReply, { type: T }>) => boolean, ms = 15_000): Promise<Extract<MemberReply, { type: T }>> {
+    return this.#child.request(command, type, match, ms)
+  }
+
   async open (location: string, options: Extract<MemberCommand, { type: 'open' }>['options'] = {}): Promise<boolean> {
+    const since = this.replies.length
     this.send({ type: 'open', location, options })
-    const reply = await Promise.race([this.waitFor('opened'), this.waitFor('open-failed').then((failed) => { throw new Error(`open failed: ${failed.code ?? ''} ${failed.message}`) })])
+    const reply = await this.#child.waitFor(['opened', 'open-failed'], () => true, 15_000, since)
+    if (reply.type === 'open-failed') throw new Error(`open failed: ${reply.code ?? ''} ${reply.message}`)
     return reply.leader
   }
 
   async close (): Promise<void> {
     const exited = this.exited()
     this.send({ type: 'close' })
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(resolve, 10_000) })])
+    clearTimeout(timer)
     this.kill()
+  }
+
+  /** Stops the process (SIGSTOP) as a busy or descheduled one is: it reacts to nothing until resumed. */
+  pause (): void {
+    this.#child.kill('SIGSTOP')
+  }
+
+  resume (): void {
+    this.#child.kill('SIGCONT')
   }
 
   kill (): void {

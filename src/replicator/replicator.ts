@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events'
 import { Duplex } from 'readable-stream'
 import type { AbstractLevel } from 'abstract-level'
-import { opsBytes } from '../core/index.js'
+import { assert, opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
 import type { HostId, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
@@ -234,7 +234,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 
   #connect (channel: ByteChannel): PeerConnection {
     const id = this.#id
-    if (id === null) throw new Error('connections start after the identity is loaded')
+    assert(id !== null, 'connections start after the identity is loaded')
     const { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs } = this.#options
     const connection = new PeerConnection(channel, { localId: id, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs })
     this.#all.add(connection)

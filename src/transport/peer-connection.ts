@@ -105,10 +105,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     return this.#opened ? this.#remote : null
   }
 
-  get isOpen (): boolean {
-    return this.#state === 'open'
-  }
-
   /** Feeds bytes received from the peer. */
   receive (chunk: Uint8Array): void {
     if (this.#state === 'closed') return

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'events'
-import { Duplex } from 'readable-stream'
+import type { Duplex as ByteStream } from 'node:stream'
+import type { Duplex } from 'readable-stream'
 import type { AbstractLevel } from 'abstract-level'
 import { assert, opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
@@ -7,7 +8,9 @@ import type { HostId, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore } from '../storage/store.js'
 import { Dialer } from '../transport/dialer.js'
-import { type ByteChannel, type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
+import { type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
+import { serverStreamPair } from '../transport/server-stream.js'
+import { overStream } from '../transport/stream-channel.js'
 import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
 import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
@@ -63,7 +66,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   /** Authenticated inbound connections from identities not yet tied to a configured peer. */
   readonly #unbound = new Set<PeerConnection>()
   readonly #all = new Set<PeerConnection>()
-  readonly #serverStreams = new Set<Duplex>()
+  /** The inner ends of `createServer()` streams, ended at close. */
+  readonly #serverStreams = new Set<ByteStream>()
   readonly #started: Promise<void>
   /** Writes made before the core existed, with their promises: submitted once it does. */
   readonly #beforeStart: Array<{ ops: Op[], id: WriteId, resolve: () => void, reject: (error: Error) => void }> = []
@@ -100,43 +104,18 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   }
 
   createServer (): Duplex {
-    let connection: PeerConnection | null = null
-    const early: Uint8Array[] = []
-    const stream = new Duplex({
-      read () {},
-      write (chunk: Uint8Array, _encoding: string, callback: () => void) {
-        if (connection === null) early.push(chunk)
-        else connection.receive(chunk)
-        callback()
-      },
-      final (callback: () => void) {
-        connection?.close()
-        callback()
-      }
-    })
-    // The README's server has no error listener on this stream, so it must never emit one.
-    stream.on('error', () => {})
-    this.#serverStreams.add(stream)
-    stream.once('close', () => {
-      this.#serverStreams.delete(stream)
-      connection?.close()
-    })
-    // A socket reset by the peer errors without ending, and pipe() then ends nothing: watch
-    // the socket piped into us, and close the connection when it closes.
-    stream.on('pipe', (source: NodeJS.EventEmitter) => {
-      source.once('close', () => { connection?.close() })
-    })
-    const channel: ByteChannel = { write: (bytes) => { stream.push(bytes) }, end: () => { stream.push(null) } }
+    const { outer, inner } = serverStreamPair()
+    this.#serverStreams.add(inner)
+    inner.once('close', () => { this.#serverStreams.delete(inner) })
     this.#started.then(() => {
       if (this.#state !== 'open') {
-        stream.push(null)
+        inner.destroy()
         return
       }
-      connection = this.#connect(channel)
-      connection.once('open', (hello) => { this.#onInboundOpen(connection as PeerConnection, hello.id, hello.address) })
-      for (const chunk of early.splice(0)) connection.receive(chunk)
+      const connection = this.#connect(inner)
+      connection.once('open', (hello) => { this.#onInboundOpen(connection, hello.id, hello.address) })
     }, () => {})
-    return stream
+    return outer
   }
 
   addPeer (peer: PeerAddress): void {
@@ -215,11 +194,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
         stream.destroy()
         return
       }
-      stream.on('error', () => {})
-      const connection = this.#connect({ write: (bytes) => { stream.write(bytes) }, end: () => { stream.destroy() } })
-      stream.on('data', (chunk: Uint8Array) => { connection.receive(chunk) })
-      stream.on('end', () => { connection.close() })
-      stream.on('close', () => { connection.close() })
+      const connection = this.#connect(stream)
       connection.once('open', (hello) => {
         dialer.markHealthy()
         this.#bind(slot, hello.id)
@@ -232,11 +207,11 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     return slot
   }
 
-  #connect (channel: ByteChannel): PeerConnection {
+  #connect (stream: ByteStream): PeerConnection {
     const id = this.#id
     assert(id !== null, 'connections start after the identity is loaded')
     const { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs } = this.#options
-    const connection = new PeerConnection(channel, { localId: id, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs })
+    const connection = overStream(stream, (channel) => new PeerConnection(channel, { localId: id, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs }))
     this.#all.add(connection)
     connection.on('message', (message) => {
       const from = connection.remote?.id
@@ -317,7 +292,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     await this.#driver?.close()
     for (const slot of this.#slots) slot.dialer.stop()
     for (const connection of [...this.#all]) connection.close()
-    for (const stream of this.#serverStreams) stream.push(null)
+    for (const stream of this.#serverStreams) stream.destroy()
     await this.#store?.close()
     this.#wrapped.unwrap()
     this.#driver = null

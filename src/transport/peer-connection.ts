@@ -16,7 +16,7 @@ export interface PeerAddress {
   readonly port: number
 }
 
-interface PeerConnectionOptions {
+export interface PeerConnectionOptions {
   readonly localId: string
   /** This host's own endpoint, announced in the handshake so a peer can tell which of its configured peers dialed it. */
   readonly address: PeerAddress | null

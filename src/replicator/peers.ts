@@ -9,7 +9,7 @@ import { serverStreamPair } from '../transport/server-stream.js'
 import { overStream } from '../transport/stream-channel.js'
 
 /** What the registry tells its owner, in the order it happens. */
-export interface PeerHooks {
+interface PeerHooks {
   /** The first authenticated connection to this configured peer is up. */
   readonly connected: (id: HostId) => void
   /** The last connection to this peer is gone. */
@@ -22,8 +22,9 @@ export interface PeerHooks {
 
 /** The Replicator's connection events, each naming the peer's address. */
 export interface PeerEvents {
+  /** The first authenticated connection to a configured peer is up. */
   connect: [host: string, port: number]
-  /** Not emitted once the registry stopped accepting: a closing Replicator says nothing more. */
+  /** The last connection to a peer is gone; not emitted once a closing Replicator stopped accepting. */
   disconnect: [host: string, port: number]
   /** A new connection attempt to a configured peer starts. */
   reconnect: [host: string, port: number]
@@ -31,7 +32,7 @@ export interface PeerEvents {
   fail: [host: string, port: number]
 }
 
-export interface PeerRegistryOptions {
+interface PeerRegistryOptions {
   /** For every connection; the local identity comes with `start`. */
   readonly connection: Omit<PeerConnectionOptions, 'localId'>
   readonly dial: DialerOptions

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream'
 import type { ByteChannel } from './peer-connection.js'
 
 /** What reads a byte stream: a peer connection, as far as the stream is concerned. */
-export interface ByteReceiver {
+interface ByteReceiver {
   receive: (chunk: Uint8Array) => void
   close: () => void
 }

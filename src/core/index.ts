@@ -10,3 +10,4 @@ export type { DataRecord, HostId, Key, LogEntry, Op, Value, Version, WriteId } f
 export { SPANS_MAX } from './catch-up.js'
 export { entryBytes, opsBytes, recordBytes, takeWithinBytes } from './types.js'
 export { bytesToKey, keyToBytes } from './key-bytes.js'
+export { assert } from './assert.js'

@@ -1,11 +1,14 @@
+import { assert } from '../core/index.js'
+
 const encoder = new TextEncoder()
 
 /**
  * What abstract-level hands a database's private write methods: already-encoded keys and
- * values, as strings (utf8 format) or bytes (buffer and view formats).
+ * values, as strings (utf8 format) or bytes (buffer and view formats). abstract-level@1 has
+ * no other format, so anything else is a bug here, not the user's argument.
  */
 export function toBytes (data: unknown): Uint8Array {
   if (typeof data === 'string') return encoder.encode(data)
-  if (data instanceof Uint8Array) return data
-  throw new TypeError('Expected an encoded key or value (string or bytes)')
+  assert(data instanceof Uint8Array, 'abstract-level hands over keys and values encoded as strings or bytes')
+  return data
 }

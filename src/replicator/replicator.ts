@@ -1,32 +1,28 @@
 import { EventEmitter } from 'events'
-import { Duplex } from 'readable-stream'
+import type { Duplex } from 'readable-stream'
 import type { AbstractLevel } from 'abstract-level'
 import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
-import type { HostId, Op, WriteId } from '../core/index.js'
+import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore } from '../storage/store.js'
-import { Dialer } from '../transport/dialer.js'
-import { type ByteChannel, type PeerAddress, PeerConnection } from '../transport/peer-connection.js'
+import type { PeerAddress } from '../transport/peer-connection.js'
 import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
+import { type PeerEvents, PeerRegistry } from './peers.js'
 import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
 
-/** Events of a Replicator, with level-2pc's meanings. */
-export interface ReplicatorEvents {
+/** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
+export interface ReplicatorEvents extends PeerEvents {
   /** At least `minConsensus` peers are connected: writes can commit. */
   ready: []
   /** Fewer than `minConsensus` peers are connected: writes wait, up to `writeTimeout`. */
   notready: []
-  connect: [host: string, port: number]
-  disconnect: [host: string, port: number]
-  /** A new connection attempt to a configured peer starts. */
-  reconnect: [host: string, port: number]
-  /** `failAfter` attempts in a row failed; attempts go on at the longest backoff. */
-  fail: [host: string, port: number]
   /** Emitted only while someone listens: a bad peer never crashes the process. */
   error: [error: Error]
 }
+
+const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
 
 /** The database a Replicator wraps: any abstract-level@1 database, classic-level in Node. */
 export type ReplicatedDatabase = AbstractLevel<any, any, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -47,23 +43,11 @@ interface ReplicatorConstructor {
   (db: ReplicatedDatabase, options?: ReplicatorOptions): Replicator
 }
 
-interface Slot {
-  readonly address: PeerAddress
-  readonly dialer: Dialer
-  id: HostId | null
-}
-
 class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicator {
   readonly #db: ReplicatedDatabase
   readonly #options: ResolvedOptions
   readonly #wrapped: WrappedDatabase
-  readonly #slots: Slot[] = []
-  /** Open, authenticated connections by peer identity; the first carries what we send. */
-  readonly #connections = new Map<HostId, PeerConnection[]>()
-  /** Authenticated inbound connections from identities not yet tied to a configured peer. */
-  readonly #unbound = new Set<PeerConnection>()
-  readonly #all = new Set<PeerConnection>()
-  readonly #serverStreams = new Set<Duplex>()
+  readonly #peers: PeerRegistry
   readonly #started: Promise<void>
   /** Writes made before the core existed, with their promises: submitted once it does. */
   readonly #beforeStart: Array<{ ops: Op[], id: WriteId, resolve: () => void, reject: (error: Error) => void }> = []
@@ -83,13 +67,24 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#options = resolveOptions(options)
     this.#db = db
     this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
-    for (const address of this.#options.peers) this.#addSlot(address)
+    const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
+    this.#peers = new PeerRegistry(peers, {
+      connection: { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs },
+      dial: { transport, backoffMsMin: reconnectMsMin, backoffMsMax: reconnectMsMax, failAfter }
+    }, {
+      connected: (id) => { this.#driver?.connected(id) },
+      disconnected: (id) => { this.#driver?.disconnected(id) },
+      message: (from, message) => { this.#driver?.message(from, message) },
+      error: (error) => { this.#report(error) }
+    })
+    for (const event of PEER_EVENTS) this.#peers.on(event, (host, port) => { this.emit(event, host, port) })
     this.#started = this.#start().catch((error: unknown) => {
-      // It cannot replicate: it refuses writes and says why, and stays wrapped (fail closed)
-      // until the user closes it.
+      // It cannot replicate: it refuses writes and connections and says why, and stays
+      // wrapped (fail closed) until the user closes it.
       const cause = error instanceof Error ? error : new Error(String(error))
       this.#failure = createError(`Replicator failed to start: ${cause.message}`, CODES.DATABASE_NOT_OPEN, { cause })
       if (this.#state === 'opening') this.#state = 'failed'
+      this.#peers.close()
       for (const { reject } of this.#beforeStart.splice(0)) reject(this.#failure)
       this.#report(cause)
     })
@@ -100,54 +95,16 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   }
 
   createServer (): Duplex {
-    let connection: PeerConnection | null = null
-    const early: Uint8Array[] = []
-    const stream = new Duplex({
-      read () {},
-      write (chunk: Uint8Array, _encoding: string, callback: () => void) {
-        if (connection === null) early.push(chunk)
-        else connection.receive(chunk)
-        callback()
-      },
-      final (callback: () => void) {
-        connection?.close()
-        callback()
-      }
-    })
-    // The README's server has no error listener on this stream, so it must never emit one.
-    stream.on('error', () => {})
-    this.#serverStreams.add(stream)
-    stream.once('close', () => {
-      this.#serverStreams.delete(stream)
-      connection?.close()
-    })
-    // A socket reset by the peer errors without ending, and pipe() then ends nothing: watch
-    // the socket piped into us, and close the connection when it closes.
-    stream.on('pipe', (source: NodeJS.EventEmitter) => {
-      source.once('close', () => { connection?.close() })
-    })
-    const channel: ByteChannel = { write: (bytes) => { stream.push(bytes) }, end: () => { stream.push(null) } }
-    this.#started.then(() => {
-      if (this.#state !== 'open') {
-        stream.push(null)
-        return
-      }
-      connection = this.#connect(channel)
-      connection.once('open', (hello) => { this.#onInboundOpen(connection as PeerConnection, hello.id, hello.address) })
-      for (const chunk of early.splice(0)) connection.receive(chunk)
-    }, () => {})
-    return stream
+    return this.#peers.createServer()
   }
 
   addPeer (peer: PeerAddress): void {
     const address = checkAddress(peer, 'peer')
     if (this.#state === 'closing' || this.#state === 'closed') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
-    if (this.#slots.some((slot) => sameAddress(slot.address, address))) return
-    const slot = this.#addSlot(address)
-    if (this.#driver !== null) {
-      this.#driver.peerAdded()
-      slot.dialer.start()
-    }
+    if (this.#peers.knows(address)) return
+    // The core counts the peer before any connection to it can open.
+    this.#driver?.peerAdded()
+    this.#peers.add(address)
   }
 
   close (): Promise<void> {
@@ -171,7 +128,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#id = id
     driver = new CoreDriver(store, options.witness, {
       id,
-      peerCount: this.#slots.length,
+      peerCount: this.#peers.size,
       minConsensus: options.minConsensus,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
@@ -181,7 +138,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       sync: options.sync,
       wall: options.now
     }, {
-      send: (to, message) => { this.#connections.get(to)?.[0]?.send(message) },
+      send: (to, message) => { this.#peers.send(to, message) },
       event: (event) => { this.emit(event) },
       error: (error) => { this.#report(error) }
     })
@@ -189,7 +146,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#state = 'open'
     await driver.start()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
-    for (const slot of this.#slots) slot.dialer.start()
+    this.#peers.start(id)
   }
 
   #write (ops: Op[], id: WriteId): Promise<void> {
@@ -206,129 +163,24 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     return new Promise((resolve, reject) => { this.#beforeStart.push({ ops, id, resolve, reject }) })
   }
 
-  #addSlot (address: PeerAddress): Slot {
-    const { transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
-    const dialer = new Dialer(address, { transport, backoffMsMin: reconnectMsMin, backoffMsMax: reconnectMsMax, failAfter })
-    const slot: Slot = { address, dialer, id: null }
-    dialer.on('stream', (stream) => {
-      if (this.#state !== 'open') {
-        stream.destroy()
-        return
-      }
-      stream.on('error', () => {})
-      const connection = this.#connect({ write: (bytes) => { stream.write(bytes) }, end: () => { stream.destroy() } })
-      stream.on('data', (chunk: Uint8Array) => { connection.receive(chunk) })
-      stream.on('end', () => { connection.close() })
-      stream.on('close', () => { connection.close() })
-      connection.once('open', (hello) => {
-        dialer.markHealthy()
-        this.#bind(slot, hello.id)
-        this.#register(connection, hello.id, true)
-      })
-    })
-    dialer.on('reconnect', () => { this.emit('reconnect', address.host, address.port) })
-    dialer.on('fail', () => { this.emit('fail', address.host, address.port) })
-    this.#slots.push(slot)
-    return slot
-  }
-
-  #connect (channel: ByteChannel): PeerConnection {
-    const id = this.#id
-    if (id === null) throw new Error('connections start after the identity is loaded')
-    const { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs } = this.#options
-    const connection = new PeerConnection(channel, { localId: id, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs })
-    this.#all.add(connection)
-    connection.on('message', (message) => {
-      const from = connection.remote?.id
-      if (from !== undefined && this.#connections.get(from)?.includes(connection) === true) this.#driver?.message(from, message)
-    })
-    connection.once('close', (error) => {
-      this.#unregister(connection)
-      if (error !== null) this.#report(error)
-    })
-    return connection
-  }
-
-  #onInboundOpen (connection: PeerConnection, id: HostId, announced: PeerAddress | null): void {
-    const slot = this.#slots.find((candidate) => candidate.id === id) ??
-      (announced === null ? undefined : this.#slots.find((candidate) => sameAddress(candidate.address, announced)))
-    if (slot === undefined) {
-      // Not (yet) known as a configured peer: held until a dial to a configured address
-      // reveals this identity. Membership never grows from what another host says.
-      this.#unbound.add(connection)
-      return
-    }
-    this.#bind(slot, id)
-    this.#register(connection, id, false)
-  }
-
-  #bind (slot: Slot, id: HostId): void {
-    slot.id = id
-    for (const connection of this.#unbound) {
-      if (connection.remote?.id !== id) continue
-      this.#unbound.delete(connection)
-      this.#register(connection, id, false)
-    }
-  }
-
-  #register (connection: PeerConnection, id: HostId, outbound: boolean): void {
-    const list = this.#connections.get(id) ?? []
-    // Send over our own dialed connection when there is one: its socket is ours to tune
-    // (TCP_NODELAY), while an inbound one comes from the user's server, often with Nagle on.
-    if (outbound) list.unshift(connection)
-    else list.push(connection)
-    this.#connections.set(id, list)
-    if (list.length > 1) return
-    const address = this.#addressOf(id, connection)
-    this.#driver?.connected(id)
-    this.emit('connect', address.host, address.port)
-  }
-
-  #unregister (connection: PeerConnection): void {
-    this.#all.delete(connection)
-    this.#unbound.delete(connection)
-    const id = connection.remote?.id
-    if (id === undefined) return
-    const list = this.#connections.get(id)
-    const index = list?.indexOf(connection) ?? -1
-    if (list === undefined || index === -1) return
-    list.splice(index, 1)
-    if (list.length > 0) return
-    this.#connections.delete(id)
-    const address = this.#addressOf(id, connection)
-    this.#driver?.disconnected(id)
-    if (this.#state === 'open') this.emit('disconnect', address.host, address.port)
-  }
-
-  #addressOf (id: HostId, connection: PeerConnection): PeerAddress {
-    return this.#slots.find((slot) => slot.id === id)?.address ?? connection.remote?.address ?? { host: 'unknown', port: 0 }
-  }
-
   #report (error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 
   async #close (): Promise<void> {
     this.#state = 'closing'
+    this.#peers.stopAccepting()
     const closed = createError('Replicator closed before the write was submitted; nothing was written', CODES.DATABASE_NOT_OPEN)
     for (const { reject } of this.#beforeStart.splice(0)) reject(closed)
     await this.#started
     // Writes settle first, with connections still up: aborts and commits can still be told.
     await this.#driver?.close()
-    for (const slot of this.#slots) slot.dialer.stop()
-    for (const connection of [...this.#all]) connection.close()
-    for (const stream of this.#serverStreams) stream.push(null)
+    this.#peers.close()
     await this.#store?.close()
     this.#wrapped.unwrap()
     this.#driver = null
     this.#state = 'closed'
   }
-}
-
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
-
-function sameAddress (a: PeerAddress, b: PeerAddress): boolean {
-  return a.port === b.port && (a.host === b.host || (LOOPBACK.has(a.host) && LOOPBACK.has(b.host)))
 }
 
 /**

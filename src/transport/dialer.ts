@@ -7,7 +7,7 @@ import type { PeerAddress } from './peer-connection.js'
 /** Opens a byte stream to a peer: TCP by default, or anything the user injects (TLS, WebSocket). */
 export type Transport = (port: number, host: string) => Duplex
 
-interface DialerOptions {
+export interface DialerOptions {
   readonly transport: Transport
   readonly backoffMsMin: number
   readonly backoffMsMax: number

@@ -16,7 +16,7 @@ export interface PeerAddress {
   readonly port: number
 }
 
-interface PeerConnectionOptions {
+export interface PeerConnectionOptions {
   readonly localId: string
   /** This host's own endpoint, announced in the handshake so a peer can tell which of its configured peers dialed it. */
   readonly address: PeerAddress | null
@@ -103,10 +103,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** The peer's handshake, once it has proved itself; still known after the connection closed. */
   get remote (): Hello | null {
     return this.#opened ? this.#remote : null
-  }
-
-  get isOpen (): boolean {
-    return this.#state === 'open'
   }
 
   /** Feeds bytes received from the peer. */

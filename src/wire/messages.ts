@@ -14,8 +14,9 @@ import {
  * map key. Core keys are binary strings with one character per byte; as msgpack strings they
  * would have to be valid UTF-8, and as map keys msgpackr would rename `__proto__`. Values
  * are `bin` too. A snapshot record is a 2-item array `[key, { value, version }]`; marks are
- * a map from host id to a safe integer. Integers are plain msgpack integers (or float64,
- * which msgpackr writes for integers beyond 32 bits); any other encoding is refused.
+ * a map from host id to a safe integer, and spans `[start, last]` pairs (a sync's, by host id
+ * as marks are). Integers are plain msgpack integers (or float64, which msgpackr writes for
+ * integers beyond 32 bits); any other encoding is refused.
  */
 
 const MESSAGE_TYPES = [
@@ -29,8 +30,8 @@ const COUNTER_MIN = 0
 
 /**
  * The wire form of a core message, ready for `encodePayload`. Messages come from the local
- * core and are trusted; only their keys are checked, as a key that is not a binary string
- * cannot be sent faithfully.
+ * core and are trusted, so nothing is checked here: keys become bytes as they are
+ * (core/key-bytes.ts), and a key that is not a binary string is a bug in the core.
  */
 export function messageToWire (message: Message): unknown {
   switch (message.type) {

@@ -57,6 +57,16 @@ export async function startHosts (count: number, options: (index: number) => Rep
   return set
 }
 
+/** Runs `run` against `count` fresh hosts (see `startHosts`), closing them whatever happens. */
+export async function withHosts (count: number, options: Parameters<typeof startHosts>[1], run: (set: HostSet) => Promise<void>): Promise<void> {
+  const set = await startHosts(count, options)
+  try {
+    await run(set)
+  } finally {
+    await closeHosts(set)
+  }
+}
+
 const hostOptions = new WeakMap<TestHost, ReplicatorOptions>()
 
 /** (Re)opens a host's database and replicator from its directory. */

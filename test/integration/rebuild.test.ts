@@ -24,7 +24,7 @@ test('a core that breaks is rebuilt from storage; writes in flight settle once e
     Node.prototype.step = function (input) {
       if (armed && input.type === 'persisted') {
         armed = false
-        throw new Error('quorum-level core invariant violated: injected by the test')
+        throw new Error('quorum-level invariant violated: injected by the test')
       }
       return step.call(this, input)
     }

@@ -1,9 +1,10 @@
 /**
- * Goal: a bad peer never harms a node. Method: raw TCP clients send random bytes, wrong
- * shapes, a huge declared length and valid messages without authentication to a real host;
- * a replicator with the wrong secret connects; a flood of connections opens and drops. Each
- * bad connection must be closed with an `error` event, nothing may be written, and the host
- * must go on serving writes.
+ * Goal: a bad peer never harms a node: a PeerConnection closes that connection alone, says
+ * why, and lets nothing through before the handshake proved the secret. Method: raw TCP
+ * clients send random bytes, wrong shapes, a huge declared length and valid messages without
+ * authentication to a real host; a replicator with the wrong secret connects; a flood of
+ * connections opens and drops. Each bad connection must be closed with an `error` event,
+ * nothing may be written, and the host must go on serving writes.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'

@@ -43,6 +43,24 @@ test('two instances on one directory: values come back byte for byte', { timeout
   assert.deepEqual(entries, [...values].sort(([a], [b]) => a < b ? -1 : 1))
 })
 
+test('two instances on one directory: keys shaped like the write-id marker are data like any other', { timeout: 30_000 }, async (t) => {
+  const dbs = await instances(t)
+  const db1 = dbs.make<Buffer, string>({ keyEncoding: 'buffer' })
+  const db2 = dbs.make<Buffer, string>({ keyEncoding: 'buffer' })
+  // The bytes a guest's last operation carries its write id under (SPEC §12.5), alone and
+  // with a write id's text after them, written by the leader and by the guest.
+  const marker = Buffer.from([0xff, 0xff, 0x71, 0x6c, 0x77])
+  const shaped = Buffer.concat([marker, Buffer.from('ab')])
+  await within(db1.put(marker, 'ab:1'), WAIT_MS, 'db1.put')
+  await within(db2.batch([{ type: 'put', key: shaped, value: 'ab:2' }, { type: 'put', key: Buffer.from('z'), value: 'z' }]), WAIT_MS, 'db2.batch')
+  for (const db of [db1, db2]) {
+    assert.deepEqual(await within(db.iterator().all(), WAIT_MS, 'iterator'), [[Buffer.from('z'), 'z'], [marker, 'ab:1'], [shaped, 'ab:2']])
+  }
+  // Whichever of the two is the guest has sent the marker's own key as data, too.
+  await within(db2.put(marker, 'ab:3'), WAIT_MS, 'db2.put')
+  for (const db of [db1, db2]) assert.equal(await within(db.get(marker), WAIT_MS, 'get'), 'ab:3')
+})
+
 test('two locations do not conflict', { timeout: 30_000 }, async (t) => {
   const dbs = await instances(t)
   const db1 = dbs.make(undefined, await dbs.directory())

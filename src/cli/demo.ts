@@ -4,78 +4,31 @@
  * kills one host's leader with SIGKILL, shows its other process taking over and catching up,
  * prints a summary and exits 0 (1 if anything did not happen as it should).
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { DemoCommand, DemoReply } from './demo-process.js'
+import { Child } from './child.js'
 import { freePorts } from './free-ports.js'
 
 const PROCESS_SCRIPT = fileURLToPath(new URL('./demo-process.js', import.meta.url))
 const STEP_TIMEOUT_MS = 30_000
 
-class DemoProcess {
+/** One process of the demo, by name. */
+class DemoProcess extends Child<DemoCommand, DemoReply> {
   readonly name: string
-  readonly #child: ChildProcess
-  readonly #replies: DemoReply[] = []
-  readonly #waiters = new Set<() => void>()
 
   constructor (name: string) {
+    super(PROCESS_SCRIPT)
     this.name = name
-    this.#child = fork(PROCESS_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.#child.on('message', (message: DemoReply) => {
-      this.#replies.push(message)
-      for (const wake of this.#waiters) wake()
-    })
-  }
-
-  send (command: DemoCommand): void {
-    this.#child.send(command)
-  }
-
-  /** The next reply of `type` not consumed yet. */
-  next<T extends DemoReply['type']> (type: T): Promise<Extract<DemoReply, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const take = (): boolean => {
-        const index = this.#replies.findIndex((message) => message.type === type)
-        if (index === -1) return false
-        const [found] = this.#replies.splice(index, 1)
-        clearTimeout(timer)
-        this.#waiters.delete(take)
-        resolve(found as Extract<DemoReply, { type: T }>)
-        return true
-      }
-      const timer = setTimeout(() => {
-        this.#waiters.delete(take)
-        reject(new Error(`${this.name} did not report ${type} in time`))
-      }, STEP_TIMEOUT_MS)
-      if (!take()) this.#waiters.add(take)
-    })
-  }
-
-  kill (): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return Promise.resolve()
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
-    this.#child.kill('SIGKILL')
-    return exited
-  }
-
-  async close (): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
-    this.send({ type: 'close' })
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(timer)
   }
 }
 
 async function listAll (processes: DemoProcess[]): Promise<Map<string, string>> {
   const views = new Map<string, string>()
   for (const process of processes) {
-    process.send({ type: 'list' })
-    const { entries } = await process.next('list')
+    const { entries } = await process.request({ type: 'list' }, 'list', undefined, STEP_TIMEOUT_MS)
     views.set(process.name, entries.map(([key, value]) => `${key}=${value}`).join(' '))
   }
   return views
@@ -95,17 +48,16 @@ async function main (): Promise<boolean> {
     console.log(`quorum-level demo: 3 hosts x 2 processes on 127.0.0.1 (ports ${ports.join(', ')}), data in ${root}\n`)
     for (const host of hosts) {
       for (const process of host.processes) {
-        process.send({ type: 'open', location: host.location, port: host.port, peers: ports.filter((port) => port !== host.port) })
-        const { leader } = await process.next('opened')
+        const { leader } = await process.request({ type: 'open', location: host.location, port: host.port, peers: ports.filter((port) => port !== host.port) }, 'opened', undefined, STEP_TIMEOUT_MS)
         console.log(`${process.name} opened ${leader ? '(local leader)' : '(guest of the local leader)'}`)
       }
     }
-    await Promise.all(hosts.map((host) => host.processes[0]?.next('ready')))
+    await Promise.all(hosts.map((host) => host.processes[0]?.waitFor('ready', undefined, STEP_TIMEOUT_MS)))
     console.log('\nevery host is ready: its peers are connected\n')
 
-    for (const process of all) process.send({ type: 'put', key: `from-${process.name}`, value: `hello from ${process.name}` })
-    for (const process of all) {
-      const { error } = await process.next('put')
+    const puts = all.map((process) => process.request({ type: 'put', key: `from-${process.name}`, value: `hello from ${process.name}` }, 'put', undefined, STEP_TIMEOUT_MS))
+    for (const [i, process] of all.entries()) {
+      const { error } = await (puts[i] as Promise<Extract<DemoReply, { type: 'put' }>>)
       check(error === null, `${process.name} wrote, and the cluster committed it${error === null ? '' : `: ${error}`}`)
     }
     const before = await listAll(all)
@@ -117,13 +69,14 @@ async function main (): Promise<boolean> {
     const [deadLeader, survivor] = victimHost?.processes ?? []
     if (deadLeader === undefined || survivor === undefined) throw new Error('unreachable')
     console.log(`\nkilling ${deadLeader.name}, the leader of host0, with SIGKILL...`)
-    await deadLeader.kill()
-    await survivor.next('leader')
+    deadLeader.kill()
+    await deadLeader.exited()
+    await survivor.waitFor('leader', undefined, STEP_TIMEOUT_MS)
     console.log(`${survivor.name} took over the lock, the socket and port ${victimHost?.port}`)
-    survivor.send({ type: 'put', key: 'after-failover', value: `written by ${survivor.name}` })
-    check((await survivor.next('put')).error === null, `${survivor.name} writes through the new leader`)
-    hosts[1]?.processes[0]?.send({ type: 'put', key: 'from-host1-later', value: 'written while host0 changed leaders' })
-    check((await hosts[1]?.processes[0]?.next('put'))?.error === null, 'host1 keeps writing; host0 catches it')
+    const afterFailover = await survivor.request({ type: 'put', key: 'after-failover', value: `written by ${survivor.name}` }, 'put', undefined, STEP_TIMEOUT_MS)
+    check(afterFailover.error === null, `${survivor.name} writes through the new leader`)
+    const later = await hosts[1]?.processes[0]?.request({ type: 'put', key: 'from-host1-later', value: 'written while host0 changed leaders' }, 'put', undefined, STEP_TIMEOUT_MS)
+    check(later?.error === null, 'host1 keeps writing; host0 catches it')
 
     const alive = all.filter((process) => process !== deadLeader)
     const after = await listAll(alive)
@@ -132,7 +85,7 @@ async function main (): Promise<boolean> {
     check(new Set(after.values()).size === 1, 'all replicas identical after the failover')
     check([...after.values()][0]?.includes('after-failover=') === true, 'the write made after the failover is everywhere')
   } finally {
-    await Promise.all(all.map((process) => process.close()))
+    await Promise.all(all.map((process) => process.stop({ type: 'close' })))
     await rm(root, { recursive: true, force: true })
   }
   console.log(ok ? '\nsummary: every write was committed by the cluster and readable from every process; a killed leader lost nothing.' : '\nsummary: something did not happen as it should (see FAIL above).')

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { Child } from '../helpers/child.js'
+import { Child } from '../../src/cli/child.js'
 import { eventually, tempDir } from '../helpers/hosts.js'
 import type { ReplicaCommand, ReplicaReply } from './fixtures/replica.js'
 

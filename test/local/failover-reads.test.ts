@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
 import type { QuorumLevel } from '../../src/index.js'
 import type { IteratorSpec, MemberReply } from './fixtures/member.js'
-import { WAIT_MS, instances, leads, settle, within } from './instances.js'
+import { type Instances, WAIT_MS, instances, leads, settle, within } from './instances.js'
 import { Member } from './member.js'
 
 /**
@@ -29,6 +29,17 @@ const keyOf = (i: number): string => `${String(i >> 1).padStart(5, '0')}${i % 2 
 const valueOf = (i: number): string => `${'v'.repeat(100)}${i}`
 /** Entries read before the leader goes: more than the first message, so that some are buffered. */
 const READ_BEFORE_CUT = 10
+
+/** A forked process, killed when the test ends, opened on the test's directory as leader or guest. */
+async function memberOpening (dbs: Instances, leader: boolean): Promise<Member> {
+  const member = new Member()
+  dbs.track(async () => {
+    member.kill()
+    await member.exited()
+  })
+  assert.equal(await member.open(dbs.location), leader)
+  return member
+}
 
 async function fill<V> (db: QuorumLevel<string, V>, value: (i: number) => V): Promise<void> {
   for (let start = 0; start < ENTRIES; start += 500) {
@@ -60,12 +71,7 @@ test('gets issued on a guest just before the leader closes are all answered', { 
 
 test('a guest\'s get the leader never answered is answered by the next leader', { timeout: 30_000 }, async (t) => {
   const dbs = await instances(t)
-  const leader = new Member()
-  dbs.track(async () => {
-    leader.kill()
-    await leader.exited()
-  })
-  assert.equal(await leader.open(dbs.location), true)
+  const leader = await memberOpening(dbs, true)
   leader.send({ type: 'put', key: 'k', value: 'v' })
   await leader.waitFor('acked')
   const guest = dbs.make<string, unknown>({ valueEncoding: 'json' })
@@ -81,12 +87,7 @@ test('a guest\'s get the leader never answered is answered by the next leader', 
 
 test('with retry: false, a guest\'s get the leader never answered fails with LEVEL_CONNECTION_LOST', { timeout: 30_000 }, async (t) => {
   const dbs = await instances(t)
-  const leader = new Member()
-  dbs.track(async () => {
-    leader.kill()
-    await leader.exited()
-  })
-  assert.equal(await leader.open(dbs.location), true)
+  const leader = await memberOpening(dbs, true)
   const guest = dbs.make({ retry: false })
   await within(guest.open(), WAIT_MS, 'guest open')
   leader.pause()
@@ -212,12 +213,7 @@ async function handovers (t: TestContext): Promise<Handovers> {
   await leads(a)
   const b = dbs.make<string, unknown>({ valueEncoding: 'json' })
   await within(b.open(), WAIT_MS, 'b open')
-  const guest = new Member()
-  dbs.track(async () => {
-    guest.kill()
-    await guest.exited()
-  })
-  assert.equal(await guest.open(dbs.location), false)
+  const guest = await memberOpening(dbs, false)
   const leader = (): QuorumLevel<string, unknown> => a.isLeader ? a : b
   const handover = async (): Promise<void> => {
     const [current, next] = a.isLeader ? [a, b] : [b, a]

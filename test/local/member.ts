@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { Child } from '../helpers/child.js'
+import { Child } from '../../src/cli/child.js'
 import type { MemberCommand, MemberReply } from './fixtures/member.js'
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/member.js', import.meta.url))
@@ -43,12 +43,7 @@ export class Member {
   }
 
   async close (): Promise<void> {
-    const exited = this.exited()
-    this.send({ type: 'close' })
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(resolve, 10_000) })])
-    clearTimeout(timer)
-    this.kill()
+    await this.#child.stop({ type: 'close' })
   }
 
   /** Stops the process (SIGSTOP) as a busy or descheduled one is: it reacts to nothing until resumed. */

@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process'
 
 /**
- * A forked test fixture driven over IPC: commands go in, replies are kept in arrival order
- * and can be awaited by predicate. Every wait is bounded; `kill` ends the process for good.
+ * A forked process driven over IPC, for the demo, the bench and the tests: commands go in,
+ * replies are kept in arrival order and can be awaited by predicate. Every wait is bounded;
+ * `kill` ends the process for good.
  */
 export class Child<Command extends { type: string }, Reply extends { type: string }> {
   readonly replies: Reply[] = []
@@ -53,8 +54,8 @@ export class Child<Command extends { type: string }, Reply extends { type: strin
     })
   }
 
-  /** Sends `command` and waits for the first reply of `type` sent after it. */
-  async request<T extends Reply['type']> (command: Command, type: T, match?: (reply: Extract<Reply, { type: T }>) => boolean, ms?: number): Promise<Extract<Reply, { type: T }>> {
+  /** Sends `command` and waits for the first reply of `type` (or one of several) sent after it. */
+  async request<T extends Reply['type']> (command: Command, type: T | readonly T[], match?: (reply: Extract<Reply, { type: T }>) => boolean, ms?: number): Promise<Extract<Reply, { type: T }>> {
     const since = this.replies.length
     this.send(command)
     return await this.waitFor(type, match, ms, since)
@@ -62,6 +63,15 @@ export class Child<Command extends { type: string }, Reply extends { type: strin
 
   kill (signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal)
+  }
+
+  /** Asks the process to end with `command`; kills it if it has not exited after `ms`. */
+  async stop (command: Command, ms = 10_000): Promise<void> {
+    const exited = this.exited()
+    this.send(command)
+    const timer = setTimeout(() => { this.kill() }, ms)
+    await exited
+    clearTimeout(timer)
   }
 
   exited (): Promise<void> {

@@ -6,7 +6,7 @@
  * - The local layer, one host without peers: puts and gets from the QuorumLevel leader
  *   process beside plain classic-level (and a bare Replicator, the commit path alone), and
  *   from a QuorumLevel guest process beside a plain many-level guest of a many-level host.
- * Prints tables and JSON lines: ops/s, p50 and p99 latency, and machine CPU time per
+ * `npm run bench -- cluster` or `-- local` runs one part. Prints tables and JSON lines: ops/s, p50 and p99 latency, and machine CPU time per
  * operation (all processes of the scenario). Absolute figures drift on shared machines; the
  * ratio to the baseline is what to track.
  */
@@ -141,13 +141,17 @@ async function measureCluster (mode: 'plain' | 'replicated', scenario: ClusterSc
   }
 }
 
-const clusterRows: Row[] = []
-for (const scenario of clusterScenarios) {
-  const plain = await measureCluster('plain', scenario)
-  const replicated = await measureCluster('replicated', scenario)
-  clusterRows.push(plain, ratio(replicated, plain))
+const parts = new Set(process.argv.slice(2).length === 0 ? ['cluster', 'local'] : process.argv.slice(2))
+
+if (parts.has('cluster')) {
+  const clusterRows: Row[] = []
+  for (const scenario of clusterScenarios) {
+    const plain = await measureCluster('plain', scenario)
+    const replicated = await measureCluster('replicated', scenario)
+    clusterRows.push(plain, ratio(replicated, plain))
+  }
+  print('The cluster: 3 hosts, puts (replicated x plain classic-level)', clusterRows)
 }
-print('The cluster: 3 hosts, puts (replicated x plain classic-level)', clusterRows)
 
 // The local layer.
 
@@ -204,11 +208,13 @@ async function measureLocal (mode: LocalMode): Promise<Row[]> {
   }
 }
 
-const modes = Object.keys(BASELINE) as LocalMode[]
-const local = new Map<LocalMode, Row[]>()
-for (const mode of modes) local.set(mode, await measureLocal(mode))
-const localRows = localScenarios.flatMap((_, i) => modes.map((mode) => {
-  const baseline = BASELINE[mode]
-  return ratio(local.get(mode)?.[i] as Row, baseline === null ? undefined : local.get(baseline)?.[i])
-}))
-print('The local layer: 1 host, no peers, sync off (leader x classic-level, guest x many-level guest)', localRows)
+if (parts.has('local')) {
+  const modes = Object.keys(BASELINE) as LocalMode[]
+  const local = new Map<LocalMode, Row[]>()
+  for (const mode of modes) local.set(mode, await measureLocal(mode))
+  const localRows = localScenarios.flatMap((_, i) => modes.map((mode) => {
+    const baseline = BASELINE[mode]
+    return ratio(local.get(mode)?.[i] as Row, baseline === null ? undefined : local.get(baseline)?.[i])
+  }))
+  print('The local layer: 1 host, no peers, sync off (leader x classic-level, guest x many-level guest)', localRows)
+}

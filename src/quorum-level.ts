@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { resolve as resolvePath } from 'node:path'
 import { AbstractLevel, type AbstractDatabaseOptions, type AbstractOpenOptions } from 'abstract-level'
+import { assert } from './core/index.js'
 import { CODES, createError } from './errors.js'
 import { GuestRoute } from './local/guest-route.js'
 import { Leadership } from './local/leadership.js'
@@ -134,7 +135,7 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   /** abstract-level calls the hooks above only while the database is open. */
   get #live (): Session {
     const session = this.#session
-    if (session === null) throw new Error('quorum-level: an operation reached a closed database')
+    assert(session !== null, 'an operation reached a closed database')
     return session
   }
 }

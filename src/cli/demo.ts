@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { DemoCommand, DemoReply } from './demo-process.js'
+import { assert } from '../core/index.js'
 import { Child } from './child.js'
 import { freePorts } from './free-ports.js'
 
@@ -67,7 +68,7 @@ async function main (): Promise<boolean> {
 
     const [victimHost] = hosts
     const [deadLeader, survivor] = victimHost?.processes ?? []
-    if (deadLeader === undefined || survivor === undefined) throw new Error('unreachable')
+    assert(deadLeader !== undefined && survivor !== undefined, 'host0 has two processes')
     console.log(`\nkilling ${deadLeader.name}, the leader of host0, with SIGKILL...`)
     deadLeader.kill()
     await deadLeader.exited()

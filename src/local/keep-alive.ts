@@ -1,3 +1,5 @@
+import { assert } from '../core/index.js'
+
 /**
  * Holds the process open while work is pending, and only then: an open, a write, a read or
  * an iterator step keeps the event loop alive until it settles, whatever timers and sockets
@@ -16,7 +18,7 @@ export class KeepAlive {
   }
 
   release (): void {
-    if (this.#holds === 0) throw new Error('KeepAlive released more often than held')
+    assert(this.#holds > 0, 'KeepAlive released more often than held')
     if (--this.#holds === 0) this.#timer?.unref()
   }
 

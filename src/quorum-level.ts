@@ -101,11 +101,11 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   }
 
   _get (key: Buffer, _options: unknown, callback: Callback<Buffer>): void {
-    this.#live.run<Buffer>((route, done) => { route.db.get(key, BYTES, done) }, callback)
+    this.#live.run<Buffer>((route, done) => { route.get(key, done) }, callback)
   }
 
   _getMany (keys: Buffer[], _options: unknown, callback: Callback<Array<Buffer | undefined>>): void {
-    this.#live.run<Array<Buffer | undefined>>((route, done) => { route.db.getMany(keys, BYTES, done) }, callback)
+    this.#live.run<Array<Buffer | undefined>>((route, done) => { route.getMany(keys, done) }, callback)
   }
 
   _put (key: Buffer, value: Buffer, _options: unknown, callback: Callback): void {

@@ -5,7 +5,7 @@ import { ManyLevelGuest } from 'many-level'
 import type { WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { followEvents } from './event-relay.js'
-import { BYTES, type Route, type RouteDatabase, type WriteCallback } from './route.js'
+import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
 import { type BatchOp, stampWriteId } from './write-ids.js'
 
@@ -44,6 +44,14 @@ export class GuestRoute implements Route {
     })
     pipeline(socket, rpc, socket, () => {})
     this.#events = followEvents(paths.events, cluster)
+  }
+
+  get (key: Buffer, callback: ReadCallback<Buffer>): void {
+    this.#guest.get(key, BYTES, callback)
+  }
+
+  getMany (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
+    this.#guest.getMany(keys, BYTES, callback)
   }
 
   write (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback): void {

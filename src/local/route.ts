@@ -9,6 +9,7 @@ export type RouteDatabase = AbstractLevel<Buffer | Uint8Array | string, Buffer, 
 export const BYTES = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const
 
 export type WriteCallback = (error?: Error | null) => void
+export type ReadCallback<T> = (error?: Error | null, result?: T) => void
 
 /**
  * How one process reaches its host's data right now: directly, as the local leader, or
@@ -17,10 +18,13 @@ export type WriteCallback = (error?: Error | null) => void
  */
 export interface Route {
   readonly kind: 'leader' | 'guest'
-  /** Reads go here. */
+  /** Iterators and `clear` run here; reads by key go to `get` and `getMany`. */
   readonly db: RouteDatabase
   /** Lost: nothing more may be sent this way (a lost guest connection would never answer). */
   readonly lost: boolean
+  /** Reads one key; a missing one fails with `LEVEL_NOT_FOUND`, as abstract-level expects. */
+  get: (key: Buffer, callback: ReadCallback<Buffer>) => void
+  getMany: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
   /** Writes `ops` as one transaction named `id` (SPEC §4.7). */
   write: (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback) => void
   /**

@@ -6,7 +6,7 @@ import type { AbstractBatchOptions } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { ManyLevelHost } from 'many-level'
 import type { WriteId } from '../core/index.js'
-import { CODES } from '../errors.js'
+import { CODES, createError } from '../errors.js'
 import { Replicator } from '../replicator/replicator.js'
 import type { ReplicatorOptions } from '../replicator/options.js'
 import { WRITE_ID } from '../replicator/write-id-option.js'
@@ -108,10 +108,19 @@ export class Leadership implements Route {
   }
 
   get (key: Buffer, callback: ReadCallback<Buffer>): void {
+    // The hooks skip abstract-level's check that the database is open: check here.
+    if (this.lost) {
+      process.nextTick(callback, resigned())
+      return
+    }
     (this.#root as unknown as ReadHooks)._get(Buffer.concat([this.#prefix, key]), BYTES, callback)
   }
 
   getMany (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
+    if (this.lost) {
+      process.nextTick(callback, resigned())
+      return
+    }
     (this.#root as unknown as ReadHooks)._getMany(keys.map((key) => Buffer.concat([this.#prefix, key])), BYTES, callback)
   }
 
@@ -148,7 +157,7 @@ export class Leadership implements Route {
   }
 
   async #listen (options: LeadershipOptions): Promise<void> {
-    const host = new ManyLevelHost(servedDatabase(this.db) as ConstructorParameters<typeof ManyLevelHost>[0])
+    const host = new ManyLevelHost(servedDatabase(this) as ConstructorParameters<typeof ManyLevelHost>[0])
     const local = createServer((socket) => {
       socket.unref()
       this.#sockets.add(socket)
@@ -174,16 +183,18 @@ export class Leadership implements Route {
 }
 
 /**
- * What many-level's host serves the guests: the data sublevel, except that a batch carries
- * its write id as a last marker operation (SPEC §12.5), read back here into the batch option
- * the Replicator takes.
+ * What many-level's host serves the guests: the data sublevel, except that reads by key take
+ * the leader's short way, and a batch carries its write id as a last marker operation (SPEC
+ * §12.5), read back here into the batch option the Replicator takes.
  */
-function servedDatabase (data: RouteDatabase): unknown {
+function servedDatabase (leadership: Leadership): unknown {
+  const data = leadership.db
   return {
     supports: data.supports,
     open: data.open.bind(data),
-    get: data.get.bind(data),
-    getMany: data.getMany.bind(data),
+    // many-level's host asks for bytes, as the leader's own reads do: the same short way.
+    get: (key: Buffer, _options: unknown, callback: ReadCallback<Buffer>) => { leadership.get(key, callback) },
+    getMany: (keys: Buffer[], _options: unknown, callback: ReadCallback<Array<Buffer | undefined>>) => { leadership.getMany(keys, callback) },
     put: data.put.bind(data),
     del: data.del.bind(data),
     clear: data.clear.bind(data),
@@ -202,6 +213,10 @@ function servedDatabase (data: RouteDatabase): unknown {
       data.batch(written as BatchOp[], id === null ? options : { ...options, [WRITE_ID]: id }, callback)
     }
   }
+}
+
+function resigned (): Error {
+  return createError('The local leader resigned', CODES.DATABASE_NOT_OPEN)
 }
 
 async function removeStaleSocket (path: string): Promise<void> {

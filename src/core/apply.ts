@@ -49,24 +49,52 @@ function pump (s: NodeState): void {
   if (s.applying !== null || s.applyQueue.length === 0) return
   const jobs = s.applyQueue.splice(0)
   s.applying = jobs
-  const keys = new Set<Key>()
-  for (const job of jobs) {
-    for (const { entry } of job.entries) {
-      if (entry.kind === 'commit') for (const op of entry.ops) keys.add(op.key)
-    }
-    for (const [key] of job.snapshot?.records ?? []) keys.add(key)
+  const known = new Map<Key, Version | undefined>()
+  const missing = new Set<Key>()
+  const need = (key: Key): void => {
+    if (known.has(key) || missing.has(key)) return
+    const cached = s.versions.get(key)
+    if (cached === undefined) missing.add(key)
+    else known.set(key, cached ?? undefined)
   }
-  if (keys.size === 0) {
-    writeBatch(s, jobs, new Map())
+  for (const job of jobs) {
+    for (const { entry, source } of job.entries) {
+      // SPEC §5.2 step 3: an own commit's `ts` exceeds the clock, which is at least every
+      // version stored or queued here (§3), so it supersedes whatever is stored: no read.
+      if (entry.kind === 'commit' && source !== 'own') for (const op of entry.ops) need(op.key)
+    }
+    for (const [key] of job.snapshot?.records ?? []) need(key)
+  }
+  if (missing.size === 0) {
+    writeBatch(s, jobs, known)
     return
   }
-  const list = [...keys]
+  const list = [...missing]
   read(s, { type: 'versions', keys: list }, (result) => {
     assert(result.type === 'versions', `storage answered a versions query with ${result.type}`)
-    const versions = new Map<Key, Version | undefined>()
-    list.forEach((key, i) => versions.set(key, result.versions[i]))
-    writeBatch(s, jobs, versions)
+    list.forEach((key, i) => {
+      const version = result.versions[i]
+      known.set(key, version)
+      rememberVersion(s, key, version)
+    })
+    writeBatch(s, jobs, known)
   })
+}
+
+/**
+ * The version cache (SPEC §5.2): the stored version of recently applied or read keys, `null`
+ * for a key known absent. Only the apply pipeline changes data, one batch at a time, and it
+ * updates the cache when a batch is durable, so the cache never differs from storage.
+ */
+function rememberVersion (s: NodeState, key: Key, version: Version | undefined): void {
+  // Most recently used last: Map iteration order is insertion order.
+  s.versions.delete(key)
+  s.versions.set(key, version ?? null)
+  if (s.versions.size <= s.config.versionCacheMax) return
+  for (const oldest of s.versions.keys()) {
+    s.versions.delete(oldest)
+    if (s.versions.size <= s.config.versionCacheMax) return
+  }
 }
 
 function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | undefined>): void {
@@ -149,6 +177,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
 
   persist(s, writes, () => {
     s.marks = marks
+    for (const [key, record] of data) rememberVersion(s, key, record.version)
     for (const [origin, floor] of floors) s.floors.set(origin, floor)
     if (clock > s.clock) s.clock = clock
     for (const txn of resolved) {

@@ -16,6 +16,8 @@ export type Mutation =
   | 'retry-acked-early'
   /** Every start trusts its storage: the restart abort is issued without asking peers. */
   | 'restart-abort-without-peers'
+  /** Own transactions commit as soon as their quorum votes, ahead of earlier ones; an abort aborts only itself. */
+  | 'commit-out-of-order'
 
 export interface NodeConfig {
   readonly id: HostId
@@ -37,6 +39,8 @@ export interface NodeConfig {
   /** Retry backoff after an abort, chosen uniformly in [min, max] to break symmetric conflicts. */
   readonly backoffMsMin: number
   readonly backoffMsMax: number
+  /** Most own transactions in flight at once (SPEC §4.2). */
+  readonly pipelineDepth: number
   /** Most client ops one transaction carries (group commit). */
   readonly groupOpsMax: number
   /** Most key and value bytes one transaction carries, so its messages fit a frame. */
@@ -51,6 +55,8 @@ export interface NodeConfig {
   readonly snapshotIdleMs: number
   /** Own sequence numbers reserved per durable write of the reservation. */
   readonly reserveBlock: number
+  /** Stored versions kept in memory, so that applying a recently written key reads nothing. */
+  readonly versionCacheMax: number
   /** Writers whose state is kept in memory when nothing of theirs is in flight (SPEC §4.7). */
   readonly writersCachedMax: number
   readonly mutation?: Mutation | undefined
@@ -65,6 +71,7 @@ const DEFAULTS = {
   syncIntervalMs: 1_000,
   backoffMsMin: 1,
   backoffMsMax: 20,
+  pipelineDepth: 8,
   groupOpsMax: 1_024,
   groupBytesMax: 4 * 1024 * 1024,
   logRetention: 100_000,
@@ -73,7 +80,8 @@ const DEFAULTS = {
   catchUpBytesMax: 4 * 1024 * 1024,
   snapshotIdleMs: 30_000,
   reserveBlock: 64,
-  writersCachedMax: 10_000
+  writersCachedMax: 10_000,
+  versionCacheMax: 10_000
 } as const
 
 export function resolveConfig (options: NodeOptions): NodeConfig {
@@ -84,6 +92,9 @@ export function resolveConfig (options: NodeOptions): NodeConfig {
   const minConsensus = options.minConsensus ?? peerCount
   if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > peerCount) {
     throw new RangeError(`minConsensus must be an integer from 0 to ${peerCount}`)
+  }
+  if (options.pipelineDepth !== undefined && (!Number.isInteger(options.pipelineDepth) || options.pipelineDepth < 1)) {
+    throw new RangeError('pipelineDepth must be a positive integer')
   }
   if (options.peers.includes(options.id) || new Set(options.peers).size !== options.peers.length) {
     throw new RangeError('peers must be distinct and must not include the host itself')

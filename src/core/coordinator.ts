@@ -1,7 +1,7 @@
 import { assert } from './assert.js'
 import { enqueueApply } from './apply.js'
 import type { FailureReason, RequestId } from './effects.js'
-import { type CommittingTxn, type NodeState, type PendingWrite, backoffMs, persist, send, uniqueKeys } from './state.js'
+import { type ActiveTxn, type CommittingTxn, type NodeState, type PendingWrite, backoffMs, persist, queueWrite, send, uniqueKeys } from './state.js'
 import { type LogEntry, type Op, type WriteId, opsBytes, txnKey } from './types.js'
 import { admitWrite, commitWriters, failWrites, settleConfirming, settleWrite } from './writers.js'
 
@@ -14,24 +14,49 @@ export function submitWrite (s: NodeState, request: RequestId, ops: readonly Op[
   } else if (s.closing) {
     s.out.push({ type: 'reply', request, result: { ok: false, reason: 'closed' } })
   } else {
-    s.queue.push({ requests: [request], ops, id, deadline })
+    queueWrite(s, { requests: [request], ops, id, deadline, order: 0 })
   }
 }
 
+/** Starts transactions from the head of the queue while the pipeline has room (SPEC §4.2). */
 export function maybeStartTxn (s: NodeState): void {
   failExpiredWrites(s)
-  if (s.active !== null || s.queue.length === 0 || s.closing || !s.ready || s.now < s.retryAt) return
+  while (startTxn(s));
+}
+
+function startTxn (s: NodeState): boolean {
+  if (s.queue.length === 0 || s.closing || !s.ready || s.now < s.retryAt) return false
   const { config } = s
+  if (s.active.length >= config.pipelineDepth) return false
+  for (const txn of s.active) {
+    // An abort puts its writes back in the queue once durable: until then nothing behind
+    // them may start, or a writer's later write could commit before its earlier one. A
+    // reservation covers the numbers after it too: wait for it rather than write another.
+    if (txn.decision === 'abort' || txn.state === 'reserving') return false
+  }
   const writes: PendingWrite[] = []
   let opCount = 0
   let byteCount = 0
+  let full = false
   for (const write of s.queue) {
     const bytes = opsBytes(write.ops)
-    if (writes.length > 0 && (opCount + write.ops.length > config.groupOpsMax || byteCount + bytes > config.groupBytesMax)) break
+    if (writes.length > 0 && (opCount + write.ops.length > config.groupOpsMax || byteCount + bytes > config.groupBytesMax)) {
+      full = true
+      break
+    }
+    // Own transactions in flight never share a key: the write waits, and so does every
+    // write behind it (one order for the queue).
+    if (write.ops.some((op) => s.activeKeys.has(op.key))) break
     writes.push(write)
     opCount += write.ops.length
     byteCount += bytes
   }
+  if (writes.length === 0) return false
+  // One transaction collects votes at a time unless the queue holds more than a group: the
+  // writes that arrive meanwhile make the next group bigger, which costs less per write than
+  // more transactions would (every transaction is messages, a synced record per participant
+  // and batches). Those beyond a full group go at once.
+  if (!full && s.active.some((txn) => txn.state === 'preparing')) return false
   const ops = writes.flatMap((write) => write.ops)
   const keys = uniqueKeys(ops)
   const seq = s.nextSeq
@@ -39,60 +64,87 @@ export function maybeStartTxn (s: NodeState): void {
   if (!s.locks.tryAcquire(txnKey(config.id, seq), keys)) {
     for (const write of writes) write.reason = 'conflict'
     s.retryAt = s.now + backoffMs(s)
-    return
+    return false
   }
+  for (const key of keys) s.activeKeys.add(key)
   s.queue.splice(0, writes.length)
   s.nextSeq++
-  const txn = { seq, writes, ops, keys, state: 'preparing' as const, startedAt: s.now, yes: new Map(), no: new Set<string>() }
-  s.active = txn
+  const txn: ActiveTxn = { seq, writes, ops, keys, state: 'preparing', startedAt: s.now, yes: new Map(), no: new Set<string>() }
+  s.active.push(txn)
   if (config.minConsensus === 0) {
-    decideCommit(s)
-    return
+    decideInOrder(s)
+    return true
   }
   if (seq <= s.reserved) {
-    sendPrepares(s)
-    return
+    sendPrepares(s, txn)
+    return true
   }
   // SPEC §5.1: a sequence number is durably reserved before any peer hears of it, so a
   // restarted origin never reuses one that a participant may hold prepared.
-  s.active.state = 'reserving'
+  txn.state = 'reserving'
   const reserved = seq + config.reserveBlock - 1
   persist(s, [{ type: 'reserved', seq: reserved }], () => {
     if (reserved > s.reserved) s.reserved = reserved
-    if (s.active?.seq !== seq || s.active.state !== 'reserving') return
-    s.active.state = 'preparing'
-    s.active.startedAt = s.now
-    // Closed while reserving: no peer heard of it, so it is aborted before anyone does.
-    if (s.closing) decideAbort(s, 'closed')
-    else sendPrepares(s)
+    if (txn.state !== 'reserving') return
+    txn.state = 'preparing'
+    txn.startedAt = s.now
+    // Aborted while reserving (a close, or an earlier transaction's abort): no peer heard of
+    // it, so it is aborted before anyone does.
+    if (txn.abortWhenReserved !== undefined) decideAbort(s, txn, txn.abortWhenReserved)
+    else sendPrepares(s, txn)
   })
+  return true
 }
 
-function sendPrepares (s: NodeState): void {
-  const txn = s.active
-  assert(txn !== null, 'prepares are sent for the active transaction')
+function sendPrepares (s: NodeState, txn: ActiveTxn): void {
   for (const peer of s.peers) send(s, peer, { type: 'prepare', seq: txn.seq, ops: txn.ops, clock: s.clock })
 }
 
 export function onVote (s: NodeState, from: string, seq: number, yes: boolean, clock: number): void {
   if (clock > s.clock) s.clock = clock
-  const txn = s.active
-  if (txn === null || txn.seq !== seq || txn.state !== 'preparing') return
+  const txn = s.active.find((active) => active.seq === seq)
+  if (txn === undefined || txn.state !== 'preparing') return
   if (yes) {
     txn.no.delete(from)
     txn.yes.set(from, clock)
   } else if (!txn.yes.has(from)) {
     txn.no.add(from)
   }
-  const { minConsensus } = s.config
-  if (txn.yes.size >= minConsensus) decideCommit(s)
-  else if (Math.max(s.peerCount, s.peers.length) - txn.no.size < minConsensus) decideAbort(s, 'conflict')
+  // Too many no votes make a quorum impossible.
+  if (!txn.yes.has(from) && Math.max(s.peerCount, s.peers.length) - txn.no.size < s.config.minConsensus) abortFrom(s, txn, 'conflict')
+  else decideInOrder(s)
 }
 
-function decideCommit (s: NodeState): void {
-  const txn = s.active
-  assert(txn !== null && txn.state === 'preparing', 'commit is decided for a preparing transaction')
+/**
+ * SPEC §4.4: own transactions commit in sequence order. One whose quorum voted yes commits
+ * once every earlier one is decided commit; until then it waits. So a writer's writes commit
+ * in the order they were queued, whatever order the votes arrive in.
+ */
+function decideInOrder (s: NodeState): void {
+  const outOfOrder = s.config.mutation === 'commit-out-of-order'
+  for (const txn of s.active) {
+    if (txn.state === 'preparing' && txn.yes.size >= s.config.minConsensus) decideCommit(s, txn)
+    else if (txn.decision !== 'commit' && !outOfOrder) return
+  }
+}
+
+/**
+ * Aborts `txn` and every later undecided own transaction: a later one may carry a later write
+ * of the same writer, which must not commit before this one's writes do. None of them is
+ * decided commit, since commits are decided in order.
+ */
+function abortFrom (s: NodeState, txn: ActiveTxn, reason: FailureReason): void {
+  const later = s.config.mutation === 'commit-out-of-order' ? [txn] : s.active.filter((active) => active.seq >= txn.seq)
+  for (const active of later) {
+    if (active.state === 'preparing') decideAbort(s, active, reason)
+    else if (active.state === 'reserving') active.abortWhenReserved = reason
+  }
+}
+
+function decideCommit (s: NodeState, txn: ActiveTxn): void {
+  assert(txn.state === 'preparing', 'commit is decided for a preparing transaction')
   txn.state = 'deciding'
+  txn.decision = 'commit'
   // SPEC §3: the commit timestamp exceeds every clock in the quorum, hence every version
   // any quorum member has applied to these keys. The wall clock is only a lower bound.
   let ts = Math.max(s.clock, s.wall)
@@ -104,21 +156,23 @@ function decideCommit (s: NodeState): void {
   enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: s.config.id, seq: txn.seq, ts, ops: txn.ops }, source: 'own' }], writers })
 }
 
-function decideAbort (s: NodeState, reason: FailureReason): void {
-  const txn = s.active
-  assert(txn !== null && txn.state === 'preparing', 'abort is decided for a preparing transaction')
+function decideAbort (s: NodeState, txn: ActiveTxn, reason: FailureReason): void {
+  assert(txn.state === 'preparing', 'abort is decided for a preparing transaction')
   txn.state = 'deciding'
+  txn.decision = 'abort'
   txn.abortReason = reason
   enqueueApply(s, { entries: [{ entry: { kind: 'abort', origin: s.config.id, seq: txn.seq }, source: 'own' }] })
 }
 
-/** Called by the apply pipeline once the active transaction's decision is durable: now it may be told. */
+/** Called by the apply pipeline once an own transaction's decision is durable: now it may be told. */
 export function onActiveDecisionDurable (s: NodeState, entry: LogEntry): void {
   const { config } = s
-  const txn = s.active
-  assert(txn !== null && txn.seq === entry.seq && txn.state === 'deciding', 'an own decision belongs to the active transaction')
+  const index = s.active.findIndex((active) => active.seq === entry.seq)
+  const txn = s.active[index]
+  assert(txn !== undefined && txn.state === 'deciding', 'an own decision belongs to an active transaction')
   s.locks.release(txnKey(config.id, txn.seq), txn.keys)
-  s.active = null
+  for (const key of txn.keys) s.activeKeys.delete(key)
+  s.active.splice(index, 1)
   if (entry.kind === 'commit') {
     const committing: CommittingTxn = { seq: txn.seq, writes: txn.writes, entry, yesVoters: new Set(txn.yes.keys()), acks: new Set(), sentAt: s.now }
     sendCommit(s, committing, s.peers)
@@ -132,10 +186,16 @@ export function onActiveDecisionDurable (s: NodeState, entry: LogEntry): void {
     if (s.closing) {
       failWrites(s, txn.writes)
     } else {
-      s.queue.unshift(...txn.writes)
+      requeue(s, txn.writes)
       s.retryAt = s.now + backoffMs(s)
     }
   }
+}
+
+/** Puts an aborted transaction's writes back where they were in the queue. */
+function requeue (s: NodeState, writes: readonly PendingWrite[]): void {
+  s.queue.push(...writes)
+  s.queue.sort((a, b) => a.order - b.order)
 }
 
 function sendCommit (s: NodeState, txn: CommittingTxn, peers: readonly string[]): void {
@@ -211,11 +271,11 @@ function failExpiredWrites (s: NodeState): void {
 }
 
 export function onCoordinatorTick (s: NodeState): void {
-  const txn = s.active
-  if (txn?.state === 'preparing') {
+  for (const txn of s.active) {
+    if (txn.state !== 'preparing') continue
     const expired = txn.writes.some((write) => write.deadline <= s.now)
     if (expired || s.now - txn.startedAt >= s.config.prepareTimeoutMs) {
-      decideAbort(s, txn.no.size > 0 ? 'conflict' : 'no-quorum')
+      abortFrom(s, txn, txn.no.size > 0 ? 'conflict' : 'no-quorum')
     }
   }
   for (const committing of s.committing.values()) {
@@ -240,7 +300,10 @@ export function onClose (s: NodeState): void {
   const queued = s.queue.splice(0)
   for (const write of queued) write.reason = 'closed'
   failWrites(s, queued)
-  if (s.active?.state === 'preparing') decideAbort(s, 'closed')
+  for (const txn of s.active) {
+    if (txn.state === 'preparing') decideAbort(s, txn, 'closed')
+    else if (txn.state === 'reserving') txn.abortWhenReserved = 'closed'
+  }
   for (const txn of s.committing.values()) settleCommitting(s, txn)
   s.committing.clear()
   settleConfirming(s, 'unconfirmed')

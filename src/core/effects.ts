@@ -107,8 +107,11 @@ interface Timed {
 }
 
 export type Input = Timed & (
-  /** `id` names the write across retries (SPEC §4.7); a retried write carries the same id. */
-  | { readonly type: 'write', readonly request: RequestId, readonly ops: readonly Op[], readonly id?: WriteId | undefined }
+  /**
+   * Client writes made together, queued in this order before a transaction starts, so that
+   * one group can take them all. `id` names a write across retries (SPEC §4.7).
+   */
+  | { readonly type: 'write', readonly writes: ReadonlyArray<{ readonly request: RequestId, readonly ops: readonly Op[], readonly id?: WriteId | undefined }> }
   | { readonly type: 'message', readonly from: HostId, readonly message: Message }
   | { readonly type: 'persisted', readonly id: number }
   | { readonly type: 'read', readonly id: number, readonly result: QueryResult }

@@ -18,9 +18,8 @@ export interface NodeInspection {
   /** `asking`: waiting for every peer after a start that may have lost data; `aborting`: finishing. */
   readonly recovery: 'asking' | 'aborting' | null
   readonly queued: number
-  readonly active: boolean
-  /** The active transaction's sequence number, if any. */
-  readonly activeSeq: number | null
+  /** The sequence numbers of the own transactions in flight. */
+  readonly active: readonly number[]
   readonly committing: number
   readonly confirming: number
   readonly aborting: number
@@ -66,7 +65,9 @@ export class Node {
       locks,
       prepared,
       queue: [],
-      active: null,
+      nextOrder: 0,
+      active: [],
+      activeKeys: new Set(),
       committing: new Map(),
       confirming: [],
       lastProbeAt: -Infinity,
@@ -83,6 +84,7 @@ export class Node {
       storageOk: true,
       closing: false,
       applyQueue: [],
+      versions: new Map(),
       applying: null,
       nextIoId: 0,
       pendingPersists: new Map(),
@@ -126,7 +128,7 @@ export class Node {
     s.wall = input.wall
     switch (input.type) {
       case 'write':
-        submitWrite(s, input.request, input.ops, input.id)
+        for (const write of input.writes) submitWrite(s, write.request, write.ops, write.id)
         break
       case 'message':
         if (s.peers.includes(input.from)) onMessage(s, input.from, input.message)
@@ -192,8 +194,7 @@ export class Node {
       ready: s.ready,
       recovery: s.recovery?.kind ?? null,
       queued: s.queue.length,
-      active: s.active !== null,
-      activeSeq: s.active?.seq ?? null,
+      active: s.active.map((txn) => txn.seq),
       committing: s.committing.size,
       confirming: s.confirming.length,
       aborting: s.aborting.size,
@@ -231,7 +232,7 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
 /** The fan-out after a durable apply batch (SPEC §5.2 step 8). */
 function afterApply (s: NodeState, own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>): void {
   for (const entry of own) {
-    if (s.active?.seq === entry.seq && s.active.state === 'deciding') {
+    if (s.active.some((txn) => txn.seq === entry.seq && txn.state === 'deciding')) {
       onActiveDecisionDurable(s, entry)
     } else {
       // A restart's abort: participants holding one of these numbers learn it at once.

@@ -3,7 +3,7 @@ import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, S
 import type { Message } from './messages.js'
 import type { AppliedMarks } from './marks.js'
 import type { LockTable } from './locks.js'
-import type { DataRecord, HostId, Key, LogEntry, Op, WriteId } from './types.js'
+import type { DataRecord, HostId, Key, LogEntry, Op, Version, WriteId } from './types.js'
 
 export interface PendingWrite {
   /** The first try, then every retry of the same write id that arrived while it was in flight. */
@@ -12,15 +12,21 @@ export interface PendingWrite {
   readonly id: WriteId | undefined
   readonly deadline: number
   reason?: FailureReason
+  /** Its place in the queue: set when it first enters it, kept when an abort puts it back. */
+  order: number
 }
 
-/** The origin's one undecided transaction. */
-interface ActiveTxn {
+/** An own transaction not yet decided, or whose decision is not yet durable (SPEC §4.2). */
+export interface ActiveTxn {
   readonly seq: number
   readonly writes: PendingWrite[]
   readonly ops: readonly Op[]
   readonly keys: readonly Key[]
   state: 'reserving' | 'preparing' | 'deciding'
+  /** Set once decided. */
+  decision?: 'commit' | 'abort'
+  /** Aborted while its reservation was being written: the abort is decided once it is durable. */
+  abortWhenReserved?: FailureReason
   startedAt: number
   readonly yes: Map<HostId, number>
   readonly no: Set<HostId>
@@ -139,8 +145,13 @@ export interface NodeState {
   readonly floors: Map<HostId, number>
   readonly locks: LockTable
   readonly prepared: Map<string, PreparedTxn>
+  /** Writes waiting for a transaction, by `order`. */
   readonly queue: PendingWrite[]
-  active: ActiveTxn | null
+  nextOrder: number
+  /** Own transactions in flight, by seq: at most `pipelineDepth`. */
+  readonly active: ActiveTxn[]
+  /** The keys the active transactions hold: a group stops before a write that touches one. */
+  readonly activeKeys: Set<Key>
   readonly committing: Map<number, CommittingTxn>
   readonly confirming: ConfirmingWrite[]
   lastProbeAt: number
@@ -160,6 +171,8 @@ export interface NodeState {
   storageOk: boolean
   closing: boolean
   readonly applyQueue: ApplyJob[]
+  /** Stored versions of recently applied or read keys, exact; `null`: known absent (SPEC §5.2). */
+  readonly versions: Map<Key, Version | null>
   /** The jobs of the batch being read or written, if any. */
   applying: readonly ApplyJob[] | null
   nextIoId: number
@@ -181,6 +194,12 @@ export interface NodeState {
    * ask for more. Set by the node, so that the apply pipeline depends on nothing above it.
    */
   readonly afterApply: (own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>) => void
+}
+
+/** Puts a write in the queue for the first time. */
+export function queueWrite (s: NodeState, write: PendingWrite): void {
+  write.order = s.nextOrder++
+  s.queue.push(write)
 }
 
 export function send (s: NodeState, to: HostId, message: Message): void {

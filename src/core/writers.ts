@@ -1,6 +1,6 @@
 import { assert } from './assert.js'
 import type { FailedRun, RequestId, StorageWrite, WriteResult } from './effects.js'
-import { type CommittingTxn, type NodeState, type PendingWrite, type WriterState, persist, read, send } from './state.js'
+import { type CommittingTxn, type NodeState, type PendingWrite, type WriterState, persist, queueWrite, read, send } from './state.js'
 import type { Op, WriteId } from './types.js'
 
 /**
@@ -45,7 +45,7 @@ function decide (s: NodeState, writer: WriterState, request: RequestId, ops: rea
     reply(s, [request], { ok: false, reason: failed.reason })
     return
   }
-  const write: PendingWrite = { requests: [request], ops, id, deadline }
+  const write: PendingWrite = { requests: [request], ops, id, deadline, order: 0 }
   writer.inflight.set(id.counter, write)
   if (id.counter <= writer.counter) {
     // A writer's writes commit in counter order, and failures are recorded before they are
@@ -64,7 +64,7 @@ function decide (s: NodeState, writer: WriterState, request: RequestId, ops: rea
     failWrites(s, [write])
     return
   }
-  s.queue.push(write)
+  queueWrite(s, write)
 }
 
 function reply (s: NodeState, requests: readonly RequestId[], result: WriteResult): void {

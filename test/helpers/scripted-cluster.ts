@@ -1,5 +1,5 @@
 import { Node } from '../../src/core/index.js'
-import type { Effect, HostId, Input, Message, NodeOptions, Op, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Effect, HostId, Input, Message, NodeOptions, Op, Query, WriteId, WriteResult } from '../../src/core/index.js'
 import { SimStorage } from '../sim/storage.js'
 
 /**
@@ -10,6 +10,8 @@ export class ScriptedCluster {
   readonly storage = new Map<HostId, SimStorage>()
   readonly results = new Map<number, WriteResult>()
   readonly events: Array<{ host: HostId, event: string }> = []
+  /** Every read a core issued, in order. */
+  readonly queries: Array<{ host: HostId, query: Query }> = []
   readonly #nodes = new Map<HostId, Node | null>()
   readonly #inflight: Array<{ from: HostId, to: HostId, message: Message }> = []
   readonly #isolated = new Set<HostId>()
@@ -98,8 +100,15 @@ export class ScriptedCluster {
   /** Submits a write; `writeId` names it across retries (SPEC §4.7). */
   write (id: HostId, ops: Op[], writeId?: WriteId): number {
     const request = this.#nextRequest++
-    this.#step(id, { type: 'write', now: this.#now, wall: this.wall(id), request, ops, id: writeId })
+    this.#step(id, { type: 'write', now: this.#now, wall: this.wall(id), writes: [{ request, ops, id: writeId }] })
     return request
+  }
+
+  /** Submits writes made together, as a driver does with those of one turn; one request each. */
+  writeTogether (id: HostId, writes: Op[][]): number[] {
+    const requests = writes.map((ops) => ({ request: this.#nextRequest++, ops }))
+    this.#step(id, { type: 'write', now: this.#now, wall: this.wall(id), writes: requests })
+    return requests.map(({ request }) => request)
   }
 
   /** Tells the host its storage fails (`ok: false`) or works again. */
@@ -185,6 +194,7 @@ export class ScriptedCluster {
           this.disk(id).queue.push({ kind: 'persist', id: effect.id, writes: effect.writes, sync: effect.sync })
           break
         case 'read':
+          this.queries.push({ host: id, query: effect.query })
           this.disk(id).queue.push({ kind: 'read', id: effect.id, query: effect.query })
           break
         case 'reply':

@@ -513,6 +513,8 @@ class Simulation {
       backoffMsMin: 1,
       backoffMsMax: 15,
       groupOpsMax: swarm.groupOpsMax,
+      pipelineDepth: swarm.pipelineDepth,
+      versionCacheMax: swarm.versionCacheMax,
       groupBytesMax: swarm.bytesMax,
       catchUpBytesMax: swarm.bytesMax,
       logRetention: swarm.logRetention,
@@ -721,7 +723,7 @@ class Simulation {
       }
       if (entry.kind === 'abort') {
         if (!this.#abortedAt.has(key)) this.#abortedAt.set(key, { at: this.now, incarnation: host.incarnation })
-        if (host.node?.inspect().activeSeq === entry.seq) this.stats.aborts++
+        if (host.node?.inspect().active.includes(entry.seq) === true) this.stats.aborts++
         else this.stats.restartAborts++
         continue
       }
@@ -829,7 +831,7 @@ class Simulation {
   #submit (host: SimHost, write: ClientWrite): void {
     const request = this.#nextRequest++
     this.#requests.set(request, write)
-    this.#step(host, { type: 'write', ...this.#time(host), request, ops: write.ops, id: write.id })
+    this.#step(host, { type: 'write', ...this.#time(host), writes: [{ request, ops: write.ops, id: write.id }] })
   }
 
   /** An answer reaches its client, unless the leader that sent it died first: then the client retries. */
@@ -911,7 +913,7 @@ class Simulation {
       const node = host.node
       if (node === null || host.storage.queue.length > 0) return false
       const view = node.inspect()
-      if (view.queued > 0 || view.active || view.committing > 0 || view.confirming > 0 || view.applying) return false
+      if (view.queued > 0 || view.active.length > 0 || view.committing > 0 || view.confirming > 0 || view.applying) return false
       // A host that asks every peer after losing data waits for good if one is gone for good.
       if (view.recovery === 'aborting' || (view.recovery === 'asking' && !anyDead)) return false
       if (view.prepared > this.#blockedPrepared(host)) return false
@@ -986,6 +988,7 @@ class Simulation {
       }
     }
     this.#checkLostWrites(held)
+    this.#checkWriterOrder()
     this.#checkReads()
     const majority = isMajority(this.swarm.minConsensus, this.swarm.hosts - 1)
     // A restored host forgot promises (votes) it made after its copy was taken (README).
@@ -1009,6 +1012,25 @@ class Simulation {
         return holder.dead || holder.wentBackAt >= write.answeredAt
       })
       if (!excused) throw new Violation(`agreement: write ${write.id.writer}:${write.id.counter} was acknowledged, and is lost, though a host that held it never lost data`)
+    }
+  }
+
+  /**
+   * SPEC §4.2: a writer's writes commit in the order it made them, though several of its
+   * transactions are in flight at once.
+   */
+  #checkWriterOrder (): void {
+    const last = new Map<string, { counter: number, decision: Decision }>()
+    const byCounter = [...this.#writes].sort((a, b) => a.id.counter - b.id.counter)
+    for (const write of byCounter) {
+      const decision = this.#decisionByToken.get(write.token)
+      if (decision === undefined) continue
+      const before = last.get(write.id.writer)
+      if (before !== undefined && before.decision.order > decision.order) {
+        const name = (counter: number): string => `${write.id.writer}:${counter}`
+        throw new Violation(`writer-order: ${name(write.id.counter)} committed in ${decision.entry.origin}#${decision.entry.seq} before ${name(before.counter)} did, in ${before.decision.entry.origin}#${before.decision.entry.seq}`)
+      }
+      last.set(write.id.writer, { counter: write.id.counter, decision })
     }
   }
 

@@ -43,6 +43,10 @@ export interface SwarmConfig {
   readonly logRetention: number
   readonly reserveBlock: number
   readonly groupOpsMax: number
+  /** Own transactions in flight at once. */
+  readonly pipelineDepth: number
+  /** Stored versions kept in memory: tiny caches evict all the time. */
+  readonly versionCacheMax: number
   /** Tiny budgets force group commit and catch-up messages to be cut by bytes. */
   readonly bytesMax: number
   readonly writeTimeoutMs: number
@@ -82,6 +86,8 @@ export function chooseSwarm (random: Prng): SwarmConfig {
     logRetention: random.pick([1, 3, 1_000]),
     reserveBlock: random.pick([1, 4]),
     groupOpsMax: random.pick([1, 4, 64]),
+    pipelineDepth: random.pick([1, 2, 8]),
+    versionCacheMax: random.pick([1, 8, 10_000]),
     bytesMax: random.pick([24, 4 * 1024 * 1024]),
     writeTimeoutMs: random.pick([200, 2_000]),
     learnPeers: random.chance(0.5)

@@ -61,6 +61,8 @@ export class CoreDriver {
   /** Wakes close() when the last request settles. */
   #settled: (() => void) | null = null
   #storageFailing = false
+  /** Writes made this turn, submitted together at its end. */
+  readonly #made: Array<{ readonly request: number, readonly ops: readonly Op[], readonly id: WriteId }> = []
 
   constructor (store: LevelStore, witness: DurabilityWitness, options: DriverOptions, hooks: DriverHooks) {
     this.#store = store
@@ -87,8 +89,17 @@ export class CoreDriver {
     return new Promise((resolve, reject) => {
       this.#requests.set(request, { ops, id, resolve, reject })
       this.#holdWhileBusy()
-      this.#step({ type: 'write', ...this.#time(), request, ops, id })
+      if (this.#made.push({ request, ops, id }) === 1) queueMicrotask(() => { this.#submitMade() })
     })
+  }
+
+  /**
+   * The writes made in one turn reach the core as one input: writes answered together come
+   * back together (a worker awaiting each put), and one transaction then carries them all.
+   */
+  #submitMade (): void {
+    const writes = this.#made.splice(0)
+    this.#step({ type: 'write', ...this.#time(), writes })
   }
 
   connected (peer: HostId): void {
@@ -175,7 +186,10 @@ export class CoreDriver {
     if (this.#storageFailing) this.#step({ type: 'storage', ...this.#time(), ok: false })
     for (const peer of this.#connected) this.#step({ type: 'connected', ...this.#time(), peer })
     // Writes submitted before this core existed, or to the one it replaces, under their ids.
-    for (const [request, { ops, id }] of this.#requests) this.#step({ type: 'write', ...this.#time(), request, ops, id })
+    // Those made this turn are submitted by #submitMade.
+    const made = new Set(this.#made.map((write) => write.request))
+    const writes = [...this.#requests].filter(([request]) => !made.has(request)).map(([request, { ops, id }]) => ({ request, ops, id }))
+    if (writes.length > 0) this.#step({ type: 'write', ...this.#time(), writes })
   }
 
   /** A tick is pending work only while a write waits on it: an idle Replicator holds nothing open. */

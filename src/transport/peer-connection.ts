@@ -73,6 +73,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   #state: 'handshake' | 'verifying' | 'open' | 'closed' = 'handshake'
   #opened = false
   #pingTimer: ReturnType<typeof setInterval> | null = null
+  /** Frames written in this turn of the event loop, sent together at its end. */
+  #outgoing: Uint8Array[] = []
 
   constructor (channel: ByteChannel, options: PeerConnectionOptions) {
     super()
@@ -156,6 +158,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     if (this.#pingTimer !== null) clearInterval(this.#pingTimer)
     const lost = createError('Peer connection closed', CODES.CONNECTION_LOST, error === null ? {} : { cause: error })
     for (const fail of [...this.#pendingCalls]) fail(lost)
+    this.#flush()
     this.#channel.end()
     this.emit('close', error)
   }
@@ -172,7 +175,18 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
       this.close(asModuleError(error))
       return
     }
-    this.#channel.write(frame)
+    if (this.#outgoing.push(frame) === 1) queueMicrotask(() => { this.#flush() })
+  }
+
+  /**
+   * One write per turn of the event loop: a step of the core that sends a peer several
+   * messages costs the transport one write (one syscall on TCP), not one per frame.
+   */
+  #flush (): void {
+    const frames = this.#outgoing
+    if (frames.length === 0) return
+    this.#outgoing = []
+    this.#channel.write(frames.length === 1 ? frames[0] as Uint8Array : concat(frames))
   }
 
   /** Calls the peer; `onAnswer` runs synchronously with the answer, before the promise settles. */
@@ -245,6 +259,18 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emit('open', remote)
     this.#processFrames()
   }
+}
+
+function concat (frames: readonly Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const frame of frames) length += frame.byteLength
+  const bytes = new Uint8Array(length)
+  let offset = 0
+  for (const frame of frames) {
+    bytes.set(frame, offset)
+    offset += frame.byteLength
+  }
+  return bytes
 }
 
 function asModuleError (error: unknown): ModuleError {

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import { Replicator } from '../../src/index.js'
-import { type HostSet, allReady, contents, eventually, once, openHost, optionsOf, tempDir, withHosts } from '../helpers/hosts.js'
+import { LevelStore } from '../../src/storage/store.js'
+import { type HostSet, type TestHost, allReady, contents, eventually, once, openHost, optionsOf, tempDir, withHosts } from '../helpers/hosts.js'
 
 test('a put resolves once every host has it, and every host reads it (level-2pc README)', { timeout: 30_000 }, async () => {
   await withHosts(3, undefined, async ({ hosts: [a, b, c] }) => {
@@ -32,6 +33,23 @@ test('random records put to one host appear on all, in json', { timeout: 30_000 
     for (const host of set.hosts) {
       for (const [key, value] of records) assert.deepEqual(await host.db.get(key), value)
     }
+  })
+})
+
+test('puts made in one turn reach the core together and commit as one transaction', { timeout: 30_000 }, async () => {
+  await withHosts(3, undefined, async (set) => {
+    await allReady(set)
+    const a = set.hosts[0] as TestHost
+    // The first write also loads the writer's records (SPEC §4.7), which holds the others back.
+    await a.db.put('first', 0)
+    await Promise.all(Array.from({ length: 50 }, (_, i) => a.db.put(`k${i}`, i)))
+    const store = new LevelStore(a.db, { batch: async () => {}, sync: false })
+    const origin = await store.hostId()
+    const log = await store.read({ type: 'log', ranges: [{ origin, from: 1, to: 1_000 }], limit: 1_000, bytesMax: Number.MAX_SAFE_INTEGER })
+    assert.ok(log.type === 'log')
+    assert.deepEqual(log.entries.map((entry) => entry.kind === 'commit' ? entry.ops.length : 0), [1, 50])
+    await store.close()
+    for (const host of set.hosts) assert.equal(await host.db.get('k49'), 49)
   })
 })
 

@@ -47,6 +47,37 @@ await test('a read issued right after a persist, without awaiting, sees the writ
   await store.close()
 })
 
+await test('persists issued back to back are one batch, synced if any asks; anything issued between them splits the group', async (t) => {
+  const temp = await TempDb.open(t)
+  const batches: Array<{ ops: number, sync: boolean }> = []
+  const raw = rawBatch(temp.db)
+  const counting: RawBatch = async (ops, options) => {
+    batches.push({ ops: ops.length, sync: options.sync })
+    await raw(ops, options)
+  }
+  const store = new LevelStore(temp.db, { batch: counting, sync: false })
+  const log = (seq: number): StorageWrite => ({ type: 'log', entry: { kind: 'abort', origin: 'a', seq } })
+  // Together: the truncation in the third deletes the entries the first two put.
+  await Promise.all([
+    store.persist([log(1), put('k', 'v1', 1)]),
+    store.persist([log(2)], true),
+    store.persist([{ type: 'truncate-log', origin: 'a', before: 3 }, log(3)])
+  ])
+  // Three log puts, a datum and its version, two log deletes.
+  assert.deepEqual(batches, [{ ops: 7, sync: true }])
+  const entries = await store.read({ type: 'log', ranges: [{ origin: 'a', from: 1, to: 10 }], limit: 10, bytesMax: Number.MAX_SAFE_INTEGER })
+  assert.deepEqual(entries, { type: 'log', entries: [{ kind: 'abort', origin: 'a', seq: 3 }] })
+  // A read between two persists sees the first only.
+  batches.length = 0
+  const first = store.persist([put('k', 'v2', 2)])
+  const read = store.read({ type: 'versions', keys: ['k'] })
+  const second = store.persist([put('k', 'v3', 3)])
+  await Promise.all([first, second])
+  assert.deepEqual(await read, { type: 'versions', versions: [version(2)] })
+  assert.deepEqual(batches, [{ ops: 2, sync: false }, { ops: 2, sync: false }])
+  await store.close()
+})
+
 await test('a snapshot session reflects the state when it opened, whatever is written later', async (t) => {
   const temp = await TempDb.open(t)
   const store = new LevelStore(temp.db, { batch: rawBatch(temp.db), sync: false })

@@ -175,7 +175,9 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     s.clockIssued = clock
   }
 
+  s.writingMarks = marks
   persist(s, writes, () => {
+    s.writingMarks = null
     s.marks = marks
     for (const [key, record] of data) rememberVersion(s, key, record.version)
     for (const [origin, floor] of floors) s.floors.set(origin, floor)

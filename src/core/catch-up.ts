@@ -117,9 +117,11 @@ export function onEntries (s: NodeState, from: HostId, message: Extract<Message,
 
 function startSnapshot (s: NodeState, peer: HostId): void {
   const session = ++s.nextSession
-  // Marks are taken before the storage snapshot, which is opened later: the copy reflects
-  // at least everything the marks claim.
-  s.snapshotsOut.set(session, { peer, marks: s.marks.toRecord(), nextPart: 0, reading: false, touchedAt: s.now })
+  // The storage snapshot opens at this point of the issue order: after the batch being
+  // written, if any. Its marks are the copy's, so that the copy claims every decision whose
+  // data it carries. Claiming less would let a decision travel unseen: its origin, asking
+  // after a restore who holds it (SPEC §5.4), would abort it while its data lives on.
+  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), nextPart: 0, reading: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 

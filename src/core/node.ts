@@ -86,6 +86,7 @@ export class Node {
       applyQueue: [],
       versions: new Map(),
       applying: null,
+      writingMarks: null,
       nextIoId: 0,
       pendingPersists: new Map(),
       pendingReads: new Map(),

@@ -175,6 +175,11 @@ export interface NodeState {
   readonly versions: Map<Key, Version | null>
   /** The jobs of the batch being read or written, if any. */
   applying: readonly ApplyJob[] | null
+  /**
+   * The marks the batch being written makes true, once its persist is issued: whatever
+   * storage answers after that point of the issue order reflects them (SPEC §6.3).
+   */
+  writingMarks: AppliedMarks | null
   nextIoId: number
   readonly pendingPersists: Map<number, () => void>
   readonly pendingReads: Map<number, (result: QueryResult) => void>

@@ -87,6 +87,40 @@ test('recovery: a restart after the disk went back takes its own decisions back 
   }
 })
 
+test('full copy: one started while a batch is being written claims it, so an origin restored from a copy takes that decision back', () => {
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 0, logRetention: 1 })
+  // b and c are away while a writes twice: a's log keeps only the last entry.
+  cluster.isolate('b')
+  cluster.isolate('c')
+  cluster.write('a', [put('x', '1')])
+  cluster.write('a', [put('y', '2')])
+  cluster.settle()
+  const copy = cluster.disk('a').copy(0)
+  // a decides a third commit; while its batch waits for the disk, b comes back and asks
+  // for a full copy. b learns the third commit from that copy only.
+  let onlyTheCopy = true
+  cluster.cut(({ to, message }) => onlyTheCopy && to === 'b' && (message.type === 'commit' || message.type === 'entries'))
+  cluster.stallDisk('a')
+  cluster.write('a', [put('z', '3')])
+  cluster.rejoin('b')
+  cluster.rounds(2)
+  cluster.resumeDisk('a')
+  cluster.settle()
+  assert.equal(valueOn(cluster, 'b', 'z'), '3')
+  assert.equal(cluster.node('b').inspect().marks['a'], 3, 'the copy claims the decision whose data it carries')
+  // a comes back from its copy, which predates the third commit; only b holds it.
+  onlyTheCopy = false
+  cluster.crash('a')
+  cluster.disk('a').restore(copy)
+  cluster.rejoin('c')
+  cluster.restart('a', false)
+  cluster.advance(300)
+  assert.equal(cluster.node('a').inspect().recovery, null)
+  for (const host of hosts) {
+    for (const [key, value] of [['x', '1'], ['y', '2'], ['z', '3']]) assert.equal(valueOn(cluster, host, key as string), value, `${host} ${key as string}`)
+  }
+})
+
 test('recovery: a number a peer holds prepared, and nobody decided, is aborted once every peer answered', () => {
   const cluster = new ScriptedCluster(hosts)
   const copy = cluster.disk('a').copy(0)

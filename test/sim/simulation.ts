@@ -686,11 +686,21 @@ class Simulation {
     const op = host.storage.queue.shift()
     if (op === undefined) return
     if (op.kind === 'persist') {
-      this.#observeWrites(host, op.writes)
-      host.storage.write(op.writes, op.sync, entryShape)
+      // Persists queued back to back are one batch, as the Replicator's store writes them
+      // (SPEC §2.3): synced together if any asks.
+      const group = [op]
+      for (let next = host.storage.queue[0]; next?.kind === 'persist'; next = host.storage.queue[0]) group.push(host.storage.queue.shift() as typeof op)
+      const sync = group.some((member) => member.sync)
+      for (const member of group) {
+        this.#observeWrites(host, member.writes)
+        host.storage.write(member.writes, sync, entryShape)
+      }
       this.#checkLedger(host)
-      if (host.node.inspect().recovery !== 'asking') host.nextStartIntact = true
-      this.#step(host, { type: 'persisted', ...this.#time(host), id: op.id })
+      for (const member of group) {
+        if (host.node === null || host.incarnation !== incarnation) return
+        if (host.node.inspect().recovery !== 'asking') host.nextStartIntact = true
+        this.#step(host, { type: 'persisted', ...this.#time(host), id: member.id })
+      }
     } else {
       this.#step(host, { type: 'read', ...this.#time(host), id: op.id, result: host.storage.read(op.query) })
     }

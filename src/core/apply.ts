@@ -90,10 +90,13 @@ function rememberVersion (s: NodeState, key: Key, version: Version | undefined):
   // Most recently used last: Map iteration order is insertion order.
   s.versions.delete(key)
   s.versions.set(key, version ?? null)
-  if (s.versions.size <= s.config.versionCacheMax) return
+  const max = s.config.versionCacheMax
+  if (s.versions.size <= max + Math.ceil(max / 8)) return
+  // Evicted an eighth at a time: deleting a Map's oldest entries one call at a time leaves
+  // holes that every new iteration from the start walks over again.
   for (const oldest of s.versions.keys()) {
     s.versions.delete(oldest)
-    if (s.versions.size <= s.config.versionCacheMax) return
+    if (s.versions.size <= max) return
   }
 }
 

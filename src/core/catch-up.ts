@@ -171,5 +171,14 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   }
   s.snapshotIn = null
   // SPEC §6.3: a full copy is applied in one atomic batch, so no reader sees half of it.
-  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, records: incoming.records }, syncAfter: from })
+  // What it lacks is asked of the next peer in turn: its sender may be behind itself, and
+  // another copy from it would bring no more.
+  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, records: incoming.records }, syncAfter: nextInTurn(s, from) })
+}
+
+/** The next connected peer of the round robin, other than `after` if there is another. */
+function nextInTurn (s: NodeState, after: HostId): HostId {
+  const others = s.peers.filter((peer) => peer !== after && s.connected.has(peer))
+  if (others.length === 0) return after
+  return others[s.syncCursor++ % others.length] as HostId
 }

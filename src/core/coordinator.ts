@@ -60,6 +60,8 @@ function startTxn (s: NodeState): boolean {
   const ops = writes.flatMap((write) => write.ops)
   const keys = uniqueKeys(ops)
   const seq = s.nextSeq
+  // SPEC §5.4: after a start, nextSeq lies above every own number anyone holds a decision for.
+  assert(!s.marks.covers(config.id, seq), `own sequence number ${seq} is decided already`)
   // SPEC §4.2: no-wait; a key held by a prepared remote transaction means back off and retry.
   if (!s.locks.tryAcquire(txnKey(config.id, seq), keys)) {
     for (const write of writes) write.reason = 'conflict'

@@ -12,8 +12,37 @@ import { supersedes } from './version.js'
  */
 export function enqueueApply (s: NodeState, job: ApplyJob): void {
   s.applyQueue.push(job)
+  markTouched(s, job)
   releaseDecided(s, job)
   pump(s)
+}
+
+/** Notes the prepared transactions whose locked keys this job writes, other than their own entry. */
+function markTouched (s: NodeState, job: ApplyJob): void {
+  if (s.prepared.size === 0) return
+  const touch = (key: Key, entry: LogEntry | null): void => {
+    for (const owner of s.locks.holders(key) ?? []) {
+      const txn = s.prepared.get(owner)
+      if (txn !== undefined && (entry === null || txn.origin !== entry.origin || txn.seq !== entry.seq)) txn.touched = true
+    }
+  }
+  for (const { entry } of job.entries) {
+    if (entry.kind === 'commit') for (const op of entry.ops) touch(op.key, entry)
+  }
+  for (const [key] of job.snapshot?.records ?? []) touch(key, null)
+}
+
+/**
+ * Whether a commit supersedes whatever is stored for its keys, so applying it reads nothing
+ * (SPEC §5.2). An own commit does: its `ts` exceeds the clock, which is at least every version
+ * stored or queued here (§3). So does one this host prepared and nothing touched since: every
+ * version queued before it took the locks is at most the clock it recorded, and the commit's
+ * `ts` exceeds that clock when its vote was counted.
+ */
+function supersedesStored (s: NodeState, entry: Extract<LogEntry, { kind: 'commit' }>, source: string): boolean {
+  if (source === 'own') return true
+  const txn = s.prepared.get(txnKey(entry.origin, entry.seq))
+  return txn !== undefined && !txn.touched && entry.ts > txn.clock
 }
 
 /**
@@ -59,9 +88,7 @@ function pump (s: NodeState): void {
   }
   for (const job of jobs) {
     for (const { entry, source } of job.entries) {
-      // SPEC §5.2 step 3: an own commit's `ts` exceeds the clock, which is at least every
-      // version stored or queued here (§3), so it supersedes whatever is stored: no read.
-      if (entry.kind === 'commit' && source !== 'own') for (const op of entry.ops) need(op.key)
+      if (entry.kind === 'commit' && !supersedesStored(s, entry, source)) for (const op of entry.ops) need(op.key)
     }
     for (const [key] of job.snapshot?.records ?? []) need(key)
   }

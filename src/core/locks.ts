@@ -35,6 +35,11 @@ export class LockTable {
     }
   }
 
+  /** Who holds `key`, if anyone. */
+  holders (key: Key): ReadonlySet<string> | undefined {
+    return this.#owners.get(key)
+  }
+
   /** How many keys are held. */
   get size (): number {
     return this.#owners.size

@@ -50,7 +50,7 @@ export class Node {
       const key = txnKey(record.origin, record.seq)
       const keys = uniqueKeys(record.ops)
       locks.restore(key, keys)
-      prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, clock: record.clock, durable: true, locked: true, since: -Infinity })
+      prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, clock: record.clock, durable: true, locked: true, touched: true, since: -Infinity })
     }
     this.#intact = durable.intact
     const s: NodeState = {

@@ -29,7 +29,7 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   // so a vote sent again after a restart never carries a lower one.
   const withoutClock = s.config.mutation === 'prepare-without-clock'
   const clock = s.clock
-  const txn: PreparedTxn = { origin: from, seq, ops, keys, clock, durable: false, locked: true, since: s.now }
+  const txn: PreparedTxn = { origin: from, seq, ops, keys, clock, durable: false, locked: true, touched: false, since: s.now }
   s.prepared.set(key, txn)
   const onDurable = (): void => {
     txn.durable = true

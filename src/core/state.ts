@@ -62,6 +62,12 @@ export interface PreparedTxn {
   readonly clock: number
   durable: boolean
   locked: boolean
+  /**
+   * Another entry or a full copy on one of its keys was queued for apply while it held its
+   * locks, or the record was restored after a start: its keys' stored versions may then be
+   * newer than its clock, and applying its commit reads them (SPEC §5.2).
+   */
+  touched: boolean
   since: number
 }
 

@@ -83,27 +83,75 @@ function versionReads (cluster: ScriptedCluster, host: string): string[][] {
   return cluster.queries.filter((read) => read.host === host && read.query.type === 'versions').map((read) => read.query.type === 'versions' ? [...read.query.keys] : [])
 }
 
-test('apply: an own commit reads no stored version; a participant reads each key once while it stays cached', () => {
+test('apply: a commit reads no stored version at its origin, nor at a host that voted on it and saw nothing else on its keys since', () => {
   const cluster = new ScriptedCluster(hosts)
   cluster.write('a', [put('x', '1')])
   cluster.settle()
-  cluster.write('a', [put('x', '2')])
+  cluster.write('b', [put('x', '2')])
   cluster.settle()
-  cluster.write('b', [put('x', '3')])
+  for (const host of hosts) {
+    assert.deepEqual(versionReads(cluster, host), [], host)
+    assert.equal(valueOn(cluster, host, 'x'), '2')
+  }
+})
+
+test('apply: entries learned by catch-up read their keys once, then from the cache', () => {
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 1 })
+  cluster.isolate('c')
+  cluster.write('a', [put('y', '1')])
   cluster.settle()
-  assert.deepEqual(versionReads(cluster, 'a'), [])
-  assert.deepEqual(versionReads(cluster, 'b'), [['x']])
-  assert.deepEqual(versionReads(cluster, 'c'), [['x']])
-  for (const host of hosts) assert.equal(valueOn(cluster, host, 'x'), '3')
+  cluster.rejoin('c')
+  cluster.advance(50)
+  cluster.isolate('c')
+  cluster.write('a', [put('y', '2')])
+  cluster.settle()
+  cluster.rejoin('c')
+  cluster.advance(50)
+  assert.deepEqual(versionReads(cluster, 'c'), [['y']])
+  for (const host of hosts) assert.equal(valueOn(cluster, host, 'y'), '2')
 })
 
 test('apply: the version cache is bounded by versionCacheMax, and an evicted key is read again', () => {
   // It holds up to an eighth more (rounded up), then drops the least recently used down to 1.
-  const cluster = new ScriptedCluster(hosts, { versionCacheMax: 1 })
-  for (const [key, value] of [['x', '1'], ['y', '2'], ['x', '3'], ['z', '4'], ['y', '5']] as const) {
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 1, versionCacheMax: 1 })
+  cluster.isolate('c')
+  for (const [key, value] of [['x', '1'], ['y', '2'], ['z', '3']] as const) {
     cluster.write('a', [put(key, value)])
     cluster.settle()
   }
-  assert.deepEqual(versionReads(cluster, 'b'), [['x'], ['y'], ['z'], ['y']])
-  for (const host of hosts) assert.equal(valueOn(cluster, host, 'x'), '3')
+  cluster.rejoin('c')
+  cluster.advance(50)
+  cluster.isolate('c')
+  cluster.write('a', [put('x', '4')])
+  cluster.settle()
+  cluster.rejoin('c')
+  cluster.advance(50)
+  assert.deepEqual(versionReads(cluster, 'c'), [['x', 'y', 'z'], ['x']])
+  for (const host of hosts) assert.equal(valueOn(cluster, host, 'x'), '4')
+})
+
+test('apply: a prepared transaction whose key another commit wrote meanwhile reads the stored version, and the newer write stays', () => {
+  const five = ['a', 'b', 'c', 'd', 'e']
+  const cluster = new ScriptedCluster(five, { minConsensus: 1 })
+  // a's transaction on k is prepared at b only, and commits with b's vote; b hears of the
+  // commit from nobody yet, neither from a nor by catch-up.
+  const holdFromA = { prepare: true, commit: true }
+  cluster.cut(({ from, to, message }) => (from === 'a' && message.type === 'prepare' && holdFromA.prepare && to !== 'b') ||
+    (holdFromA.commit && to === 'b' && ((from === 'a' && message.type === 'commit') || message.type === 'snapshot' || (message.type === 'entries' && message.entries.some((entry) => entry.origin === 'a')))))
+  cluster.write('a', [put('k', 'from-a')])
+  cluster.settle()
+  assert.equal(cluster.disk('b').prepared.size, 1)
+  holdFromA.prepare = false
+  // Later, d commits a newer write of k with e's vote, and b applies it while it holds a's lock.
+  cluster.advance(20)
+  cluster.isolate('a')
+  cluster.cut(({ from, to, message }) => from === 'd' && message.type === 'prepare' && to !== 'e')
+  cluster.write('d', [put('k', 'from-d')])
+  cluster.settle()
+  assert.equal(valueOn(cluster, 'b', 'k'), 'from-d')
+  // Now b learns a's older commit: it must not overwrite the newer write.
+  holdFromA.commit = false
+  cluster.rejoin('a')
+  cluster.advance(100)
+  for (const host of five) assert.equal(valueOn(cluster, host, 'k'), 'from-d', host)
 })

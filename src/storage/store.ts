@@ -196,6 +196,8 @@ export class LevelStore {
    * one LevelDB write and one sync. Nothing else is issued between them, so no read can tell.
    */
   persist (writes: readonly StorageWrite[], sync = false): Promise<void> {
+    // A closing store takes nothing more: joining a group whose write was refused would wait for ever.
+    if (this.#closing !== null) return Promise.reject(createError('Store is closed', CODES.DATABASE_NOT_OPEN))
     return new Promise((resolve, reject) => {
       const pending = { writes, sync, resolve, reject }
       if (this.#group !== null) {
@@ -210,6 +212,7 @@ export class LevelStore {
       }).then(() => {
         for (const member of group) member.resolve()
       }, (error: unknown) => {
+        if (this.#group === group) this.#group = null
         for (const member of group) member.reject(error)
       })
       // After #enqueue, which closes any group before this one.

@@ -14,9 +14,10 @@ import { tempDir } from '../helpers/hosts.js'
 test('retry off: writes in flight when the leader closes fail with LEVEL_CONNECTION_LOST or land', { timeout: 30_000 }, async () => {
   const location = await tempDir()
   const leader = new QuorumLevel(location)
+  // Opened in parallel, either could take the lock: the guest is made once the leader leads.
+  await once(leader, 'leader')
   const guest = new QuorumLevel(location, { retry: false })
   try {
-    await once(leader, 'leader')
     await guest.open()
     assert.equal(guest.isLeader, false)
     const keys = Array.from({ length: 200 }, (_, i) => `k${String(i).padStart(3, '0')}`)

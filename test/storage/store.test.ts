@@ -216,7 +216,7 @@ function countingDb (db: TestDb): { db: StoreDatabase, open: () => number } {
   }
 }
 
-await test('close waits for queued operations, closes open sessions, and refuses later calls', async (t) => {
+await test('close waits for queued operations, closes open sessions, and refuses later calls', { timeout: 10_000 }, async (t) => {
   const temp = await TempDb.open(t)
   const counted = countingDb(temp.db)
   const store = new LevelStore(counted.db, { batch: rawBatch(temp.db), sync: false })
@@ -230,6 +230,9 @@ await test('close waits for queued operations, closes open sessions, and refuses
   assert.equal(await temp.db.get('c'), '3')
   await assert.rejects(store.read({ type: 'snapshot-read', session: 1, limit: 1, bytesMax: Number.MAX_SAFE_INTEGER }), { code: CODES.DATABASE_NOT_OPEN })
   await assert.rejects(store.hostId(), { code: CODES.DATABASE_NOT_OPEN })
+  // Every persist after close is refused: none joins a refused one's batch and waits for ever.
+  await assert.rejects(store.persist([put('d', '4', 4)]), { code: CODES.DATABASE_NOT_OPEN })
+  await assert.rejects(store.persist([put('e', '5', 5)]), { code: CODES.DATABASE_NOT_OPEN })
   // The db stays open: it belongs to the user.
   assert.equal(temp.db.status, 'open')
 })

@@ -1,6 +1,6 @@
 import { assert } from './assert.js'
 import type { StorageWrite } from './effects.js'
-import { type ApplyJob, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
+import { type ApplyJob, type ApplySource, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
 import { supersedes } from './version.js'
 
@@ -39,7 +39,7 @@ function markTouched (s: NodeState, job: ApplyJob): void {
  * version queued before it took the locks is at most the clock it recorded, and the commit's
  * `ts` exceeds that clock when its vote was counted.
  */
-function supersedesStored (s: NodeState, entry: Extract<LogEntry, { kind: 'commit' }>, source: string): boolean {
+function supersedesStored (s: NodeState, entry: Extract<LogEntry, { kind: 'commit' }>, source: ApplySource): boolean {
   if (source === 'own') return true
   const txn = s.prepared.get(txnKey(entry.origin, entry.seq))
   return txn !== undefined && !txn.touched && entry.ts > txn.clock

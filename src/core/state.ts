@@ -84,7 +84,7 @@ export interface WriterState {
   readonly inflight: Map<number, PendingWrite>
 }
 
-type ApplySource = 'own' | 'decision' | 'sync'
+export type ApplySource = 'own' | 'decision' | 'sync'
 
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>

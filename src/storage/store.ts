@@ -212,7 +212,6 @@ export class LevelStore {
       }).then(() => {
         for (const member of group) member.resolve()
       }, (error: unknown) => {
-        if (this.#group === group) this.#group = null
         for (const member of group) member.reject(error)
       })
       // After #enqueue, which closes any group before this one.

@@ -4,7 +4,7 @@ import type ModuleError from 'module-error'
 import type { Message } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { decodePayload, encodePayload } from '../wire/codec.js'
-import { FrameDecoder, encodeFrame } from '../wire/frames.js'
+import { FrameDecoder, concatBytes, encodeFrame } from '../wire/frames.js'
 import { type Hello, PROTOCOL_VERSION, createNonce, helloFromWire, helloToWire, prove, verify } from '../wire/handshake.js'
 import { messageFromWire, messageToWire } from '../wire/messages.js'
 import { parseRpcFrame } from '../wire/rpc-frames.js'
@@ -186,7 +186,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     const frames = this.#outgoing
     if (frames.length === 0) return
     this.#outgoing = []
-    this.#channel.write(frames.length === 1 ? frames[0] as Uint8Array : concat(frames))
+    this.#channel.write(concatBytes(frames))
   }
 
   /** Calls the peer; `onAnswer` runs synchronously with the answer, before the promise settles. */
@@ -259,18 +259,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.emit('open', remote)
     this.#processFrames()
   }
-}
-
-function concat (frames: readonly Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const frame of frames) length += frame.byteLength
-  const bytes = new Uint8Array(length)
-  let offset = 0
-  for (const frame of frames) {
-    bytes.set(frame, offset)
-    offset += frame.byteLength
-  }
-  return bytes
 }
 
 function asModuleError (error: unknown): ModuleError {

@@ -118,23 +118,26 @@ export class FrameDecoder {
   }
 
   #takeBody (): Uint8Array {
-    const parts = this.#bodyParts
-    let body: Uint8Array
-    if (parts.length === 1 && parts[0] !== undefined) {
-      body = parts[0]
-    } else {
-      body = new Uint8Array(this.#bodyLength)
-      let at = 0
-      for (const part of parts) {
-        body.set(part, at)
-        at += part.byteLength
-      }
-    }
+    const body = concatBytes(this.#bodyParts)
     this.#bodyParts = []
     this.#bodyFilled = 0
     this.#bodyLength = -1
     return body
   }
+}
+
+/** `parts` end to end, in one array: the one part itself when there is only one. */
+export function concatBytes (parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && parts[0] !== undefined) return parts[0]
+  let length = 0
+  for (const part of parts) length += part.byteLength
+  const bytes = new Uint8Array(length)
+  let at = 0
+  for (const part of parts) {
+    bytes.set(part, at)
+    at += part.byteLength
+  }
+  return bytes
 }
 
 function checkFrameBytesMax (value: number): number {

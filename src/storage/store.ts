@@ -2,7 +2,7 @@ import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRan
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, logKey, markKey, originOfKey, originRange,
+  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
   parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
@@ -88,10 +88,19 @@ const SCAN_ENTRIES_MAX = 1000
 interface SnapshotSession {
   /** Over the version records, in user key order. */
   readonly versions: StoreIterator
-  /** Over the whole database, positioned with `seek` on the user key of each live record. */
+  /**
+   * Over the whole database, walked beside `versions` (both in user key order): a seek per
+   * record would cost a native call each, a walk one per cached run of entries.
+   */
   readonly values: StoreIterator
   /** The next version entry, read ahead so that the read returning the last record says done. */
   lookahead: [Uint8Array, Uint8Array] | undefined
+  /** A record read but left for the next read, which the byte budget did not let in. */
+  recordAhead: readonly [Key, DataRecord] | undefined
+  /** The values entry read past the last record asked for: the next record's, or later. */
+  valueAhead: [Uint8Array, Uint8Array] | undefined
+  /** Whether `values` has been positioned at the first live record yet. */
+  valuesPlaced: boolean
 }
 
 /**
@@ -341,7 +350,7 @@ export class LevelStore {
       // Back to back and synchronous: both iterators take their LevelDB snapshot before any
       // other store operation can run, so values always match the versions beside them.
       // The values iterator has no range: user keys lie on both sides of the reserved range.
-      session = { versions: this.#db.iterator({ ...tagRange(TAG.version), ...BINARY }), values: this.#db.iterator(BINARY), lookahead: undefined }
+      session = { versions: this.#db.iterator({ ...tagRange(TAG.version), ...BINARY }), values: this.#db.iterator(BINARY), lookahead: undefined, recordAhead: undefined, valueAhead: undefined, valuesPlaced: false }
       this.#sessions.set(id, session)
     }
     try {
@@ -350,20 +359,24 @@ export class LevelStore {
       let bytes = 0
       // The same cut as takeWithinBytes: within the budget, and always at least one record.
       while (records.length < count) {
-        const entry = session.lookahead ?? await session.versions.next()
-        session.lookahead = undefined
-        if (entry === undefined) break
-        const record = await snapshotRecord(session, entry)
+        let record = session.recordAhead
+        session.recordAhead = undefined
+        if (record === undefined) {
+          const entry = session.lookahead ?? await session.versions.next()
+          session.lookahead = undefined
+          if (entry === undefined) break
+          record = await snapshotRecord(session, entry)
+        }
         bytes += recordBytes(record[0], record[1])
         if (records.length > 0 && bytes > bytesMax) {
-          session.lookahead = entry
+          session.recordAhead = record
           break
         }
         records.push(record)
       }
       // Peek one ahead: the read that returns the last record already says done.
-      session.lookahead ??= await session.versions.next()
-      const done = session.lookahead === undefined
+      if (session.recordAhead === undefined) session.lookahead ??= await session.versions.next()
+      const done = session.recordAhead === undefined && session.lookahead === undefined
       if (done) await this.#closeSession(id)
       return { records, done }
     } catch (err) {
@@ -480,14 +493,37 @@ async function snapshotRecord (session: SnapshotSession, [metaKey, metaValue]: [
   const userKey = userKeyOfVersionKey(metaKey)
   const { version, deleted } = decodeVersion(metaValue)
   if (deleted) return [bytesToKey(userKey), { value: null, version }]
-  session.values.seek(userKey)
-  const entry = await session.values.next()
-  if (entry === undefined || !equalBytes(entry[0], userKey)) {
+  const value = await valueAt(session, userKey)
+  if (value === undefined) {
     // Every store write puts a live value and its version in one batch, so this is damage
     // or a write that bypassed the store: fail loudly rather than ship a wrong record.
     throw createError('Store is inconsistent: a live version has no value', CODES.CORRUPTION)
   }
-  return [bytesToKey(userKey), { value: plainBytes(entry[1]), version }]
+  return [bytesToKey(userKey), { value: plainBytes(value), version }]
+}
+
+/**
+ * The value stored at `userKey`, read by walking `session.values` forward. Keys are asked for
+ * in ascending order; what lies between them (values without a version, written before the
+ * Replicator came) is stepped over, and the reserved range is jumped with one seek.
+ */
+async function valueAt (session: SnapshotSession, userKey: Uint8Array): Promise<Uint8Array | undefined> {
+  if (!session.valuesPlaced) {
+    session.values.seek(userKey)
+    session.valuesPlaced = true
+  }
+  while (true) {
+    const entry = session.valueAhead ?? await session.values.next()
+    session.valueAhead = undefined
+    if (entry === undefined) return undefined
+    const order = compareBytes(entry[0], userKey)
+    if (order === 0) return entry[1]
+    if (order > 0) {
+      session.valueAhead = entry
+      return undefined
+    }
+    if (isReservedKey(entry[0])) session.values.seek(userKey)
+  }
 }
 
 /** Identifies one truncation, so the seqs read for it are found again while building. */
@@ -511,10 +547,14 @@ function seqFrom (from: number): number | null {
   return from < 0 ? 0 : Math.ceil(from)
 }
 
-function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+/** Bytewise order, as LevelDB sorts keys. */
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const difference = (a[i] as number) - (b[i] as number)
+    if (difference !== 0) return difference
+  }
+  return a.length - b.length
 }
 
 function randomHex (bytes: number): string {

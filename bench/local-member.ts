@@ -1,25 +1,27 @@
 /**
- * One process of the local-layer scenarios, one host without peers: `classic` (classic-level
- * alone), `replicator` (classic-level with a Replicator, the commit path without the local
- * layer), `many-host` (classic-level served by many-level's host on a unix socket, no
- * workload), `many-guest` (many-level's guest of that socket) or `quorum` (a QuorumLevel:
- * the first to open leads, the next is its guest). The parent drives it over IPC (workload.ts).
+ * One process of the local-layer scenarios: `classic` (classic-level alone), `replicator`
+ * (classic-level with a Replicator and no peers: the commit path without the local layer),
+ * `many-host` (classic-level served by many-level's host on a unix socket; it can run a
+ * workload on the database directly), `many-guest` (many-level's guest of that socket) or
+ * `quorum` (a QuorumLevel: the first to open leads, the others are its guests; an optional
+ * JSON argument holds its cluster options). The parent drives it over IPC (workload.ts).
  */
 import { createServer, connect } from 'node:net'
 import { pipeline } from 'readable-stream'
 import { ClassicLevel } from 'classic-level'
 import { ManyLevelGuest, ManyLevelHost } from 'many-level'
-import { QuorumLevel, Replicator } from '../src/index.js'
+import { QuorumLevel, Replicator, type ReplicatorOptions } from '../src/index.js'
 import { send, serve } from './workload.js'
 
-const [mode, location, socketPath] = process.argv.slice(2) as [string, string, string]
+const [mode, location, socketPath, clusterArg] = process.argv.slice(2) as [string, string, string, string | undefined]
 const buffers = { valueEncoding: 'buffer' } as const
+const createdAt = performance.now()
 
 switch (mode) {
   case 'classic': {
     const db = new ClassicLevel<string, Buffer>(location, buffers)
     await db.open()
-    serve(db, async () => { await db.close() })
+    serve(db, createdAt, async () => { await db.close() })
     send({ type: 'ready' })
     break
   }
@@ -27,7 +29,7 @@ switch (mode) {
     const db = new ClassicLevel<string, Buffer>(location, buffers)
     const replicator = Replicator(db)
     await new Promise<void>((resolve) => replicator.once('ready', () => { resolve() }))
-    serve(db, async () => {
+    serve(db, createdAt, async () => {
       await replicator.close()
       await db.close()
     })
@@ -42,7 +44,7 @@ switch (mode) {
       pipeline(socket, host.createRpcStream(), socket, () => {})
     })
     await new Promise<void>((resolve) => server.listen(socketPath, resolve))
-    serve(null, async () => {
+    serve(db, createdAt, async () => {
       server.close()
       await db.close()
     })
@@ -54,14 +56,15 @@ switch (mode) {
     const socket = connect(socketPath)
     pipeline(socket, db.createRpcStream(), socket, () => {})
     await db.open()
-    serve(db, async () => { await db.close() })
+    serve(db, createdAt, async () => { await db.close() })
     send({ type: 'ready' })
     break
   }
   case 'quorum': {
-    const db = new QuorumLevel<string, Buffer>(location, buffers)
+    const cluster = clusterArg === undefined ? {} : JSON.parse(clusterArg) as ReplicatorOptions
+    const db = new QuorumLevel<string, Buffer>(location, { ...buffers, ...cluster })
     await db.open()
-    serve(db, async () => { await db.close() })
+    serve(db, createdAt, async () => { await db.close() })
     send({ type: 'ready', leader: db.isLeader })
     break
   }

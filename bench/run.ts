@@ -1,220 +1,81 @@
 /**
- * `npm run bench`, in two parts, each measured beside its baseline in the same run:
- * - The cluster: replicated puts of 100-byte values on 3 hosts (one process each, real
- *   classic-level databases in temporary directories, TCP on 127.0.0.1), one at a time and
- *   64 in flight, with sync off and on, beside plain classic-level.
- * - The local layer, one host without peers: puts and gets from the QuorumLevel leader
- *   process beside plain classic-level (and a bare Replicator, the commit path alone), and
- *   from a QuorumLevel guest process beside a plain many-level guest of a many-level host.
- * `npm run bench -- cluster` or `-- local` runs one part. Prints tables and JSON lines: ops/s, p50 and p99 latency, and machine CPU time per
- * operation (all processes of the scenario). Absolute figures drift on shared machines; the
- * ratio to the baseline is what to track.
+ * `npm run bench [-- [--quick] [cluster] [processes] [recovery] [local]]`: each figure beside
+ * its baseline measured in the same run (plain classic-level, or a plain many-level guest), as
+ * a table and as JSON lines. Absolute figures drift on shared machines; the ratios are what to
+ * track. `--quick` runs every scenario with fewer operations (about a minute).
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { HostCommand, HostReply } from './protocol.js'
-import { Child } from '../src/cli/child.js'
-import { freePorts } from '../src/cli/free-ports.js'
+import { parseArgs } from 'node:util'
+import { type ClusterScenario, measureCluster, measureProcessesPerHost } from './cluster.js'
+import { measureLocal } from './local.js'
+import { measureRecovery } from './recovery.js'
+import { printCopies, printRows } from './report.js'
 
-const HOST_SCRIPT = fileURLToPath(new URL('./host.js', import.meta.url))
-const LOCAL_SCRIPT = fileURLToPath(new URL('./local-member.js', import.meta.url))
-const VALUE_BYTES = 100
-const WARMUP_OPS = 200
-const HOST_READY_MS = 20_000
-const RUN_MS_MAX = 300_000
+const PARTS = ['cluster', 'processes', 'recovery', 'local'] as const
+type Part = typeof PARTS[number]
 
-type Process = Child<HostCommand, HostReply>
+const HELP = `usage: npm run bench -- [--quick] [part...]
 
-/** What one timed run measured. */
-interface Figures {
-  opsPerSec: number
-  p50Ms: number
-  p99Ms: number
-  cpuMicrosPerOp: number
-}
+Parts (all by default):
+  cluster     replicated puts on 3 and 5 hosts; 100 B, 1 KiB and 64 KiB values; sync off and on
+  processes   3 hosts x 4 QuorumLevel processes, all writing
+  recovery    catch-up of 100,000 log entries and a full copy of 1,000,000 keys to a returning host
+  local       one host without peers: the QuorumLevel leader and a guest
 
-interface Row extends Figures {
-  scenario: string
-  mode: string
-  /** ops/s divided by the baseline's, in the same scenario. */
-  ratio?: number
-}
+Options:
+  --quick     fewer operations in every scenario (about a minute in all)
+  --help      this text`
 
-/** Waits for `process` to say it is ready; whether it leads, for a QuorumLevel. */
-async function ready (process: Process): Promise<boolean | undefined> {
-  const reply = await process.waitFor(['ready', 'failed'], undefined, HOST_READY_MS)
-  if (reply.type === 'failed') throw new Error(`benchmark process did not start: ${reply.message}`)
-  return reply.leader
-}
-
-async function cpu (process: Process): Promise<number> {
-  return (await process.request({ type: 'cpu' }, 'cpu')).micros
-}
-
-async function run (driver: Process, command: Extract<HostCommand, { type: 'run' }>): Promise<number[]> {
-  const reply = await driver.request(command, ['ran', 'failed'], undefined, RUN_MS_MAX)
-  if (reply.type === 'failed') throw new Error(`run failed: ${reply.message}`)
-  return reply.latencies
-}
-
-/** Times `command` on `driver`, counting the CPU of every process of the scenario. */
-async function timed (processes: Process[], driver: Process, command: Extract<HostCommand, { type: 'run' }>): Promise<Figures> {
-  const cpuBefore = await Promise.all(processes.map(cpu))
-  const started = performance.now()
-  const latencies = await run(driver, command)
-  const elapsed = performance.now() - started
-  const cpuAfter = await Promise.all(processes.map(cpu))
-  const sorted = latencies.sort((a, b) => a - b)
-  const cpuTotal = cpuAfter.reduce((sum, after, i) => sum + after - (cpuBefore[i] ?? 0), 0)
-  return {
-    opsPerSec: Math.round(command.count / (elapsed / 1000)),
-    p50Ms: round(percentile(sorted, 0.5)),
-    p99Ms: round(percentile(sorted, 0.99)),
-    cpuMicrosPerOp: Math.round(cpuTotal / command.count)
-  }
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
-}
-
-function round (ms: number): number {
-  return Math.round(ms * 1000) / 1000
-}
-
-async function stopAll (processes: Process[]): Promise<void> {
-  // The last started is a guest, or the driver: it goes first, as a user's would.
-  for (const process of [...processes].reverse()) await process.stop({ type: 'close' })
-}
-
-function print (title: string, rows: Row[]): void {
-  console.log(title)
-  console.log('scenario                    | mode          |    ops/s |  p50 ms |  p99 ms | CPU us/op | x base')
-  console.log('----------------------------|---------------|----------|---------|---------|-----------|-------')
-  for (const r of rows) {
-    console.log(`${r.scenario.padEnd(27)} | ${r.mode.padEnd(13)} | ${String(r.opsPerSec).padStart(8)} | ${r.p50Ms.toFixed(3).padStart(7)} | ${r.p99Ms.toFixed(3).padStart(7)} | ${String(r.cpuMicrosPerOp).padStart(9)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(3)}`)
-  }
-  console.log('')
-  for (const r of rows) console.log(JSON.stringify(r))
-  console.log('')
-}
-
-function ratio (row: Row, base: Row | undefined): Row {
-  return base === undefined ? row : { ...row, ratio: Math.round((row.opsPerSec / base.opsPerSec) * 1000) / 1000 }
-}
-
-// The cluster.
-
-interface ClusterScenario { inFlight: number, sync: boolean, ops: number }
-
-const clusterScenarios: ClusterScenario[] = [
-  { inFlight: 1, sync: false, ops: 3_000 },
-  { inFlight: 64, sync: false, ops: 20_000 },
-  { inFlight: 1, sync: true, ops: 500 },
-  { inFlight: 64, sync: true, ops: 5_000 }
-]
-
-async function measureCluster (mode: 'plain' | 'replicated', scenario: ClusterScenario): Promise<Row> {
-  const dirs: string[] = []
-  const processes: Process[] = []
+function parse (): { quick: boolean, parts: Set<Part> } {
   try {
-    const count = mode === 'plain' ? 1 : 3
-    const ports = await freePorts(count)
-    for (let i = 0; i < count; i++) {
-      const dir = await mkdtemp(join(tmpdir(), 'quorum-level-bench-'))
-      dirs.push(dir)
-      const peers = JSON.stringify(ports.filter((_, j) => j !== i))
-      processes.push(new Child<HostCommand, HostReply>(HOST_SCRIPT, [dir, mode, String(ports[i]), peers, String(scenario.sync)]))
+    const { values, positionals } = parseArgs({ options: { quick: { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true })
+    if (values.help === true) {
+      console.log(HELP)
+      process.exit(0)
     }
-    // All at once: a replicated host is ready when its peers are.
-    for (const process of processes) await ready(process)
-    const driver = processes[0] as Process
-    const command = { type: 'run', op: 'put', inFlight: scenario.inFlight, valueBytes: VALUE_BYTES } as const
-    await run(driver, { ...command, count: WARMUP_OPS, prefix: 'warm' })
-    const figures = await timed(processes, driver, { ...command, count: scenario.ops, prefix: 'key' })
-    return { scenario: `put, ${scenario.inFlight} in flight, sync ${scenario.sync ? 'on' : 'off'}`, mode, ...figures }
-  } finally {
-    await stopAll(processes)
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+    for (const part of positionals) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`unknown part '${part}' (expected ${PARTS.join(', ')})`)
+    return { quick: values.quick === true, parts: new Set((positionals.length === 0 ? PARTS : positionals) as Part[]) }
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}; see --help`)
+    process.exit(2)
   }
 }
 
-const parts = new Set(process.argv.slice(2).length === 0 ? ['cluster', 'local'] : process.argv.slice(2))
+const { quick, parts } = parse()
+/** Full operation counts, or a fraction of them with --quick. */
+const n = (full: number, fast: number): number => quick ? fast : full
 
 if (parts.has('cluster')) {
-  const clusterRows: Row[] = []
-  for (const scenario of clusterScenarios) {
-    const plain = await measureCluster('plain', scenario)
-    const replicated = await measureCluster('replicated', scenario)
-    clusterRows.push(plain, ratio(replicated, plain))
-  }
-  print('The cluster: 3 hosts, puts (replicated x plain classic-level)', clusterRows)
+  const put = (hosts: number, inFlight: number, sync: boolean, valueBytes: number, full: number, fast: number): ClusterScenario => ({ hosts, inFlight, sync, valueBytes, ops: n(full, fast) })
+  printRows('The cluster: replicated puts, one process per host, minConsensus = all peers (replicated x plain classic-level)', await measureCluster([
+    put(3, 1, false, 100, 3_000, 300),
+    put(3, 64, false, 100, 20_000, 3_000),
+    put(3, 1, true, 100, 500, 100),
+    put(3, 64, true, 100, 5_000, 1_000),
+    put(5, 1, false, 100, 2_000, 300),
+    put(5, 64, false, 100, 10_000, 2_000),
+    put(3, 1, false, 1024, 2_000, 300),
+    put(3, 64, false, 1024, 10_000, 2_000),
+    put(3, 1, false, 65_536, 500, 100),
+    put(3, 64, false, 65_536, 2_000, 300)
+  ]))
 }
 
-// The local layer.
-
-/** Who runs the workload in a local-layer scenario. */
-type LocalMode = 'classic' | 'replicator' | 'quorum-leader' | 'many-guest' | 'quorum-guest'
-/** The baseline of each mode; the replicator row shows what the commit path costs alone. */
-const BASELINE: Record<LocalMode, LocalMode | null> = { classic: null, replicator: 'classic', 'quorum-leader': 'classic', 'many-guest': null, 'quorum-guest': 'many-guest' }
-
-interface LocalScenario { op: 'put' | 'get', inFlight: number, ops: number }
-
-const localScenarios: LocalScenario[] = [
-  { op: 'put', inFlight: 1, ops: 3_000 },
-  { op: 'put', inFlight: 64, ops: 20_000 },
-  { op: 'get', inFlight: 1, ops: 10_000 },
-  { op: 'get', inFlight: 64, ops: 20_000 }
-]
-
-/** The processes of `mode`, in start order; the last one runs the workload. */
-function plan (mode: LocalMode, dir: string): string[][] {
-  const socket = join(dir, 'many.sock')
-  const location = join(dir, 'db')
-  switch (mode) {
-    case 'classic': return [['classic', location]]
-    case 'replicator': return [['replicator', location]]
-    case 'quorum-leader': return [['quorum', location]]
-    case 'many-guest': return [['many-host', location, socket], ['many-guest', location, socket]]
-    case 'quorum-guest': return [['quorum', location], ['quorum', location]]
-  }
+if (parts.has('processes')) {
+  printRows('Processes: every process of every host writes, sync off (quorum-level x a many-level host with 3 guests on one host)', await measureProcessesPerHost({ hosts: 3, processesPerHost: 4, inFlight: 16, ops: n(4_000, 500) }))
 }
 
-async function measureLocal (mode: LocalMode): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'quorum-level-bench-'))
-  const processes: Process[] = []
-  try {
-    for (const args of plan(mode, dir)) {
-      const process = new Child<HostCommand, HostReply>(LOCAL_SCRIPT, args)
-      processes.push(process)
-      const leader = await ready(process)
-      const first = processes.length === 1
-      if (args[0] === 'quorum' && leader !== first) throw new Error(`${mode}: process ${processes.length} should ${first ? '' : 'not '}lead`)
-    }
-    const driver = processes[processes.length - 1] as Process
-    await run(driver, { type: 'run', op: 'put', count: WARMUP_OPS, inFlight: 1, valueBytes: VALUE_BYTES, prefix: 'warm' })
-    const rows: Row[] = []
-    for (const scenario of localScenarios) {
-      // Gets read the keys the puts wrote.
-      const figures = await timed(processes, driver, { type: 'run', op: scenario.op, count: scenario.ops, inFlight: scenario.inFlight, valueBytes: VALUE_BYTES, prefix: 'key' })
-      rows.push({ scenario: `${scenario.op}, ${scenario.inFlight} in flight`, mode, ...figures })
-    }
-    return rows
-  } finally {
-    await stopAll(processes)
-    await rm(dir, { recursive: true, force: true })
-  }
+if (parts.has('recovery')) {
+  printCopies('Recovery: a returning host takes what it missed (replicated x a plain copy between two classic-level databases)', await measureRecovery([
+    { kind: 'catch-up', entries: n(100_000, 10_000) },
+    { kind: 'full copy', entries: n(1_000_000, 100_000) }
+  ]))
 }
 
 if (parts.has('local')) {
-  const modes = Object.keys(BASELINE) as LocalMode[]
-  const local = new Map<LocalMode, Row[]>()
-  for (const mode of modes) local.set(mode, await measureLocal(mode))
-  const localRows = localScenarios.flatMap((_, i) => modes.map((mode) => {
-    const baseline = BASELINE[mode]
-    return ratio(local.get(mode)?.[i] as Row, baseline === null ? undefined : local.get(baseline)?.[i])
-  }))
-  print('The local layer: 1 host, no peers, sync off (leader x classic-level, guest x many-level guest)', localRows)
+  printRows('The local layer: 1 host, no peers, sync off (leader x classic-level, guest x many-level guest)', await measureLocal([
+    { op: 'put', inFlight: 1, ops: n(3_000, 500) },
+    { op: 'put', inFlight: 64, ops: n(20_000, 3_000) },
+    { op: 'get', inFlight: 1, ops: n(10_000, 1_000) },
+    { op: 'get', inFlight: 64, ops: n(20_000, 3_000) }
+  ]))
 }

@@ -1,32 +1,48 @@
 /**
- * The operations a benchmark process times, and its side of the IPC protocol: `run` a
- * workload, report `cpu`, `close`. Puts write `count` keys `<prefix><8 digits>` with one
- * random value; gets read those keys back, round robin.
+ * A benchmark process's side of the IPC protocol (protocol.ts): the workloads it times and
+ * the probes the driver asks for. Keys are `<prefix><8 digits>`; puts write one random value;
+ * gets read the keys back, round robin.
  */
 import { randomBytes } from 'node:crypto'
+import { ClassicLevel } from 'classic-level'
 import type { HostCommand, HostReply } from './protocol.js'
+
+type PutOperation = { type: 'put', key: string, value: Buffer }
 
 /** The calls a workload makes: any abstract-level database with string keys and buffer values. */
 export interface BenchDatabase {
   put: (key: string, value: Buffer) => Promise<void>
   get: (key: string) => Promise<unknown>
+  batch: (operations: PutOperation[]) => Promise<void>
+  keys: (options: { gte: string, lt: string }) => AsyncIterable<string>
+  iterator: () => AsyncIterable<[string, Buffer]>
 }
+
+const COPY_BATCH = 1_000
+const POLL_MS = 2
 
 export function send (reply: HostReply): void {
   process.send?.(reply)
 }
 
+function keyOf (prefix: string, i: number): string {
+  return `${prefix}${String(i).padStart(8, '0')}`
+}
+
 async function run (db: BenchDatabase, command: Extract<HostCommand, { type: 'run' }>): Promise<number[]> {
   const { op, count, inFlight, valueBytes, prefix } = command
+  const batchSize = op === 'batch' ? command.batchSize ?? 1 : 1
   const latencies: number[] = []
   const value = randomBytes(valueBytes)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
-      const key = `${prefix}${String(next++).padStart(8, '0')}`
+      const first = next
+      next = Math.min(count, next + batchSize)
       const started = performance.now()
-      if (op === 'put') await db.put(key, value)
-      else await db.get(key)
+      if (op === 'put') await db.put(keyOf(prefix, first), value)
+      else if (op === 'get') await db.get(keyOf(prefix, first))
+      else await db.batch(Array.from({ length: next - first }, (_, i) => ({ type: 'put', key: keyOf(prefix, first + i), value })))
       latencies.push(performance.now() - started)
     }
   }
@@ -34,20 +50,74 @@ async function run (db: BenchDatabase, command: Extract<HostCommand, { type: 'ru
   return latencies
 }
 
-/** Answers the driver's commands with `db` (null: this process only serves others). */
-export function serve (db: BenchDatabase | null, close: () => Promise<void>): void {
+async function awaitKey (db: BenchDatabase, key: string, ms: number): Promise<void> {
+  const deadline = performance.now() + ms
+  while (true) {
+    try {
+      await db.get(key)
+      return
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'LEVEL_NOT_FOUND') throw error
+    }
+    if (performance.now() > deadline) throw new Error(`${key} not readable within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+  }
+}
+
+async function count (db: BenchDatabase, prefix: string): Promise<number> {
+  let keys = 0
+  // Prefixes are ASCII: U+FFFF sorts after every key that starts with one.
+  const iterator = db.keys({ gte: prefix, lt: prefix + '\uffff' })[Symbol.asyncIterator]()
+  while ((await iterator.next()).done !== true) keys++
+  return keys
+}
+
+/** What a plain copy costs: an iterator over `db` into batches of a fresh database. */
+async function copy (db: BenchDatabase, location: string): Promise<{ ms: number, entries: number }> {
+  const target = new ClassicLevel<string, Buffer>(location, { valueEncoding: 'buffer' })
+  await target.open()
+  const started = performance.now()
+  let entries = 0
+  let batch = target.batch()
+  for await (const [key, value] of db.iterator()) {
+    batch.put(key, value)
+    entries++
+    if (batch.length >= COPY_BATCH) {
+      await batch.write()
+      batch = target.batch()
+    }
+  }
+  await batch.write()
+  const ms = performance.now() - started
+  await target.close()
+  return { ms, entries }
+}
+
+/**
+ * Answers the driver's commands with `db`, made at `createdAt` (performance.now()); `close`
+ * ends the process once `close()` is done.
+ */
+export function serve (db: BenchDatabase, createdAt: number, close: () => Promise<void>): void {
+  const answer = (work: Promise<HostReply>): void => {
+    work.then(send, (error: unknown) => { send({ type: 'failed', message: String(error) }) })
+  }
   process.on('message', (command: HostCommand) => {
     switch (command.type) {
       case 'run':
-        if (db === null) {
-          send({ type: 'failed', message: 'this process runs no workload' })
-          break
-        }
-        run(db, command).then((latencies) => { send({ type: 'ran', latencies }) }, (error: unknown) => { send({ type: 'failed', message: String(error) }) })
+        answer(run(db, command).then((latencies) => ({ type: 'ran', latencies })))
         break
-      case 'cpu': {
-        const usage = process.cpuUsage()
-        send({ type: 'cpu', micros: usage.user + usage.system })
+      case 'await-key':
+        answer(awaitKey(db, command.key, command.ms).then(() => ({ type: 'found', ms: performance.now() - createdAt })))
+        break
+      case 'count':
+        answer(count(db, command.prefix).then((keys) => ({ type: 'counted', keys })))
+        break
+      case 'copy':
+        answer(copy(db, command.location).then((copied) => ({ type: 'copied', ...copied })))
+        break
+      case 'usage': {
+        const usage = process.resourceUsage()
+        send({ type: 'usage', cpuMicros: usage.userCPUTime + usage.systemCPUTime, maxRssBytes: usage.maxRSS * 1024 })
         break
       }
       case 'close':

@@ -1,0 +1,70 @@
+/** Benchmark processes: start, wait, time a workload across several of them, stop. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { HostCommand, HostReply } from './protocol.js'
+import type { HostSetup } from './host.js'
+import { type Figures, figures } from './report.js'
+import { Child } from '../src/cli/child.js'
+
+export type Process = Child<HostCommand, HostReply>
+export type RunCommand = Extract<HostCommand, { type: 'run' }>
+
+const HOST_SCRIPT = fileURLToPath(new URL('./host.js', import.meta.url))
+const LOCAL_SCRIPT = fileURLToPath(new URL('./local-member.js', import.meta.url))
+const READY_MS = 30_000
+const RUN_MS_MAX = 600_000
+
+export function startHost (setup: HostSetup): Process {
+  return new Child<HostCommand, HostReply>(HOST_SCRIPT, [JSON.stringify(setup)])
+}
+
+export function startLocalMember (args: string[]): Process {
+  return new Child<HostCommand, HostReply>(LOCAL_SCRIPT, args)
+}
+
+/** Waits for `process` to say it is ready; whether it leads, for a QuorumLevel. */
+export async function ready (process: Process): Promise<boolean | undefined> {
+  const reply = await process.waitFor(['ready', 'failed'], undefined, READY_MS)
+  if (reply.type === 'failed') throw new Error(`benchmark process did not start: ${reply.message}`)
+  return reply.leader
+}
+
+export async function usage (process: Process): Promise<Extract<HostReply, { type: 'usage' }>> {
+  return await process.request({ type: 'usage' }, 'usage')
+}
+
+/** Sends `command` and waits for its answer of `type`, failing on the process's `failed`. */
+export async function ask<T extends HostReply['type']> (process: Process, command: HostCommand, type: T, ms = RUN_MS_MAX): Promise<Extract<HostReply, { type: T }>> {
+  const reply: HostReply = await process.request(command, [type, 'failed'] as const, undefined, ms)
+  if (reply.type === 'failed') throw new Error(`${command.type} failed: ${reply.message}`)
+  return reply as Extract<HostReply, { type: T }>
+}
+
+/** Each of `writers` runs `command` at once, with its own keys; the CPU of every process counts. */
+export async function timed (processes: Process[], writers: Process[], command: RunCommand): Promise<Figures> {
+  const cpuBefore = await Promise.all(processes.map(usage))
+  const started = performance.now()
+  const latencies = await Promise.all(writers.map(async (writer, i) => (await ask(writer, { ...command, prefix: `${command.prefix}${i}-` }, 'ran')).latencies))
+  const elapsed = performance.now() - started
+  const cpuAfter = await Promise.all(processes.map(usage))
+  const cpu = cpuAfter.reduce((sum, after, i) => sum + after.cpuMicros - (cpuBefore[i]?.cpuMicros ?? 0), 0)
+  return figures(latencies.flat(), command.count * writers.length, elapsed, cpu)
+}
+
+/** Stops every process, the last started first (a guest before its leader, as a user's would). */
+export async function stopAll (processes: Process[]): Promise<void> {
+  for (const process of [...processes].reverse()) await process.stop({ type: 'close' })
+}
+
+/** Runs `body` with `count` fresh temporary directories, removed afterwards. */
+export async function withDirectories<T> (count: number, body: (dirs: string[]) => Promise<T>): Promise<T> {
+  const dirs: string[] = []
+  try {
+    for (let i = 0; i < count; i++) dirs.push(await mkdtemp(join(tmpdir(), 'quorum-level-bench-')))
+    return await body(dirs)
+  } finally {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  }
+}

@@ -58,7 +58,7 @@ export function ratio<T extends { ratio?: number }> (row: T, value: number, base
 
 export function printRows (title: string, rows: Row[]): void {
   console.log(title)
-  console.log('scenario                             | mode          |    ops/s |  p50 ms |  p99 ms | CPU us/op | x base')
+  console.log('scenario                                         | mode          |    ops/s |  p50 ms |  p99 ms | CPU us/op | x base')
   console.log('-------------------------------------------------|---------------|----------|---------|---------|-----------|-------')
   for (const r of rows) {
     console.log(`${r.scenario.padEnd(48)} | ${r.mode.padEnd(13)} | ${String(r.opsPerSec).padStart(8)} | ${r.p50Ms.toFixed(3).padStart(7)} | ${r.p99Ms.toFixed(3).padStart(7)} | ${String(r.cpuMicrosPerOp).padStart(9)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(3)}`)
@@ -68,7 +68,7 @@ export function printRows (title: string, rows: Row[]): void {
 
 export function printCopies (title: string, rows: CopyRow[]): void {
   console.log(title)
-  console.log('scenario                             | mode          |   entries |      s |  entries/s |   MB/s | peak RSS MB | x base')
+  console.log('scenario                                         | mode          |   entries |      s |  entries/s |   MB/s | peak RSS MB | x base')
   console.log('-------------------------------------------------|---------------|-----------|--------|------------|--------|-------------|-------')
   for (const r of rows) {
     console.log(`${r.scenario.padEnd(48)} | ${r.mode.padEnd(13)} | ${String(r.entries).padStart(9)} | ${r.seconds.toFixed(2).padStart(6)} | ${String(r.entriesPerSec).padStart(10)} | ${r.megabytesPerSec.toFixed(1).padStart(6)} | ${String(r.peakRssMegabytes).padStart(11)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(3)}`)

@@ -23,6 +23,41 @@ const CLEAR_CHUNK_KEYS = 1_000
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 
+/** How a database's private write methods take bytes: as they are, or as Node Buffers. */
+type StoreFormat = 'view' | 'buffer'
+
+/**
+ * Refuses at once a database this wrapper cannot drive, before anything is written: one of
+ * abstract-level 2 or later (its private methods return promises and take no callback), or
+ * one that stores only strings (memory-level's `storeEncoding: 'utf8'`), which cannot hold
+ * quorum-level's binary records byte for byte. Otherwise says how to hand it bytes.
+ */
+function storeFormat (db: AbstractLevel<unknown, unknown, unknown>): StoreFormat {
+  const candidate = db as unknown as Partial<WriteHooks> & { hooks?: unknown }
+  if (candidate.hooks !== undefined) {
+    throw createError('Replicator wraps abstract-level 1 databases (classic-level 1, memory-level 1); this one is abstract-level 2 or later', CODES.NOT_SUPPORTED, { expected: true })
+  }
+  if (typeof candidate._batch !== 'function' || typeof candidate._put !== 'function' || typeof candidate._del !== 'function' || typeof db.keyEncoding !== 'function') {
+    throw createError('Replicator wraps abstract-level 1 databases; this is not one', CODES.NOT_SUPPORTED, { expected: true })
+  }
+  // `supports.encodings` lists what the database can transcode to as well; the format of a
+  // view transcoder is what its private methods take.
+  const formats = new Set([viewFormat(() => db.keyEncoding('view')), viewFormat(() => db.valueEncoding('view'))])
+  if (formats.size === 1 && formats.has('view')) return 'view'
+  if (formats.size === 1 && formats.has('buffer') && typeof globalThis.Buffer === 'function') return 'buffer'
+  throw createError('Replicator needs a database that stores bytes (storeEncoding \'view\' or \'buffer\'); this one stores strings', CODES.NOT_SUPPORTED, { expected: true })
+}
+
+/** The format bytes take on their way into the store; null if they cannot go in as bytes. */
+function viewFormat (transcoder: () => { format: string }): string | null {
+  try {
+    return transcoder().format
+  } catch {
+    // A store of strings has no transcoder from views (LEVEL_ENCODING_NOT_SUPPORTED).
+    return null
+  }
+}
+
 export interface WrappedDatabase {
   /** Writes straight to storage, bypassing replication: for the replicator's own store only. */
   readonly rawBatch: RawBatch
@@ -36,6 +71,10 @@ export interface WrappedDatabase {
  * (whose native form would too). Sublevels write through their parent, so they are covered.
  */
 export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, replicate: Replicate): WrappedDatabase {
+  const format = storeFormat(db)
+  // Below its encoding layer a database takes data in its own form; a Buffer-only store
+  // given a plain view would hand it back undecodable (memory-level's 'buffer' store does).
+  const stored = format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const hooks = db as unknown as WriteHooks
   const own = { _put: hooks._put, _del: hooks._del, _batch: hooks._batch, _chainedBatch: hooks._chainedBatch, _clear: hooks._clear }
   const originalBatch = own._batch.bind(db)
@@ -65,7 +104,7 @@ export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, repl
 
   return {
     rawBatch: (ops: RawOp[], { sync }) => new Promise<void>((resolve, reject) => {
-      originalBatch(ops.map((op) => op.type === 'put' ? { type: 'put', key: op.key, value: op.value } : { type: 'del', key: op.key }), { sync }, (error) => {
+      originalBatch(ops.map((op) => op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }), { sync }, (error) => {
         if (error != null) reject(error)
         else resolve()
       })

@@ -1,5 +1,5 @@
 import { assert } from './assert.js'
-import type { StorageWrite } from './effects.js'
+import type { Change, StorageWrite } from './effects.js'
 import { type ApplyJob, type ApplySource, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
 import { supersedes } from './version.js'
@@ -136,6 +136,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   const writes: StorageWrite[] = []
   const acks: Array<{ origin: HostId, seq: number }> = []
   const own: LogEntry[] = []
+  const others: Array<Extract<LogEntry, { kind: 'commit' }>> = []
   const floors = new Map<HostId, number>()
   let clock = s.clock
 
@@ -154,6 +155,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
       writes.push({ type: 'log', entry })
       if (source === 'own') own.push(entry)
       if (entry.kind !== 'commit') continue
+      if (source !== 'own') others.push(entry)
       const version = { ts: entry.ts, origin: entry.origin, seq: entry.seq }
       if (entry.ts > clock) clock = entry.ts
       for (const op of entry.ops) merge(op.key, { value: op.type === 'put' ? op.value : null, version })
@@ -173,6 +175,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   }
 
   for (const [key, record] of data) writes.push({ type: 'data', key, record })
+  const changes = tookEffect(others, data)
   // Written with the commit that makes them true, so no crash can separate the two (SPEC §4.7).
   for (const job of jobs) {
     for (const { writer, counter, seq } of job.writers ?? []) writes.push({ type: 'writer-committed', writer, counter, seq })
@@ -218,6 +221,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
       if (txn.locked) s.locks.release(key, txn.keys)
     }
     for (const { origin, seq } of acks) send(s, origin, { type: 'ack', seq })
+    if (changes.length > 0) s.out.push({ type: 'applied', changes })
     s.applying = null
     // One follow-up per peer, however many of its replies (or duplicates) this batch held:
     // otherwise every duplicated reply would start one more request chain, for good.
@@ -226,4 +230,17 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     s.afterApply(own, syncAfter)
     pump(s)
   })
+}
+
+/** Of each commit, the operations whose records this batch writes: the ones that took effect. */
+function tookEffect (commits: ReadonlyArray<Extract<LogEntry, { kind: 'commit' }>>, data: ReadonlyMap<Key, DataRecord>): Change[] {
+  const changes: Change[] = []
+  for (const { origin, seq, ops } of commits) {
+    const effective = ops.filter((op) => {
+      const version = data.get(op.key)?.version
+      return version !== undefined && version.origin === origin && version.seq === seq
+    })
+    if (effective.length > 0) changes.push({ origin, seq, ops: effective })
+  }
+  return changes
 }

@@ -126,6 +126,13 @@ export type Input = Timed & (
   | { readonly type: 'close' }
 )
 
+/** One transaction's operations as they took effect at a host. */
+export interface Change {
+  readonly origin: HostId
+  readonly seq: number
+  readonly ops: readonly Op[]
+}
+
 export type Effect =
   | { readonly type: 'send', readonly to: HostId, readonly message: Message }
   /** `sync`: the batch must survive a power loss before `persisted` is input, whatever the host's own setting. */
@@ -133,6 +140,12 @@ export type Effect =
   | { readonly type: 'read', readonly id: number, readonly query: Query }
   | { readonly type: 'reply', readonly request: RequestId, readonly result: WriteResult }
   | { readonly type: 'event', readonly event: 'ready' | 'notready' }
+  /**
+   * Another origin's commits just became durable here (by decision, catch-up or a held
+   * prepare), each with the operations that took effect: those a newer version did not
+   * supersede. A full copy reports nothing.
+   */
+  | { readonly type: 'applied', readonly changes: readonly Change[] }
 
 /** What a host had durably written, handed to the core when it starts. */
 export interface DurableState {

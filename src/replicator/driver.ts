@@ -1,5 +1,5 @@
 import { Node } from '../core/index.js'
-import type { DurableState, Effect, HostId, Input, Message, Op, StorageWrite, WriteId } from '../core/index.js'
+import type { Change, DurableState, Effect, HostId, Input, Message, Op, StorageWrite, WriteId } from '../core/index.js'
 import { CODES, createError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
 import type { DurabilityWitness, Progress } from '../storage/witness.js'
@@ -8,6 +8,8 @@ import type { DurabilityWitness, Progress } from '../storage/witness.js'
 export interface DriverHooks {
   readonly send: (to: HostId, message: Message) => void
   readonly event: (event: 'ready' | 'notready') => void
+  /** Other origins' commits, durable here. */
+  readonly applied: (changes: readonly Change[]) => void
   /** Storage failed (it is retried), or the core broke an invariant (it is rebuilt). */
   readonly error: (error: Error) => void
 }
@@ -254,6 +256,9 @@ export class CoreDriver {
       }
       case 'event':
         this.#hooks.event(effect.event)
+        return
+      case 'applied':
+        this.#hooks.applied(effect.changes)
     }
   }
 

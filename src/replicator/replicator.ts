@@ -11,6 +11,7 @@ import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
 import { type PeerEvents, PeerRegistry } from './peers.js'
 import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
+import { type AnnouncingDatabase, announce } from './peer-events.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -140,6 +141,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     }, {
       send: (to, message) => { this.#peers.send(to, message) },
       event: (event) => { this.emit(event) },
+      applied: (changes) => { announce(this.#db as unknown as AnnouncingDatabase, changes) },
       error: (error) => { this.#report(error) }
     })
     this.#driver = driver

@@ -1,5 +1,5 @@
 import { Node } from '../../src/core/index.js'
-import type { Effect, HostId, Input, Message, NodeOptions, Op, Query, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Change, Effect, HostId, Input, Message, NodeOptions, Op, Query, WriteId, WriteResult } from '../../src/core/index.js'
 import { SimStorage } from '../sim/storage.js'
 
 /**
@@ -10,6 +10,8 @@ export class ScriptedCluster {
   readonly storage = new Map<HostId, SimStorage>()
   readonly results = new Map<number, WriteResult>()
   readonly events: Array<{ host: HostId, event: string }> = []
+  /** Every `applied` change a core announced, in order. */
+  readonly announced: Array<{ host: HostId, change: Change }> = []
   /** Every read a core issued, in order. */
   readonly queries: Array<{ host: HostId, query: Query }> = []
   readonly #nodes = new Map<HostId, Node | null>()
@@ -202,6 +204,9 @@ export class ScriptedCluster {
           break
         case 'event':
           this.events.push({ host: id, event: effect.event })
+          break
+        case 'applied':
+          for (const change of effect.changes) this.announced.push({ host: id, change })
           break
       }
     }

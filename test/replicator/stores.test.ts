@@ -130,3 +130,33 @@ test('a database the Replicator cannot drive is refused at once, and stays as it
     await db.close()
   }
 })
+
+test('a replicated write emits on every host the put, del and batch events a local write emits', { timeout: 30_000 }, async () => {
+  const cluster = await startCluster()
+  try {
+    await Promise.all(cluster.hosts.map((host) => once(host.replicator, 'ready', 10_000)))
+    const seen = cluster.hosts.map(({ db }) => {
+      const events: unknown[] = []
+      db.on('put', (key: string, value: string) => { events.push(['put', key, value]) })
+      db.on('del', (key: string) => { events.push(['del', key]) })
+      db.on('batch', (ops: unknown[]) => { events.push(['batch', ops]) })
+      return events
+    })
+    const expected: unknown[] = []
+    for (const [i, { db }] of cluster.hosts.entries()) {
+      await db.put(`k${i}`, `значение ${i}`)
+      await db.del(`k${i}`)
+      await db.batch([{ type: 'put', key: `a${i}`, value: '1' }, { type: 'del', key: `b${i}` }])
+      expected.push(['put', `k${i}`, `значение ${i}`], ['del', `k${i}`], ['batch', [{ type: 'put', key: `a${i}`, value: '1' }, { type: 'del', key: `b${i}` }]])
+    }
+    // Every write resolved once every host applied it; the events follow within the turn.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const [i, events] of seen.entries()) {
+      const normalized = events.map((event) => JSON.parse(JSON.stringify(event)) as unknown)
+      assert.deepEqual(new Set(normalized.map((event) => JSON.stringify(event))), new Set(expected.map((event) => JSON.stringify(event))), `events on ${cluster.hosts[i]?.name ?? i}`)
+      assert.equal(events.length, expected.length, `each once on ${cluster.hosts[i]?.name ?? i}`)
+    }
+  } finally {
+    await cluster.close()
+  }
+})

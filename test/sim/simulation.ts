@@ -1,5 +1,5 @@
 import { Node, compareVersions, isMajority } from '../../src/core/index.js'
-import type { DataRecord, Effect, HostId, Input, Key, LogEntry, Message, Mutation, Op, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Change, DataRecord, Effect, HostId, Input, Key, LogEntry, Message, Mutation, Op, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
 import { EventHeap } from './heap.js'
 import { type RegisterOp, checkRegisters } from './linearizability.js'
 import { Prng } from './prng.js'
@@ -637,6 +637,9 @@ class Simulation {
         case 'event':
           this.#log(`${host.id} ${effect.event}`)
           break
+        case 'applied':
+          for (const change of effect.changes) this.#checkAnnounced(host.id, change)
+          break
       }
     }
   }
@@ -707,6 +710,16 @@ class Simulation {
       this.#step(host, { type: 'read', ...this.#time(host), id: op.id, result: host.storage.read(op.query) })
     }
     if (host.node !== null && host.incarnation === incarnation && host.storage.queue.length > 0) this.#kickDisk(host, 0)
+  }
+
+  /** What a host announces as applied is what a durable commit wrote, operation for operation. */
+  #checkAnnounced (id: HostId, change: Change): void {
+    const decision = this.#decisions.get(`${change.origin}#${change.seq}`)
+    if (decision === undefined || decision.entry.kind !== 'commit') throw new Violation(`announced: ${id} announced ${change.origin}#${change.seq}, which is no durable commit`)
+    const written = new Set(decision.entry.ops.map(describeOp))
+    for (const op of change.ops) {
+      if (!written.has(describeOp(op))) throw new Violation(`announced: ${id} announced ${describeOp(op)} for ${change.origin}#${change.seq}, which did not write it`)
+    }
   }
 
   /** Records decisions as they become durable at their origin, and checks every log copy. */

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'events'
 import type { Duplex } from 'readable-stream'
-import type { AbstractLevel } from 'abstract-level'
 import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
 import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { LevelStore } from '../storage/store.js'
+import { LevelStore, type StoreDatabase } from '../storage/store.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
 import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
@@ -25,8 +24,17 @@ export interface ReplicatorEvents extends PeerEvents {
 
 const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
 
-/** The database a Replicator wraps: any abstract-level@1 database, classic-level in Node. */
-export type ReplicatedDatabase = AbstractLevel<any, any, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * The database a Replicator wraps: an abstract-level 1, 2 or 3 database that stores bytes
+ * (classic-level, memory-level). The rest of what it must be is checked when the Replicator
+ * is made, which throws `LEVEL_NOT_SUPPORTED` otherwise.
+ */
+export interface ReplicatedDatabase {
+  open: () => Promise<void>
+}
+
+/** What the Replicator calls on its database, once checked. */
+type Database = ReplicatedDatabase & StoreDatabase & AnnouncingDatabase
 
 export interface Replicator extends EventEmitter<ReplicatorEvents> {
   /** This host's cluster identity, once the database is open. */
@@ -45,7 +53,7 @@ interface ReplicatorConstructor {
 }
 
 class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicator {
-  readonly #db: ReplicatedDatabase
+  readonly #db: Database
   readonly #options: ResolvedOptions
   readonly #wrapped: WrappedDatabase
   readonly #peers: PeerRegistry
@@ -66,7 +74,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
     super()
     this.#options = resolveOptions(options)
-    this.#db = db
+    this.#db = db as Database
     this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
     this.#peers = new PeerRegistry(peers, {
@@ -141,7 +149,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     }, {
       send: (to, message) => { this.#peers.send(to, message) },
       event: (event) => { this.emit(event) },
-      applied: (changes) => { announce(this.#db as unknown as AnnouncingDatabase, changes) },
+      applied: (changes) => { announce(this.#db, changes) },
       error: (error) => { this.#report(error) }
     })
     this.#driver = driver

@@ -1,4 +1,3 @@
-import { AbstractLevel } from 'abstract-level'
 import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
@@ -8,14 +7,34 @@ import { toBytes } from './bytes.js'
 import { WRITE_ID } from './write-id-option.js'
 
 type Callback = (error?: Error | null) => void
+type PrivateOp = { type: 'put' | 'del', key: unknown, value?: unknown }
+type BatchOptions = { sync?: boolean, [WRITE_ID]?: WriteId }
 
-/** The private write methods abstract-level@1 calls after encoding; untyped in its .d.ts. */
-interface WriteHooks {
+/** The private write methods abstract-level 1 calls after encoding, with callbacks; untyped in its .d.ts. */
+interface CallbackHooks {
   _put: (key: unknown, value: unknown, options: unknown, callback: Callback) => void
   _del: (key: unknown, options: unknown, callback: Callback) => void
-  _batch: (operations: ReadonlyArray<{ type: 'put' | 'del', key: unknown, value?: unknown }>, options: { sync?: boolean, [WRITE_ID]?: WriteId }, callback: Callback) => void
+  _batch: (operations: readonly PrivateOp[], options: BatchOptions, callback: Callback) => void
   _chainedBatch: () => unknown
   _clear: (options: Record<string, unknown>, callback: Callback) => void
+}
+
+/** The same methods in abstract-level 2 and 3, which return promises instead. */
+interface PromiseHooks {
+  _put: (key: unknown, value: unknown, options: unknown) => Promise<void>
+  _del: (key: unknown, options: unknown) => Promise<void>
+  _batch: (operations: readonly PrivateOp[], options: BatchOptions) => Promise<void>
+  _chainedBatch: () => unknown
+  _clear: (options: Record<string, unknown>) => Promise<void>
+}
+
+/** What the wrapper reads of a database besides its private methods. */
+interface Wrappable {
+  /** Present from abstract-level 2 on, whose private methods return promises. */
+  readonly hooks?: unknown
+  keyEncoding: (encoding: string) => { readonly format: string }
+  valueEncoding: (encoding: string) => { readonly format: string }
+  keys: (options: Record<string, unknown>) => AsyncIterable<unknown>
 }
 
 /** Keys per replicated delete batch when `clear()` runs: bounded, like any other write. */
@@ -27,18 +46,14 @@ type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 type StoreFormat = 'view' | 'buffer'
 
 /**
- * Refuses at once a database this wrapper cannot drive, before anything is written: one of
- * abstract-level 2 or later (its private methods return promises and take no callback), or
- * one that stores only strings (memory-level's `storeEncoding: 'utf8'`), which cannot hold
- * quorum-level's binary records byte for byte. Otherwise says how to hand it bytes.
+ * Refuses at once a database this wrapper cannot drive, before anything is written: one
+ * without abstract-level's private write methods, or one that stores only strings
+ * (memory-level's `storeEncoding: 'utf8'`), which cannot hold quorum-level's binary records
+ * byte for byte. Otherwise says how to hand it bytes.
  */
-function storeFormat (db: AbstractLevel<unknown, unknown, unknown>): StoreFormat {
-  const candidate = db as unknown as Partial<WriteHooks> & { hooks?: unknown }
-  if (candidate.hooks !== undefined) {
-    throw createError('Replicator wraps abstract-level 1 databases (classic-level 1, memory-level 1); this one is abstract-level 2 or later', CODES.NOT_SUPPORTED, { expected: true })
-  }
-  if (typeof candidate._batch !== 'function' || typeof candidate._put !== 'function' || typeof candidate._del !== 'function' || typeof db.keyEncoding !== 'function') {
-    throw createError('Replicator wraps abstract-level 1 databases; this is not one', CODES.NOT_SUPPORTED, { expected: true })
+function storeFormat (db: Wrappable & Partial<CallbackHooks>): StoreFormat {
+  if (typeof db._batch !== 'function' || typeof db._put !== 'function' || typeof db._del !== 'function' || typeof db._clear !== 'function' || typeof db.keyEncoding !== 'function') {
+    throw createError('Replicator wraps abstract-level databases (classic-level, memory-level); this is not one', CODES.NOT_SUPPORTED, { expected: true })
   }
   // `supports.encodings` lists what the database can transcode to as well; the format of a
   // view transcoder is what its private methods take.
@@ -58,6 +73,18 @@ function viewFormat (transcoder: () => { format: string }): string | null {
   }
 }
 
+/**
+ * abstract-level's own `_chainedBatch`, which collects operations and ends in `_batch`,
+ * found on the database's base class, whichever major version it is.
+ */
+function defaultChainedBatch (db: object): () => unknown {
+  for (let proto: unknown = Object.getPrototypeOf(db); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const candidate = proto as { constructor?: { name?: string }, _chainedBatch?: () => unknown }
+    if (candidate.constructor?.name === 'AbstractLevel' && Object.hasOwn(candidate, '_chainedBatch')) return candidate._chainedBatch as () => unknown
+  }
+  throw createError('Replicator wraps abstract-level databases; this one has no AbstractLevel base', CODES.NOT_SUPPORTED, { expected: true })
+}
+
 export interface WrappedDatabase {
   /** Writes straight to storage, bypassing replication: for the replicator's own store only. */
   readonly rawBatch: RawBatch
@@ -66,62 +93,58 @@ export interface WrappedDatabase {
 }
 
 /**
- * Routes every write path of an abstract-level@1 database through `replicate`: put, del,
- * batch, the chained batch (classic-level's own would go straight to LevelDB) and clear
+ * Routes every write path of an abstract-level 1, 2 or 3 database through `replicate`: put,
+ * del, batch, the chained batch (classic-level's own would go straight to LevelDB) and clear
  * (whose native form would too). Sublevels write through their parent, so they are covered.
+ * Throws `LEVEL_NOT_SUPPORTED` for a database it cannot drive, having changed nothing.
  */
-export function wrapDatabase (db: AbstractLevel<unknown, unknown, unknown>, replicate: Replicate): WrappedDatabase {
+export function wrapDatabase (database: object, replicate: Replicate): WrappedDatabase {
+  const db = database as Wrappable & CallbackHooks
   const format = storeFormat(db)
+  const chainedBatch = defaultChainedBatch(db)
   // Below its encoding layer a database takes data in its own form; a Buffer-only store
   // given a plain view would hand it back undecodable (memory-level's 'buffer' store does).
   const stored = format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const hooks = db as unknown as WriteHooks
-  const own = { _put: hooks._put, _del: hooks._del, _batch: hooks._batch, _chainedBatch: hooks._chainedBatch, _clear: hooks._clear }
-  const originalBatch = own._batch.bind(db)
+  const own = { _put: db._put, _del: db._del, _batch: db._batch, _chainedBatch: db._chainedBatch, _clear: db._clear }
+  const promises = db.hooks !== undefined
 
-  const run = (ops: Op[], callback: Callback, writeId: WriteId | null = null): void => {
-    replicate(ops, writeId).then(() => { callback() }, callback)
-  }
-  hooks._put = (key, value, _options, callback) => {
-    withOps(() => [{ type: 'put', key: userKey(key), value: toBytes(value) }], run, callback)
-  }
-  hooks._del = (key, _options, callback) => {
-    withOps(() => [{ type: 'del', key: userKey(key) }], run, callback)
-  }
-  hooks._batch = (operations, options, callback) => {
-    const writeId = (options as { [WRITE_ID]?: WriteId })[WRITE_ID] ?? null
-    withOps(() => operations.map((op): Op => op.type === 'put'
-      ? { type: 'put', key: userKey(op.key), value: toBytes(op.value) }
-      : { type: 'del', key: userKey(op.key) }), (ops, cb) => { run(ops, cb, writeId) }, callback)
-  }
-  // abstract-level's default chained batch collects operations and ends in `_batch`.
-  hooks._chainedBatch = function (this: unknown) {
-    return (AbstractLevel.prototype as unknown as WriteHooks)._chainedBatch.call(this)
-  }
-  hooks._clear = (options, callback) => {
-    clearReplicated(db, options, replicate).then(() => { callback() }, callback)
-  }
+  const putOp = (key: unknown, value: unknown): Op => ({ type: 'put', key: userKey(key), value: toBytes(value) })
+  const delOp = (key: unknown): Op => ({ type: 'del', key: userKey(key) })
+  const batchOps = (operations: readonly PrivateOp[]): Op[] => operations.map((op) => op.type === 'put' ? putOp(op.key, op.value) : delOp(op.key))
+  const writeIdOf = (options: BatchOptions | undefined): WriteId | null => options?.[WRITE_ID] ?? null
+  // Operations are converted in the promise, so that a refused key rejects the write.
+  const replicated = async (build: () => Op[], writeId: WriteId | null = null): Promise<void> => { await replicate(build(), writeId) }
+  const callback = (work: Promise<void>, done: Callback): void => { work.then(() => { done() }, done) }
 
-  return {
-    rawBatch: (ops: RawOp[], { sync }) => new Promise<void>((resolve, reject) => {
-      originalBatch(ops.map((op) => op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }), { sync }, (error) => {
+  if (promises) {
+    const hooks = db as unknown as PromiseHooks
+    hooks._put = async (key, value) => { await replicated(() => [putOp(key, value)]) }
+    hooks._del = async (key) => { await replicated(() => [delOp(key)]) }
+    hooks._batch = async (operations, options) => { await replicated(() => batchOps(operations), writeIdOf(options)) }
+    hooks._clear = async (options) => { await clearReplicated(db, options, replicate) }
+  } else {
+    db._put = (key, value, _options, done) => { callback(replicated(() => [putOp(key, value)]), done) }
+    db._del = (key, _options, done) => { callback(replicated(() => [delOp(key)]), done) }
+    db._batch = (operations, options, done) => { callback(replicated(() => batchOps(operations), writeIdOf(options)), done) }
+    db._clear = (options, done) => { callback(clearReplicated(db, options, replicate), done) }
+  }
+  db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }
+
+  const writeRaw = (ops: readonly PrivateOp[], options: { sync: boolean }): Promise<void> => {
+    if (promises) return (own._batch as unknown as PromiseHooks['_batch']).call(db, ops, options)
+    return new Promise<void>((resolve, reject) => {
+      own._batch.call(db, ops, options, (error) => {
         if (error != null) reject(error)
         else resolve()
       })
-    }),
-    unwrap: () => { Object.assign(hooks, own) }
+    })
   }
-}
-
-function withOps (build: () => Op[], run: (ops: Op[], callback: Callback) => void, callback: Callback): void {
-  let ops: Op[]
-  try {
-    ops = build()
-  } catch (error) {
-    callback(error instanceof Error ? error : new Error(String(error)))
-    return
+  return {
+    rawBatch: async (ops: RawOp[], { sync }) => {
+      await writeRaw(ops.map((op) => op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }), { sync })
+    },
+    unwrap: () => { Object.assign(db, own) }
   }
-  run(ops, callback)
 }
 
 function userKey (key: unknown): string {
@@ -134,8 +157,8 @@ function userKey (key: unknown): string {
  * `clear()` as replicated deletes of the keys in range, in chunks: each chunk is atomic on
  * every host, the whole clear is not (neither is classic-level's own clear).
  */
-async function clearReplicated (db: AbstractLevel<unknown, unknown, unknown>, options: Record<string, unknown>, replicate: Replicate): Promise<void> {
-  const range: Record<string, unknown> = { keyEncoding: 'buffer' }
+async function clearReplicated (db: Wrappable, options: Record<string, unknown>, replicate: Replicate): Promise<void> {
+  const range: Record<string, unknown> = { keyEncoding: 'view' }
   for (const name of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) {
     if (options[name] !== undefined) range[name] = options[name]
   }

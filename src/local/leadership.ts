@@ -168,17 +168,8 @@ export class Leadership implements Route {
     await listen(local, options.paths.leader)
     // Owner only: the sockets give full read and write access to the database.
     await Promise.all([chmod(options.paths.leader, 0o600), chmod(options.paths.events, 0o600).catch(() => {})])
-    const { port, host: address } = options.replicator
-    if (port === undefined) return
-    const cluster = createServer((socket) => {
-      socket.setNoDelay(true)
-      socket.on('error', () => {})
-      const stream = this.#replicator.createServer()
-      stream.pipe(socket).pipe(stream)
-    })
-    cluster.unref()
-    this.#servers.push(cluster)
-    await listenWithRetry(cluster, port, address)
+    if (options.replicator.port === undefined) return
+    await listenWithRetry(async () => { await this.#replicator.listen() })
   }
 }
 
@@ -227,11 +218,11 @@ async function removeStaleSocket (path: string): Promise<void> {
   }
 }
 
-/** Listens on a socket path, or on a port (and host): resolves once listening. */
-function listen (server: Server, ...where: [path: string] | [port: number, host: string | undefined]): Promise<void> {
+/** Listens on a socket path: resolves once listening. */
+function listen (server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(...(where as [number, string]), () => {
+    server.listen(path, () => {
       server.off('error', reject)
       resolve()
     })
@@ -239,10 +230,10 @@ function listen (server: Server, ...where: [path: string] | [port: number, host:
 }
 
 /** A leader that just died may hold the replication port a moment longer. */
-async function listenWithRetry (server: Server, port: number, host: string | undefined): Promise<void> {
+async function listenWithRetry (listen: () => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await listen(server, port, host)
+      await listen()
       return
     } catch (error) {
       if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt >= LISTEN_ATTEMPTS_MAX) throw error

@@ -1,6 +1,7 @@
 import { CODES, createError } from '../errors.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
-import { tcpTransport } from '../transport/tcp.js'
+import { tcpListen, tcpTransport } from '../transport/tcp.js'
+import type { Listen } from '../transport/listen.js'
 import type { Transport } from '../transport/dialer.js'
 import { FRAME_BYTES_MAX_DEFAULT } from '../wire/limits.js'
 import { type DurabilityWitness, FileWitness } from '../storage/witness.js'
@@ -21,6 +22,8 @@ export interface ReplicatorOptions {
   failAfter?: number
   /** Opens a stream to a peer. @default TCP */
   transport?: Transport
+  /** Accepts peers' streams, for `listen()` (and a QuorumLevel's leader). @default TCP */
+  listen?: Listen
   /** Shared by the cluster; peers must prove they know it. Never sent over the wire. */
   secret?: string
   /** Milliseconds a write waits for readiness, votes and conflict retries before it fails. @default 10000 */
@@ -57,6 +60,9 @@ export interface ResolvedOptions {
   readonly minConsensus: number
   readonly failAfter: number
   readonly transport: Transport
+  readonly listen: Listen
+  /** Where `listen()` listens: the `host` option as given (undefined: every interface). */
+  readonly listenHost: string | undefined
   readonly secret: string | null
   readonly writeTimeoutMs: number
   readonly callTimeoutMs: number
@@ -81,6 +87,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     throw invalid(`minConsensus must be an integer from 0 to the number of peers (${peers.length})`)
   }
   if (o.transport !== undefined && typeof o.transport !== 'function') throw invalid('transport must be a function (port, host) => Duplex')
+  if (o.listen !== undefined && typeof o.listen !== 'function') throw invalid('listen must be a function (port, host, accept) => Promise<{ close }>')
   if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length === 0)) throw invalid('secret must be a non-empty string')
   if (o.sync !== undefined && typeof o.sync !== 'boolean') throw invalid('sync must be a boolean')
   if (o.now !== undefined && typeof o.now !== 'function') throw invalid('now must be a function')
@@ -92,6 +99,8 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     minConsensus,
     failAfter: positive(o.failAfter, 16, 'failAfter'),
     transport: o.transport ?? tcpTransport,
+    listen: o.listen ?? tcpListen,
+    listenHost: o.host,
     secret: o.secret ?? null,
     writeTimeoutMs: positive(o.writeTimeout, 10_000, 'writeTimeout'),
     callTimeoutMs,

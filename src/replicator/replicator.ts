@@ -6,6 +6,7 @@ import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore, type StoreDatabase } from '../storage/store.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
+import type { Listening } from '../transport/listen.js'
 import { CoreDriver } from './driver.js'
 import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOptions } from './options.js'
 import { type PeerEvents, PeerRegistry } from './peers.js'
@@ -41,6 +42,12 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   readonly id: string | null
   /** A stream to pipe to a connection a peer opened: `server.pipe(socket).pipe(server)`. */
   createServer: () => Duplex
+  /**
+   * Accepts peers on this host's `port` (and `host`; every interface without it) with the
+   * `listen` option (TCP by default), until `close()`: the same as piping each connection
+   * through `createServer()`.
+   */
+  listen: () => Promise<void>
   /** Adds a host to the cluster and dials it. */
   addPeer: (peer: PeerAddress) => void
   /** Ends every peer connection and stops reconnecting; leaves the database open. */
@@ -70,6 +77,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   /** Why the Replicator could not start, if it could not: every write is refused with it. */
   #failure: Error | null = null
   #closing: Promise<void> | null = null
+  readonly #listening: Listening[] = []
 
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
     super()
@@ -105,6 +113,26 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 
   createServer (): Duplex {
     return this.#peers.createServer()
+  }
+
+  async listen (): Promise<void> {
+    const { address, listenHost, listen } = this.#options
+    if (address === null) throw createError('listen() needs the port option', CODES.INVALID_OPTION, { expected: true })
+    if (this.#isClosing()) throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    const listening = await listen(address.port, listenHost, (stream) => {
+      stream.on('error', () => {})
+      const server = this.createServer()
+      server.pipe(stream).pipe(server)
+    })
+    if (this.#isClosing()) {
+      await listening.close()
+      throw createError('Replicator closed while it started listening', CODES.DATABASE_NOT_OPEN)
+    }
+    this.#listening.push(listening)
+  }
+
+  #isClosing (): boolean {
+    return this.#state === 'closing' || this.#state === 'closed'
   }
 
   addPeer (peer: PeerAddress): void {
@@ -186,6 +214,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     // Writes settle first, with connections still up: aborts and commits can still be told.
     await this.#driver?.close()
     this.#peers.close()
+    await Promise.all(this.#listening.splice(0).map(async (listening) => { await listening.close() }))
     await this.#store?.close()
     this.#wrapped.unwrap()
     this.#driver = null

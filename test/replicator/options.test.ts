@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { checkAddress, resolveOptions } from '../../src/replicator/options.js'
-import { tcpTransport } from '../../src/transport/tcp.js'
+import { tcpListen, tcpTransport } from '../../src/transport/tcp.js'
 import { FRAME_BYTES_MAX_DEFAULT } from '../../src/wire/limits.js'
 
 test('with no options, every option takes its documented default', () => {
-  const { transport, now, witness, ...plain } = resolveOptions(undefined)
+  const { transport, listen, now, witness, ...plain } = resolveOptions(undefined)
   assert.deepEqual(plain, {
     address: null,
+    listenHost: undefined,
     peers: [],
     minConsensus: 0,
     failAfter: 16,
@@ -28,6 +29,7 @@ test('with no options, every option takes its documented default', () => {
     tickIntervalMs: 10
   })
   assert.equal(transport, tcpTransport)
+  assert.equal(listen, tcpListen)
   assert.equal(now, Date.now)
   assert.equal(typeof witness.check, 'function')
   assert.equal(resolveOptions({}).witness, witness, 'one default witness per process')

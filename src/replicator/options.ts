@@ -1,10 +1,10 @@
 import { CODES, createError } from '../errors.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
-import { tcpListen, tcpTransport } from '../transport/tcp.js'
 import type { Listen } from '../transport/listen.js'
+import { defaultListen, defaultTransport, defaultWitness } from '../platform/node.js'
 import type { Transport } from '../transport/dialer.js'
 import { FRAME_BYTES_MAX_DEFAULT } from '../wire/limits.js'
-import { type DurabilityWitness, FileWitness } from '../storage/witness.js'
+import type { DurabilityWitness } from '../storage/durability.js'
 
 /** Options of `Replicator(db, options)`. */
 export interface ReplicatorOptions {
@@ -59,7 +59,8 @@ export interface ResolvedOptions {
   readonly peers: PeerAddress[]
   readonly minConsensus: number
   readonly failAfter: number
-  readonly transport: Transport
+  /** Null where there is no default (a browser) and none was given: nothing can be dialed. */
+  readonly transport: Transport | null
   readonly listen: Listen
   /** Where `listen()` listens: the `host` option as given (undefined: every interface). */
   readonly listenHost: string | undefined
@@ -93,13 +94,15 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
   if (o.now !== undefined && typeof o.now !== 'function') throw invalid('now must be a function')
   if (o.witness !== undefined && (typeof o.witness !== 'object' || o.witness === null || typeof o.witness.check !== 'function')) throw invalid('witness must be a DurabilityWitness')
   const callTimeoutMs = positive(o.callTimeout, 5_000, 'callTimeout')
+  const transport = o.transport ?? defaultTransport
+  if (transport === null && peers.length > 0) throw invalid('transport is required here (no TCP in a browser): give webSocketTransport()')
   return {
     address,
     peers,
     minConsensus,
     failAfter: positive(o.failAfter, 16, 'failAfter'),
-    transport: o.transport ?? tcpTransport,
-    listen: o.listen ?? tcpListen,
+    transport,
+    listen: o.listen ?? defaultListen ?? cannotListen,
     listenHost: o.host,
     secret: o.secret ?? null,
     writeTimeoutMs: positive(o.writeTimeout, 10_000, 'writeTimeout'),
@@ -116,15 +119,14 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
   }
 }
 
-/** One witness for the process: it coalesces notes across Replicators. */
-const defaultWitness = new FileWitness()
-
 export function checkAddress (peer: unknown, name: string): PeerAddress {
   if (typeof peer !== 'object' || peer === null) throw invalid(`${name} must be { host, port }`)
   const { host, port } = peer as Record<string, unknown>
   if (typeof host !== 'string' || host.length === 0) throw invalid(`${name}.host must be a non-empty string`)
   if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) throw invalid(`${name}.port must be a port number`)
-  return { host, port: port as number }
+  const { dial } = peer as Record<string, unknown>
+  if (dial !== undefined && typeof dial !== 'boolean') throw invalid(`${name}.dial must be a boolean`)
+  return dial === false ? { host, port: port as number, dial } : { host, port: port as number }
 }
 
 function positive (value: number | undefined, fallback: number, name: string): number {
@@ -135,4 +137,9 @@ function positive (value: number | undefined, fallback: number, name: string): n
 
 function invalid (message: string): Error {
   return createError(message, CODES.INVALID_OPTION, { expected: true })
+}
+
+/** Where there is no default way to accept peers (a browser), `listen()` says so. */
+const cannotListen: Listen = async () => {
+  throw createError('listen() cannot accept peers here (a browser): give the listen option', CODES.NOT_SUPPORTED, { expected: true })
 }

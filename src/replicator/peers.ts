@@ -40,7 +40,8 @@ interface PeerRegistryOptions {
 
 interface ConfiguredPeer {
   readonly address: PeerAddress
-  readonly dialer: Dialer
+  /** Null for a peer that only dials in. */
+  readonly dialer: Dialer | null
   /** Who is at this address, once a connection proved it. */
   id: HostId | null
 }
@@ -87,7 +88,7 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
   /** Configures a peer; it is dialed at once if the registry has started. */
   add (address: PeerAddress): void {
     const peer = this.#configure(address)
-    if (this.#state === 'open') peer.dialer.start()
+    if (this.#state === 'open') peer.dialer?.start()
   }
 
   /** Opens for connections as `localId`: dials every configured peer, then serves waiting streams. */
@@ -95,7 +96,7 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
     if (this.#state !== 'waiting') return
     this.#localId = localId
     this.#state = 'open'
-    for (const peer of this.#configured) peer.dialer.start()
+    for (const peer of this.#configured) peer.dialer?.start()
     for (const stream of this.#waiting) this.#accept(stream)
     this.#waiting.clear()
   }
@@ -132,11 +133,17 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
     if (this.#state === 'closed') return
     this.stopAccepting()
     this.#state = 'closed'
-    for (const peer of this.#configured) peer.dialer.stop()
+    for (const peer of this.#configured) peer.dialer?.stop()
     for (const connection of [...this.#connections]) connection.close()
   }
 
   #configure (address: PeerAddress): ConfiguredPeer {
+    // A peer that only dials in is known by the address it announces, and never dialed.
+    if (address.dial === false) {
+      const peer: ConfiguredPeer = { address, dialer: null, id: null }
+      this.#configured.push(peer)
+      return peer
+    }
     const dialer = new Dialer(address, this.#options.dial)
     const peer: ConfiguredPeer = { address, dialer, id: null }
     dialer.on('stream', (stream) => {

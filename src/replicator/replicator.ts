@@ -87,7 +87,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
     this.#peers = new PeerRegistry(peers, {
       connection: { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs },
-      dial: { transport, backoffMsMin: reconnectMsMin, backoffMsMax: reconnectMsMax, failAfter }
+      dial: { transport: transport ?? noTransport, backoffMsMin: reconnectMsMin, backoffMsMax: reconnectMsMax, failAfter }
     }, {
       connected: (id) => { this.#driver?.connected(id) },
       disconnected: (id) => { this.#driver?.disconnected(id) },
@@ -137,6 +137,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 
   addPeer (peer: PeerAddress): void {
     const address = checkAddress(peer, 'peer')
+    if (this.#options.transport === null) throw createError('addPeer() needs the transport option here (no TCP in a browser)', CODES.INVALID_OPTION, { expected: true })
     if (this.#state === 'closing' || this.#state === 'closed') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
     if (this.#peers.knows(address)) return
     // The core counts the peer before any connection to it can open.
@@ -231,3 +232,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 export const Replicator = function Replicator (db: ReplicatedDatabase, options?: ReplicatorOptions): Replicator {
   return new ReplicatorImpl(db, options)
 } as unknown as ReplicatorConstructor
+
+/** Never called: without a transport there are no peers to dial (checked in the options and addPeer). */
+function noTransport (): never {
+  throw createError('No transport to dial peers with', CODES.INVALID_OPTION)
+}

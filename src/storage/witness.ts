@@ -3,31 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir, uptime } from 'node:os'
 import { join } from 'node:path'
 import type { DurableState } from '../core/index.js'
+import { type DurabilityWitness, type Progress, holdsNoted } from './durability.js'
 
-/** How far a host's own log had come, as last seen durable. */
-export interface Progress {
-  /** The highest own sequence number reserved. */
-  readonly reserved: number
-  /** The host's contiguous mark of its own log: every own number up to it is decided. */
-  readonly decided: number
-}
-
-/**
- * Tells whether a database still holds everything it once reported durable (SPEC §5.4). A
- * database can silently go back in time: a power loss drops the writes that were not synced,
- * and a restore from a copy drops everything since the copy. A host that went back must not
- * trust its own log, so the witness keeps a note of the host's progress outside the database
- * and compares it at the next start. Any doubt reads as "not intact": that only makes the
- * host ask its peers before it decides anything.
- */
-export interface DurabilityWitness {
-  /** Whether storage is intact, given what it holds now. `synced`: every batch was synced. */
-  check (hostId: string, durable: Omit<DurableState, 'intact'>, synced: boolean): Promise<boolean>
-  /** Notes progress that is durable now. Called after every batch; may lag and coalesce. */
-  note (hostId: string, progress: Progress): void
-  /** Writes what was noted, and resolves once it is written. Called at close. */
-  flush (): Promise<void>
-}
+export type { DurabilityWitness, Progress } from './durability.js'
 
 interface Note extends Progress {
   readonly hostId: string
@@ -56,12 +34,9 @@ export class FileWitness implements DurabilityWitness {
 
   async check (hostId: string, durable: Omit<DurableState, 'intact'>, synced: boolean): Promise<boolean> {
     await this.flush()
-    const progress = { reserved: durable.reserved, decided: durable.marks[hostId] ?? 0 }
     const note = await this.#read(hostId)
-    // A database that never decided anything has nothing to lose.
-    if (note === null) return progress.reserved === 0 && progress.decided === 0 && durable.above.length === 0
-    if (note.hostId !== hostId || (!synced && note.boot !== bootId())) return false
-    return progress.reserved >= note.reserved && progress.decided >= note.decided
+    if (note !== null && (note.hostId !== hostId || (!synced && note.boot !== bootId()))) return false
+    return holdsNoted(hostId, durable, note)
   }
 
   note (hostId: string, progress: Progress): void {

@@ -14,6 +14,11 @@ import { HANDSHAKE_FRAME_BYTES_MAX } from '../wire/limits.js'
 export interface PeerAddress {
   readonly host: string
   readonly port: number
+  /**
+   * `false` for a peer that only dials in (a browser tab): this host never dials it, and knows
+   * it by the `host` and `port` it announces. @default true
+   */
+  readonly dial?: boolean
 }
 
 export interface PeerConnectionOptions {

@@ -1,4 +1,4 @@
-import { Duplex as ByteStream } from 'node:stream'
+import type { Duplex as ByteStream } from 'node:stream'
 import { Duplex } from 'readable-stream'
 
 /** The two ends of a `createServer()` stream. */
@@ -23,13 +23,13 @@ export function serverStreamPair (): ServerStreamPair {
     innerEnded = true
     inner.push(null)
   }
-  const inner = new ByteStream({
+  const inner = new Duplex({
     read () {},
-    write (chunk: Uint8Array, _encoding, callback) {
+    write (chunk: Uint8Array, _encoding: string, callback: () => void) {
       outer.push(chunk)
       callback()
     },
-    destroy (error, callback) {
+    destroy (error: Error | null, callback: (error: Error | null) => void) {
       // The connection is over: end the user's side gracefully, so the socket flushes and ends.
       outer.push(null)
       callback(error)
@@ -57,5 +57,6 @@ export function serverStreamPair (): ServerStreamPair {
   outer.on('pipe', (source: NodeJS.EventEmitter) => {
     source.once('close', endInner)
   })
-  return { outer, inner }
+  // readable-stream's Duplex, typed as Node's: the connection uses what both have.
+  return { outer, inner: inner as unknown as ByteStream }
 }

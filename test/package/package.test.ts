@@ -5,7 +5,8 @@
  * and it loads with `import` from an ES module and with `require()` from CommonJS. Method:
  * `npm pack` (without scripts: the build is the one under test), the tarball installed with
  * npm into a fresh directory holding an ESM and a CommonJS TypeScript project, compiled with
- * the repository's tsc and run with node.
+ * the repository's tsc and run with node; and a browser app bundled from it with esbuild,
+ * which must resolve the browser entry and find no Node built-in.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -15,6 +16,7 @@ import { dirname, join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { build } from 'esbuild'
 
 const run = promisify(execFile)
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -72,7 +74,7 @@ test('the packed package installs, type-checks strictly, and loads from ESM and 
   const [packed] = JSON.parse(stdout) as Array<{ filename: string, files: Array<{ path: string }> }>
   assert.ok(packed !== undefined)
   const shipped = packed.files.map((file) => file.path)
-  for (const path of ['LICENSE', 'README.md', 'SPEC.md', 'CHANGELOG.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'src/index.ts']) {
+  for (const path of ['LICENSE', 'README.md', 'SPEC.md', 'CHANGELOG.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/browser/quorum-level.js', 'src/index.ts']) {
     assert.ok(shipped.includes(path), `the tarball holds ${path}`)
   }
   assert.deepEqual(shipped.filter((path) => /^(dist\/)?(test|bench)\//.test(path)), [], 'no tests or benchmarks')
@@ -85,9 +87,27 @@ test('the packed package installs, type-checks strictly, and loads from ESM and 
   const maps = (await files(join(installed, 'dist'))).filter((path) => path.endsWith('.js.map'))
   assert.ok(maps.length > 10, 'source maps are shipped')
   for (const map of maps) {
-    const { sources } = JSON.parse(await readFile(map, 'utf8')) as { sources: string[] }
-    for (const source of sources) await stat(resolve(dirname(map), source)).catch(() => assert.fail(`${map} points at ${source}, which is not shipped`))
+    const { sources, sourcesContent } = JSON.parse(await readFile(map, 'utf8')) as { sources: string[], sourcesContent?: Array<string | null> }
+    for (const [i, source] of sources.entries()) {
+      // The browser bundle's map carries its sources' text; the others point at shipped files.
+      if (typeof sourcesContent?.[i] === 'string') continue
+      await stat(resolve(dirname(map), source)).catch(() => assert.fail(`${map} points at ${source}, which is not shipped`))
+    }
   }
+
+  // A bundler targeting browsers takes the `browser` condition: an entry with no Node built-in.
+  const app = await build({
+    stdin: { contents: "import { Replicator, webSocketTransport } from 'quorum-level'\nglobalThis.made = [Replicator, webSocketTransport]", resolveDir: work },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent'
+  })
+  const inputs = Object.keys(app.metafile.inputs)
+  assert.ok(inputs.some((input) => input.endsWith('node_modules/quorum-level/dist/browser/quorum-level.js')), `the browser entry is bundled: ${inputs.join(', ')}`)
+  assert.deepEqual(inputs.filter((input) => input.includes('dist/src/')), [], 'nothing of the Node entry')
 
   for (const [name, type, source] of [['esm', 'module', ESM], ['cjs', 'commonjs', CJS]] as const) {
     const project = join(work, name)

@@ -1,0 +1,4 @@
+// The `process` global that through (under rpc-stream) calls nextTick on, for the browser bundle.
+import process from 'process/browser.js'
+
+export { process }

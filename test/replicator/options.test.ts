@@ -74,7 +74,10 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
 
 test('checkAddress takes { host, port } and names what is wrong', () => {
   assert.deepEqual(checkAddress({ host: 'h', port: 65_535, extra: true }, 'peer'), { host: 'h', port: 65_535 })
-  for (const [value, message] of [[null, /peer must be/], [{ host: 'h', port: 65_536 }, /peer\.port/], [{ host: 1, port: 1 }, /peer\.host/]] as const) {
+  // A peer that only dials in (a browser tab) keeps its mark; dial: true is the default.
+  assert.deepEqual(checkAddress({ host: 'tab', port: 1, dial: false }, 'peer'), { host: 'tab', port: 1, dial: false })
+  assert.deepEqual(checkAddress({ host: 'h', port: 1, dial: true }, 'peer'), { host: 'h', port: 1 })
+  for (const [value, message] of [[null, /peer must be/], [{ host: 'h', port: 65_536 }, /peer\.port/], [{ host: 1, port: 1 }, /peer\.host/], [{ host: 'h', port: 1, dial: 'no' }, /peer\.dial/]] as const) {
     assert.throws(() => checkAddress(value, 'peer'), message)
   }
 })

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { EMPTY_DURABLE_STATE } from '../../src/core/index.js'
 import { FileWitness } from '../../src/storage/witness.js'
+import { StorageWitness } from '../../src/storage/browser-witness.js'
 import { tempDir } from '../helpers/hosts.js'
 
 const HOST = '0123456789abcdef0123456789abcdef'
@@ -57,4 +58,22 @@ await test('a note from another boot is trusted only when every batch was synced
   } finally {
     await rm(directory, { recursive: true, force: true })
   }
+})
+
+await test('the browser\'s witness keeps its notes in Web Storage and judges them the same way', async () => {
+  const items = new Map<string, string>()
+  const storage = { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => { items.set(key, value) } }
+  const witness = new StorageWitness(storage)
+  assert.equal(await witness.check(HOST, state(0, 0)), true, 'a database that decided nothing has nothing to lose')
+  assert.equal(await witness.check(HOST, state(64, 10)), false, 'no note, yet decisions: IndexedDB may have outlived its notes')
+  witness.note(HOST, { reserved: 64, decided: 10 })
+  assert.equal(await witness.check(HOST, state(64, 10)), true)
+  assert.equal(await witness.check(HOST, state(64, 9)), false, 'behind the note: IndexedDB lost writes')
+  // A fresh witness over the same storage, as after a reload.
+  assert.equal(await new StorageWitness(storage).check(HOST, state(64, 9)), false)
+  items.set(`quorum-level-witness:${HOST}`, '{not json')
+  assert.equal(await witness.check(HOST, state(64, 10)), false, 'a damaged note is no note')
+  const refusing = new StorageWitness({ getItem: () => null, setItem: () => { throw new Error('QuotaExceededError') } })
+  refusing.note(HOST, { reserved: 1, decided: 1 })
+  assert.equal(await refusing.check(HOST, state(1, 1)), false, 'a note storage refused is doubt, not a crash')
 })

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { resolve as resolvePath } from 'node:path'
 import { AbstractLevel, type AbstractDatabaseOptions, type AbstractOpenOptions } from 'abstract-level'
-import { assert } from './core/index.js'
+import { type Op, assert } from './core/index.js'
 import { CODES, createError } from './errors.js'
 import { GuestRoute } from './local/guest-route.js'
 import { Leadership } from './local/leadership.js'
@@ -11,6 +11,7 @@ import { Session } from './local/session.js'
 import { socketPaths } from './local/socket-path.js'
 import type { BatchOp } from './local/write-ids.js'
 import type { ReplicatorOptions } from './replicator/options.js'
+import { type AnnouncingDatabase, announce } from './replicator/peer-events.js'
 
 /** Options of `new QuorumLevel(location, options)`: abstract-level's, the Replicator's, and these. */
 export interface QuorumLevelOptions<K = string, V = string> extends AbstractDatabaseOptions<K, V>, ReplicatorOptions {
@@ -68,6 +69,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
 
   _open (_options: AbstractOpenOptions, callback: Callback): void {
     const paths = socketPaths(this.#location)
+    // Other hosts' writes, durable on this host: announced as a local write would be.
+    const onChange = (ops: Op[]): void => { announce(this as unknown as AnnouncingDatabase, [{ origin: '', seq: 0, ops }]) }
     const { retry = true, lockWait = 10_000, keyEncoding: _keyEncoding, valueEncoding: _valueEncoding, ...replicator } = this.#options
     // Each open is a new session, with a new writer: counters restart, so ids never collide.
     const session = new Session({
@@ -75,8 +78,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
       paths,
       lockWaitMs: lockWait,
       retry,
-      lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown }),
-      follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onLost)
+      lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown, onChange }),
+      follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onChange, onLost)
     }, {
       leader: () => { this.emit('leader') },
       fatal: (error) => {

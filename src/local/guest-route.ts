@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { finished, pipeline } from 'readable-stream'
 import { ManyLevelGuest } from 'many-level'
-import type { WriteId } from '../core/index.js'
+import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { followEvents } from './event-relay.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
@@ -27,7 +27,7 @@ export class GuestRoute implements Route {
   #lost = false
 
   /** Follows the leader over `socket`, just connected; `onLost` is called once it closes. */
-  constructor (socket: Socket, paths: SocketPaths, cluster: EventEmitter, onLost: () => void) {
+  constructor (socket: Socket, paths: SocketPaths, cluster: EventEmitter, onChange: (ops: Op[]) => void, onLost: () => void) {
     this.#socket = socket
     // Idle, the connection holds nothing open; pending work holds the process (KeepAlive).
     socket.unref()
@@ -43,7 +43,7 @@ export class GuestRoute implements Route {
       onLost()
     })
     pipeline(socket, rpc, socket, () => {})
-    this.#events = followEvents(paths.events, cluster)
+    this.#events = followEvents(paths.events, cluster, onChange)
   }
 
   get (key: Buffer, callback: ReadCallback<Buffer>): void {

@@ -5,11 +5,12 @@ import { pipeline } from 'readable-stream'
 import type { AbstractBatchOptions } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { ManyLevelHost } from 'many-level'
-import type { WriteId } from '../core/index.js'
+import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { Replicator } from '../replicator/replicator.js'
 import type { ReplicatorOptions } from '../replicator/options.js'
 import { WRITE_ID } from '../replicator/write-id-option.js'
+import { type AppliedListener, ON_APPLIED } from '../replicator/applied-option.js'
 import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
@@ -40,6 +41,8 @@ export interface LeadershipOptions {
   readonly cluster: EventEmitter
   /** Called once when storage fails: the leader must step down (SPEC §12.1). */
   readonly stepDown: () => void
+  /** Another host's write, durable here, as operations on the data sublevel's keys. */
+  readonly onChange: (ops: Op[]) => void
 }
 
 /**
@@ -64,7 +67,17 @@ export class Leadership implements Route {
     const data = root.sublevel<Buffer, Buffer>(DATA_SUBLEVEL, BYTES)
     this.db = data as unknown as RouteDatabase
     this.#prefix = Buffer.from(data.prefix)
-    this.#replicator = Replicator(root, options.replicator)
+    const dataPrefix = bytesToKey(this.#prefix)
+    const onApplied: AppliedListener = (changes) => {
+      for (const change of changes) {
+        // Only user data: the data sublevel's keys, without its prefix, as guests name them.
+        const ops = change.ops.filter((op) => op.key.startsWith(dataPrefix)).map((op) => ({ ...op, key: op.key.slice(dataPrefix.length) }))
+        if (ops.length === 0) continue
+        options.onChange(ops)
+        this.#relay.publishChange(ops)
+      }
+    }
+    this.#replicator = Replicator(root, { ...options.replicator, [ON_APPLIED]: onApplied } as ReplicatorOptions)
     this.#relay = new EventRelayServer(options.paths.events)
     this.#servers.push(this.#relay.server)
     for (const event of RELAYED_EVENTS) {

@@ -12,6 +12,7 @@ import { type ReplicatorOptions, type ResolvedOptions, checkAddress, resolveOpti
 import { type PeerEvents, PeerRegistry } from './peers.js'
 import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
 import { type AnnouncingDatabase, announce } from './peer-events.js'
+import { type AppliedListener, ON_APPLIED } from './applied-option.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -78,10 +79,12 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   #failure: Error | null = null
   #closing: Promise<void> | null = null
   readonly #listening: Listening[] = []
+  readonly #onApplied: AppliedListener | undefined
 
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
     super()
     this.#options = resolveOptions(options)
+    this.#onApplied = (options as { [ON_APPLIED]?: AppliedListener } | undefined)?.[ON_APPLIED]
     this.#db = db as Database
     this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
@@ -178,7 +181,10 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     }, {
       send: (to, message) => { this.#peers.send(to, message) },
       event: (event) => { this.emit(event) },
-      applied: (changes) => { announce(this.#db, changes) },
+      applied: (changes) => {
+        announce(this.#db, changes)
+        this.#onApplied?.(changes)
+      },
       error: (error) => { this.#report(error) }
     })
     this.#driver = driver

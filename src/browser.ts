@@ -1,8 +1,7 @@
 /**
  * The browser entry (package.json's `browser` condition, bundled by scripts/bundle.js): the
- * Replicator over any abstract-level database that stores bytes (browser-level,
- * memory-level), dialing its peers with the page's WebSocket. QuorumLevel and the Node
- * transports are Node only.
+ * Replicator over any abstract-level database (browser-level, memory-level), dialing its
+ * peers with the page's WebSocket. QuorumLevel and the Node transports are Node only.
  */
 export { Replicator } from './replicator/replicator.js'
 export type { ReplicatedDatabase, ReplicatorEvents } from './replicator/replicator.js'

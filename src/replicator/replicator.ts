@@ -5,6 +5,7 @@ import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
 import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore, type StoreDatabase } from '../storage/store.js'
+import { bytesOverStrings } from '../storage/string-store.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
 import type { Listening } from '../transport/listen.js'
 import { CoreDriver } from './driver.js'
@@ -27,8 +28,8 @@ export interface ReplicatorEvents extends PeerEvents {
 const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
 
 /**
- * The database a Replicator wraps: an abstract-level 1, 2 or 3 database that stores bytes
- * (classic-level, memory-level). The rest of what it must be is checked when the Replicator
+ * The database a Replicator wraps: an abstract-level 1, 2 or 3 database (classic-level,
+ * memory-level, browser-level). The rest of what it must be is checked when the Replicator
  * is made, which throws `LEVEL_NOT_SUPPORTED` otherwise.
  */
 export interface ReplicatedDatabase {
@@ -158,7 +159,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.#state !== 'opening') return
     const options = this.#options
     let driver: CoreDriver | null = null
-    const store = new LevelStore(this.#db, {
+    const store = new LevelStore(this.#wrapped.format === 'utf8' ? bytesOverStrings(this.#db) : this.#db, {
       batch: this.#wrapped.rawBatch,
       sync: options.sync,
       onHealth: (error) => { driver?.storage(error) }

@@ -5,6 +5,9 @@ import type { RawBatch, RawOp } from '../storage/store.js'
 import { bytesToKey } from '../core/index.js'
 import { toBytes } from './bytes.js'
 import { WRITE_ID } from './write-id-option.js'
+import { isReservedText, storedKey, storedValue } from '../storage/string-store.js'
+
+const textEncoder = new TextEncoder()
 
 type Callback = (error?: Error | null) => void
 type PrivateOp = { type: 'put' | 'del', key: unknown, value?: unknown }
@@ -42,14 +45,13 @@ const CLEAR_CHUNK_KEYS = 1_000
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 
-/** How a database's private write methods take bytes: as they are, or as Node Buffers. */
-type StoreFormat = 'view' | 'buffer'
+/** How a database's private write methods take data: bytes as they are, Node Buffers, or strings. */
+export type StoreFormat = 'view' | 'buffer' | 'utf8'
 
 /**
  * Refuses at once a database this wrapper cannot drive, before anything is written: one
- * without abstract-level's private write methods, or one that stores only strings
- * (memory-level's `storeEncoding: 'utf8'`), which cannot hold quorum-level's binary records
- * byte for byte. Otherwise says how to hand it bytes.
+ * without abstract-level's private write methods. Otherwise says how to hand it data: a store
+ * of strings (memory-level's `storeEncoding: 'utf8'`) holds text only (string-store.ts).
  */
 function storeFormat (db: Wrappable & Partial<CallbackHooks>): StoreFormat {
   if (typeof db._batch !== 'function' || typeof db._put !== 'function' || typeof db._del !== 'function' || typeof db._clear !== 'function' || typeof db.keyEncoding !== 'function') {
@@ -60,7 +62,8 @@ function storeFormat (db: Wrappable & Partial<CallbackHooks>): StoreFormat {
   const formats = new Set([viewFormat(() => db.keyEncoding('view')), viewFormat(() => db.valueEncoding('view'))])
   if (formats.size === 1 && formats.has('view')) return 'view'
   if (formats.size === 1 && formats.has('buffer') && typeof globalThis.Buffer === 'function') return 'buffer'
-  throw createError('Replicator needs a database that stores bytes (storeEncoding \'view\' or \'buffer\'); this one stores strings', CODES.NOT_SUPPORTED, { expected: true })
+  if (viewFormat(() => db.keyEncoding('utf8')) === 'utf8' && viewFormat(() => db.valueEncoding('utf8')) === 'utf8') return 'utf8'
+  throw createError('Replicator wraps databases that store bytes or strings; this one stores neither', CODES.NOT_SUPPORTED, { expected: true })
 }
 
 /** The format bytes take on their way into the store; null if they cannot go in as bytes. */
@@ -86,6 +89,8 @@ function defaultChainedBatch (db: object): () => unknown {
 }
 
 export interface WrappedDatabase {
+  /** How the database holds data: the store reads a store of strings through string-store.ts. */
+  readonly format: StoreFormat
   /** Writes straight to storage, bypassing replication: for the replicator's own store only. */
   readonly rawBatch: RawBatch
   /** Puts the database's own write methods back. */
@@ -105,11 +110,20 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
   // Below its encoding layer a database takes data in its own form; a Buffer-only store
   // given a plain view would hand it back undecodable (memory-level's 'buffer' store does).
   const stored = format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const storedOp = (op: RawOp): PrivateOp => {
+    if (format === 'utf8') return op.type === 'put' ? { type: 'put', key: storedKey(op.key), value: storedValue(op.key, op.value) } : { type: 'del', key: storedKey(op.key) }
+    return op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }
+  }
   const own = { _put: db._put, _del: db._del, _batch: db._batch, _chainedBatch: db._chainedBatch, _clear: db._clear }
   const promises = db.hooks !== undefined
 
-  const putOp = (key: unknown, value: unknown): Op => ({ type: 'put', key: userKey(key), value: toBytes(value) })
-  const delOp = (key: unknown): Op => ({ type: 'del', key: userKey(key) })
+  // In a store of strings, text that reads as the reserved prefix would land among its records.
+  const checkedKey = (key: unknown): string => {
+    if (format === 'utf8' && isReservedText(key)) throw createError('Key is in quorum-level\'s reserved range', CODES.NOT_SUPPORTED, { expected: true })
+    return userKey(key)
+  }
+  const putOp = (key: unknown, value: unknown): Op => ({ type: 'put', key: checkedKey(key), value: toBytes(value) })
+  const delOp = (key: unknown): Op => ({ type: 'del', key: checkedKey(key) })
   const batchOps = (operations: readonly PrivateOp[]): Op[] => operations.map((op) => op.type === 'put' ? putOp(op.key, op.value) : delOp(op.key))
   const writeIdOf = (options: BatchOptions | undefined): WriteId | null => options?.[WRITE_ID] ?? null
   // Operations are converted in the promise, so that a refused key rejects the write.
@@ -121,12 +135,12 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
     hooks._put = async (key, value) => { await replicated(() => [putOp(key, value)]) }
     hooks._del = async (key) => { await replicated(() => [delOp(key)]) }
     hooks._batch = async (operations, options) => { await replicated(() => batchOps(operations), writeIdOf(options)) }
-    hooks._clear = async (options) => { await clearReplicated(db, options, replicate) }
+    hooks._clear = async (options) => { await clearReplicated(db, format, options, replicate) }
   } else {
     db._put = (key, value, _options, done) => { callback(replicated(() => [putOp(key, value)]), done) }
     db._del = (key, _options, done) => { callback(replicated(() => [delOp(key)]), done) }
     db._batch = (operations, options, done) => { callback(replicated(() => batchOps(operations), writeIdOf(options)), done) }
-    db._clear = (options, done) => { callback(clearReplicated(db, options, replicate), done) }
+    db._clear = (options, done) => { callback(clearReplicated(db, format, options, replicate), done) }
   }
   db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }
 
@@ -140,8 +154,9 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
     })
   }
   return {
+    format,
     rawBatch: async (ops: RawOp[], { sync }) => {
-      await writeRaw(ops.map((op) => op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }), { sync })
+      await writeRaw(ops.map(storedOp), { sync })
     },
     unwrap: () => { Object.assign(db, own) }
   }
@@ -157,13 +172,17 @@ function userKey (key: unknown): string {
  * `clear()` as replicated deletes of the keys in range, in chunks: each chunk is atomic on
  * every host, the whole clear is not (neither is classic-level's own clear).
  */
-async function clearReplicated (db: Wrappable, options: Record<string, unknown>, replicate: Replicate): Promise<void> {
-  const range: Record<string, unknown> = { keyEncoding: 'view' }
+async function clearReplicated (db: Wrappable, format: StoreFormat, options: Record<string, unknown>, replicate: Replicate): Promise<void> {
+  const range: Record<string, unknown> = { keyEncoding: format === 'utf8' ? 'utf8' : 'view' }
   for (const name of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) {
     if (options[name] !== undefined) range[name] = options[name]
   }
   const keys: Uint8Array[] = []
   for await (const key of db.keys(range)) {
+    if (typeof key === 'string') {
+      if (!isReservedText(key)) keys.push(textEncoder.encode(key))
+      continue
+    }
     if (!(key instanceof Uint8Array) || isReservedKey(key)) continue
     keys.push(key)
   }

@@ -515,15 +515,30 @@ async function valueAt (session: SnapshotSession, userKey: Uint8Array): Promise<
   while (true) {
     const entry = session.valueAhead ?? await session.values.next()
     session.valueAhead = undefined
-    if (entry === undefined) return undefined
+    if (entry === undefined) return await soughtValue(session, userKey)
     const order = compareBytes(entry[0], userKey)
     if (order === 0) return entry[1]
     if (order > 0) {
       session.valueAhead = entry
-      return undefined
+      return await soughtValue(session, userKey)
     }
     if (isReservedKey(entry[0])) session.values.seek(userKey)
   }
+}
+
+/**
+ * The value at `userKey` by a seek: where the walk went past it. A store whose order is not
+ * the bytes' (a store of strings orders by UTF-16 units) can hold it behind; otherwise the
+ * value is missing.
+ */
+async function soughtValue (session: SnapshotSession, userKey: Uint8Array): Promise<Uint8Array | undefined> {
+  session.values.seek(userKey)
+  const entry = await session.values.next()
+  if (entry === undefined || compareBytes(entry[0], userKey) !== 0) {
+    session.valueAhead = entry
+    return undefined
+  }
+  return entry[1]
 }
 
 /** Identifies one truncation, so the seqs read for it are found again while building. */

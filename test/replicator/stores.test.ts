@@ -14,9 +14,9 @@ import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { ClassicLevel as ClassicLevel3 } from 'classic-level-3'
 import { MemoryLevel as MemoryLevel3 } from 'memory-level-3'
-import { Replicator } from '../../src/index.js'
+import { Replicator, type ReplicatorOptions } from '../../src/index.js'
 import { CODES } from '../../src/errors.js'
-import { once, tempDir } from '../helpers/hosts.js'
+import { eventually, once, tempDir } from '../helpers/hosts.js'
 
 /**
  * The calls the tests make, common to abstract-level 1 and 3; one type keeps their
@@ -24,7 +24,8 @@ import { once, tempDir } from '../helpers/hosts.js'
  * and announces writes with a `write` event.
  */
 type AnyLevel = ClassicLevel<string, string>
-interface StoreKind { name: string, modern: boolean, make: (location: string) => AnyLevel }
+/** `strings`: a store of strings, which takes no buffer or view encoding from its user. */
+interface StoreKind { name: string, modern: boolean, strings?: boolean, make: (location: string) => AnyLevel }
 
 const as = (db: unknown): AnyLevel => db as AnyLevel
 const KINDS = {
@@ -33,12 +34,18 @@ const KINDS = {
   memory1Buffer: { name: 'memory-level 1 storing Buffers', modern: false, make: () => as(new MemoryLevel<string, string>({ storeEncoding: 'buffer' })) },
   memory1View: { name: 'memory-level 1 storing views', modern: false, make: () => as(new MemoryLevel<string, string>({ storeEncoding: 'view' })) },
   memory3Buffer: { name: 'memory-level 3 storing Buffers', modern: true, make: () => as(new MemoryLevel3<string, string>({ storeEncoding: 'buffer' })) },
-  memory3View: { name: 'memory-level 3 storing views', modern: true, make: () => as(new MemoryLevel3<string, string>({ storeEncoding: 'view' })) }
+  memory3View: { name: 'memory-level 3 storing views', modern: true, make: () => as(new MemoryLevel3<string, string>({ storeEncoding: 'view' })) },
+  memory1Strings: { name: 'memory-level 1 storing strings', modern: false, strings: true, make: () => as(new MemoryLevel<string, string>({ storeEncoding: 'utf8' })) },
+  memory3Strings: { name: 'memory-level 3 storing strings', modern: true, strings: true, make: () => as(new MemoryLevel3<string, string>({ storeEncoding: 'utf8' })) }
 } satisfies Record<string, StoreKind>
-/** Every kind in a cluster, each beside kinds of the other major version. */
-const CLUSTERS: StoreKind[][] = [
-  [KINDS.classic1, KINDS.memory1Buffer, KINDS.memory3View],
-  [KINDS.classic3, KINDS.memory3Buffer, KINDS.memory1View]
+/**
+ * Every kind in a cluster, each beside kinds of the other major version. `binary`: the cluster
+ * carries bytes that are not text, which a store of strings cannot hold.
+ */
+const CLUSTERS: Array<{ kinds: StoreKind[], binary: boolean }> = [
+  { kinds: [KINDS.classic1, KINDS.memory1Buffer, KINDS.memory3View], binary: true },
+  { kinds: [KINDS.classic3, KINDS.memory3Buffer, KINDS.memory1View], binary: true },
+  { kinds: [KINDS.memory1Strings, KINDS.memory3Strings, KINDS.classic1], binary: false }
 ]
 
 interface StoreHost {
@@ -63,7 +70,7 @@ async function missing (db: AnyLevel, key: string): Promise<boolean> {
   }
 }
 
-async function startCluster (kinds: StoreKind[]): Promise<Cluster> {
+async function startCluster (kinds: StoreKind[], extra: ReplicatorOptions = {}): Promise<Cluster> {
   const servers = await Promise.all(kinds.map(async () => {
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -74,7 +81,7 @@ async function startCluster (kinds: StoreKind[]): Promise<Cluster> {
   const hosts = kinds.map((kind, i): StoreHost => {
     const db = kind.make(`${dir}/${i}`)
     const peers = ports.filter((_, j) => j !== i).map((port) => ({ host: '127.0.0.1', port }))
-    const replicator = Replicator(db, { host: '127.0.0.1', port: ports[i] as number, peers, reconnectMsMin: 20, reconnectMsMax: 200 })
+    const replicator = Replicator(db, { host: '127.0.0.1', port: ports[i] as number, peers, reconnectMsMin: 20, reconnectMsMax: 200, ...extra })
     const server = servers[i] as Server
     server.on('connection', (socket) => {
       socket.on('error', () => {})
@@ -96,19 +103,27 @@ async function startCluster (kinds: StoreKind[]): Promise<Cluster> {
   }
 }
 
-for (const kinds of CLUSTERS) {
+for (const { kinds, binary: carriesBytes } of CLUSTERS) {
   const names = kinds.map((kind) => kind.name).join(', ')
 
-  test(`replicated writes read back byte for byte in every encoding: ${names}`, { timeout: 30_000 }, async () => {
+  test(`replicated writes read back byte for byte in every encoding${carriesBytes ? '' : ' of text'}: ${names}`, { timeout: 30_000 }, async () => {
     const cluster = await startCluster(kinds)
     try {
       await Promise.all(cluster.hosts.map((host) => once(host.replicator, 'ready', 10_000)))
-      const binary = Buffer.from([0x00, 0xff, 0x80, 0x7f, 0xc3, 0x28])
-      for (const [i, { db }] of cluster.hosts.entries()) {
+      // Bytes that are not text where the cluster can hold them; UTF-8 text otherwise, with
+      // characters whose UTF-16 order is not their UTF-8 order (U+FFFD before U+1F642).
+      const binary = carriesBytes ? Buffer.from([0x00, 0xff, 0x80, 0x7f, 0xc3, 0x28]) : Buffer.from('\ufffd🙂 text', 'utf8')
+      const binaryKey = (i: number): Buffer => carriesBytes ? Buffer.from([0xfe, 0x00, i]) : Buffer.from(`🙂\ufffd${i}`, 'utf8')
+      const viewValue = (i: number): number[] => carriesBytes ? [i, 0xff, 0x00] : [...Buffer.from(`view ${i} \ufffd`, 'utf8')]
+      // Bytes are written where the store takes them from its user: a store of strings does not.
+      const byteWriters = cluster.hosts.flatMap((host, i) => host.kind.strings === true ? [] : [i])
+      for (const [i, { db, kind }] of cluster.hosts.entries()) {
         await db.put(`ключ-${i}`, 'значение')
         await db.put(`json-${i}`, { n: i, s: 'ü' } as unknown as string, { valueEncoding: 'json' })
-        await db.put(`buffer-${i}`, binary as unknown as string, { valueEncoding: 'buffer' })
-        await db.put(Buffer.from([0xfe, 0x00, i]) as unknown as string, new Uint8Array([i, 0xff, 0x00]) as unknown as string, { keyEncoding: 'buffer', valueEncoding: 'view' })
+        if (kind.strings !== true) {
+          await db.put(`buffer-${i}`, binary as unknown as string, { valueEncoding: 'buffer' })
+          await db.put(binaryKey(i) as unknown as string, new Uint8Array(viewValue(i)) as unknown as string, { keyEncoding: 'buffer', valueEncoding: 'view' })
+        }
         await db.batch([{ type: 'put', key: `gone-${i}`, value: 'x' }, { type: 'del', key: `gone-${i}` }, { type: 'put', key: `batch-${i}`, value: '🙂' }])
         await db.sublevel<string, string>('sub', { valueEncoding: 'utf8' }).put(`s${i}`, 'in a sublevel')
         const chained = db.batch()
@@ -120,20 +135,30 @@ for (const kinds of CLUSTERS) {
         for (let i = 0; i < cluster.hosts.length; i++) {
           assert.equal(await reader.db.get(`ключ-${i}`), 'значение', where)
           assert.deepEqual(await reader.db.get(`json-${i}`, { valueEncoding: 'json' }), { n: i, s: 'ü' }, where)
-          const buffer = await reader.db.get<string, Buffer>(`buffer-${i}`, { valueEncoding: 'buffer' })
-          assert.ok(Buffer.isBuffer(buffer), `${where}: a buffer read returns a Buffer`)
-          assert.deepEqual([...buffer], [...binary], where)
-          const view = await reader.db.get<Buffer, Uint8Array>(Buffer.from([0xfe, 0x00, i]), { keyEncoding: 'buffer', valueEncoding: 'view' })
-          assert.deepEqual([...view], [i, 0xff, 0x00], where)
+          if (byteWriters.includes(i)) {
+            if (reader.kind.strings === true) {
+              // Text written as bytes elsewhere reads back as the same text.
+              assert.equal(await reader.db.get(`buffer-${i}`), binary.toString('utf8'), where)
+              assert.equal(await reader.db.get(binaryKey(i).toString('utf8')), Buffer.from(viewValue(i)).toString('utf8'), where)
+            } else {
+              const buffer = await reader.db.get<string, Buffer>(`buffer-${i}`, { valueEncoding: 'buffer' })
+              assert.ok(Buffer.isBuffer(buffer), `${where}: a buffer read returns a Buffer`)
+              assert.deepEqual([...buffer], [...binary], where)
+              const view = await reader.db.get<Buffer, Uint8Array>(binaryKey(i), { keyEncoding: 'buffer', valueEncoding: 'view' })
+              assert.deepEqual([...view], viewValue(i), where)
+            }
+          }
           assert.equal(await reader.db.get(`batch-${i}`), '🙂', where)
           assert.ok(await missing(reader.db, `gone-${i}`), `${where}: gone-${i} was deleted`)
           assert.equal(await reader.db.sublevel<string, string>('sub', { valueEncoding: 'utf8' }).get(`s${i}`), 'in a sublevel', where)
           assert.equal(await reader.db.get(`chained-${i}`), 'c', where)
         }
         const keys: string[] = []
-        // Below U+FFFF (EF BF BF): past the binary keys (FE ..) and quorum-level's records (FF FF ..).
-        for await (const key of reader.db.keys({ gte: 'a', lt: '\uffff' })) keys.push(key)
-        assert.deepEqual(keys.sort(), ['batch-', 'buffer-', 'chained-', 'json-', 'ключ-'].flatMap((prefix) => [0, 1, 2].map((i) => `${prefix}${i}`)).sort(), where)
+        // From 'a' to 'я': past the binary keys and quorum-level's records, in any store's order.
+        for await (const key of reader.db.keys({ gte: 'a', lt: 'я' })) keys.push(key)
+        const expected = ['batch-', 'chained-', 'json-', 'ключ-'].flatMap((prefix) => [0, 1, 2].map((i) => `${prefix}${i}`))
+        expected.push(...byteWriters.map((i) => `buffer-${i}`))
+        assert.deepEqual(keys.sort(), expected.sort(), where)
       }
     } finally {
       await cluster.close()
@@ -182,24 +207,26 @@ for (const kinds of CLUSTERS) {
   })
 }
 
-test('a database the Replicator cannot drive is refused at once, and stays as it was', { timeout: 30_000 }, async () => {
-  const refused = [
-    { name: 'memory-level 1 storing strings', db: as(new MemoryLevel<string, string>({ storeEncoding: 'utf8' })) },
-    { name: 'memory-level 3 storing strings', db: as(new MemoryLevel3<string, string>({ storeEncoding: 'utf8' })) }
-  ]
-  for (const { name, db } of refused) {
-    assert.throws(() => Replicator(db, { peers: [{ host: '127.0.0.1', port: 1 }] }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, CODES.NOT_SUPPORTED, name)
-      assert.match(error.message, /stores strings/, name)
-      return true
-    })
-    // Untouched: its own writes work as before, and nothing of quorum-level's is in it.
-    await db.put('k', 'v')
-    assert.equal(await db.get('k'), 'v', name)
-    const keys: string[] = []
-    for await (const key of db.keys()) keys.push(key)
-    assert.deepEqual(keys, ['k'], name)
-    await db.close()
-  }
+test('a database the Replicator cannot drive is refused at once', () => {
   assert.throws(() => Replicator({ open: async () => {} }), { code: CODES.NOT_SUPPORTED, message: /not one/ })
+})
+
+test('a store of strings refuses bytes that are not text: it stops applying and says why, and holds nothing mangled', { timeout: 30_000 }, async () => {
+  const cluster = await startCluster([KINDS.classic1, KINDS.memory1Strings], { minConsensus: 1, writeTimeout: 1_000 })
+  try {
+    const [bytes, strings] = cluster.hosts as [StoreHost, StoreHost]
+    await Promise.all(cluster.hosts.map((host) => once(host.replicator, 'ready', 10_000)))
+    const errors: Error[] = []
+    strings.replicator.on('error', (error) => { errors.push(error) })
+    await bytes.db.put('text', 'fine')
+    assert.equal(await strings.db.get('text'), 'fine')
+    // Committed at its origin, it can never be applied where only text is held.
+    await assert.rejects(bytes.db.put('bytes', Buffer.from([0xff, 0xfe]) as unknown as string, { valueEncoding: 'buffer' }), { code: CODES.COMMITTED_UNCONFIRMED })
+    await eventually(() => errors.some((error) => /cannot hold/.test(`${error.message} ${String((error.cause as Error | undefined)?.message)}`)), 10_000, 'the store of strings says why')
+    assert.ok(await missing(strings.db, 'bytes'), 'nothing mangled was written')
+    // A key that reads as the reserved range in a store of strings is refused where it is written.
+    await assert.rejects(strings.db.put('\uffff\uffffqlx', 'v'), { code: CODES.NOT_SUPPORTED })
+  } finally {
+    await cluster.close()
+  }
 })

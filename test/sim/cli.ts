@@ -7,14 +7,41 @@ import { type ScheduleStats, runSchedule } from './simulation.js'
  * `npm run simulate -- --seeds N [--from S]` runs many and prints throughput and a summary
  * of the faults injected. Exits 1 on the first violation, after printing its seed and trace.
  */
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string' },
-    seeds: { type: 'string', default: '1000' },
-    from: { type: 'string', default: '1' },
-    mutation: { type: 'string' }
+const HELP = `usage: npm run simulate -- [--seeds N] [--from S] [--mutation M]
+       npm run simulate -- --seed N [--mutation M]
+
+  --seeds N     run N schedules (default 1000), from seed S (--from, default 1)
+  --seed N      replay one schedule and print its trace
+  --mutation M  run a deliberately broken core (test/sim/mutations.test.ts lists them)
+  --help        this text`
+
+function options (): { seed?: string | undefined, seeds: string, from: string, mutation?: string | undefined } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        seed: { type: 'string' },
+        seeds: { type: 'string', default: '1000' },
+        from: { type: 'string', default: '1' },
+        mutation: { type: 'string' },
+        help: { type: 'boolean' }
+      }
+    })
+    if (values.help === true) {
+      console.log(HELP)
+      process.exit(0)
+    }
+    for (const name of ['seed', 'seeds', 'from'] as const) {
+      const value = values[name]
+      if (value !== undefined && !/^[0-9]+$/.test(value)) throw new Error(`--${name} must be a whole number, not '${value}'`)
+    }
+    return values
+  } catch (error) {
+    console.error(`simulate: ${(error as Error).message}; see --help`)
+    process.exit(2)
   }
-})
+}
+
+const values = options()
 const mutation = values.mutation as Mutation | undefined
 
 if (values.seed !== undefined) {

@@ -8,6 +8,7 @@ export type { ReplicatedDatabase, ReplicatorEvents } from './replicator/replicat
 export type { ReplicatorOptions } from './replicator/options.js'
 export type { DurabilityWitness, Progress } from './storage/durability.js'
 export { StorageWitness } from './storage/browser-witness.js'
+export type { NoteStorage } from './storage/browser-witness.js'
 export type { PeerAddress } from './transport/peer-connection.js'
 export type { Transport } from './transport/dialer.js'
 export { webSocketTransport } from './transport/browser-websocket.js'

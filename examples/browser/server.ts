@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
-import { build } from 'esbuild'
 import { Replicator, webSocketTransport } from '../../src/index.js'
+import { bundlePage } from './bundle-page.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const root = join(here, '..', '..')
 const [hostA, hostB, web] = (process.env['PORTS'] ?? '3001,3002,8080').split(',').map(Number) as [number, number, number]
 const secret = 'example-secret'
 /** The tabs the hosts accept: `?tab=1` to `?tab=4`. */
@@ -37,23 +36,8 @@ const hosts = await Promise.all([hostA, hostB].map(async (port, i) => {
   return { db, replicator }
 }))
 
-// The page script: the shipped browser bundle and browser-level, bundled once at start.
-const bundled = await build({
-  entryPoints: [join(here, 'page.js')],
-  bundle: true,
-  write: false,
-  format: 'esm',
-  platform: 'browser',
-  define: { global: 'globalThis' },
-  plugins: [{
-    name: 'shipped-bundle',
-    setup (esbuild) {
-      esbuild.onResolve({ filter: /\/src\/browser\.js$/ }, () => ({ path: join(root, 'browser', 'quorum-level.js') }))
-    }
-  }],
-  logLevel: 'warning'
-})
-const script = bundled.outputFiles[0]?.text ?? ''
+// The page script, with browser-level and the shipped browser bundle, bundled once at start.
+const script = await bundlePage(join(here, 'page.js'))
 const html = await readFile(join(here, '..', '..', '..', 'examples', 'browser', 'index.html'), 'utf8')
 
 const server = createServer((request, response) => {

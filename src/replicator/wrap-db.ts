@@ -46,7 +46,7 @@ const CLEAR_CHUNK_KEYS = 1_000
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 
 /** How a database's private write methods take data: bytes as they are, Node Buffers, or strings. */
-export type StoreFormat = 'view' | 'buffer' | 'utf8'
+type StoreFormat = 'view' | 'buffer' | 'utf8'
 
 /**
  * Refuses at once a database this wrapper cannot drive, before anything is written: one

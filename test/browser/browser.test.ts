@@ -17,11 +17,11 @@ import { dirname, join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
-import { build } from 'esbuild'
 import { type Browser, type Page, chromium } from 'playwright-core'
 import { Replicator, type ReplicatorOptions, webSocketTransport } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
 import { eventually, once, tempDir } from '../helpers/hosts.js'
+import { bundlePage } from '../../examples/browser/bundle-page.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path))
@@ -32,30 +32,9 @@ let browser: Browser
 let server: Server
 let origin: string
 
-/** The page: browser-level and the shipped browser bundle (dist/browser), bundled for the tab. */
-async function pageScript (): Promise<string> {
-  const shipped = join(ROOT, 'dist', 'browser', 'quorum-level.js')
-  const result = await build({
-    entryPoints: [join(ROOT, 'dist', 'test', 'browser', 'page.js')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    define: { global: 'globalThis' },
-    plugins: [{
-      name: 'shipped-bundle',
-      setup (esbuild) {
-        esbuild.onResolve({ filter: /\/src\/browser\.js$/ }, () => ({ path: shipped }))
-      }
-    }],
-    logLevel: 'warning'
-  })
-  return result.outputFiles[0]?.text ?? ''
-}
-
 before(async () => {
   assert.ok(CHROMIUM !== undefined, 'Chromium is installed (.ci/run installs Debian\'s chromium)')
-  const script = await pageScript()
+  const script = await bundlePage(join(ROOT, 'dist', 'test', 'browser', 'page.js'))
   server = createServer((request, response) => {
     if (request.url === '/page.js') {
       response.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
@@ -164,25 +143,35 @@ async function writeMany (host: NodeHost, prefix: string, total: number): Promis
   }))
 }
 
-test('a tab replica catches up 1,000 writes made before it came', { timeout: 120_000 }, async () => {
+/** Runs `body` with a fresh Node cluster and `tabs` pages; every replica, page and host is closed after. */
+async function withTabs (tabs: number, body: (cluster: Cluster, pages: Page[]) => Promise<void>): Promise<void> {
   const cluster = await nodeCluster()
-  const page = await openTab()
+  const pages: Page[] = []
   try {
+    for (let i = 0; i < tabs; i++) pages.push(await openTab())
+    await body(cluster, pages)
+  } finally {
+    for (const page of pages) {
+      await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
+      await page.close()
+    }
+    await cluster.close()
+  }
+}
+
+test('a tab replica catches up 1,000 writes made before it came', { timeout: 120_000 }, async () => {
+  await withTabs(1, async (cluster, [page]) => {
+    if (page === undefined) throw new Error('no tab')
     await writeMany(cluster.hosts[0] as NodeHost, 'before-', 1_000)
     assert.equal(await start(page, 'catch-up', tabOptions(cluster, 0)), true, 'the tab is ready')
     await eventually(async () => await count(page, 'before-') === 1_000, 60_000, 'the tab holds all 1,000 writes')
     assert.equal(await page.evaluate(async () => await (globalThis as unknown as PageGlobal).quorum.get('before-00999')), 'value 999')
-  } finally {
-    await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-    await page.close()
-    await cluster.close()
-  }
+  })
 })
 
 test('writes from the tab reach every Node host once they resolve (minConsensus 2)', { timeout: 60_000 }, async () => {
-  const cluster = await nodeCluster()
-  const page = await openTab()
-  try {
+  await withTabs(1, async (cluster, [page]) => {
+    if (page === undefined) throw new Error('no tab')
     assert.equal(await start(page, 'tab-writes', tabOptions(cluster, 0)), true)
     await page.evaluate(async () => {
       for (let i = 0; i < 20; i++) await (globalThis as unknown as PageGlobal).quorum.put(`from-tab-${i}`, `written in the tab ${i}`)
@@ -190,17 +179,12 @@ test('writes from the tab reach every Node host once they resolve (minConsensus 
     for (const host of cluster.hosts) {
       for (let i = 0; i < 20; i++) assert.equal(await host.db.get(`from-tab-${i}`), `written in the tab ${i}`)
     }
-  } finally {
-    await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-    await page.close()
-    await cluster.close()
-  }
+  })
 })
 
 test('a reloaded tab keeps its IndexedDB and catches up what it missed', { timeout: 120_000 }, async () => {
-  const cluster = await nodeCluster()
-  const page = await openTab()
-  try {
+  await withTabs(1, async (cluster, [page]) => {
+    if (page === undefined) throw new Error('no tab')
     assert.equal(await start(page, 'reloaded', tabOptions(cluster, 0)), true)
     await writeMany(cluster.hosts[0] as NodeHost, 'first-', 100)
     await eventually(async () => await count(page, 'first-') === 100, 30_000, 'the tab holds the first writes')
@@ -211,49 +195,31 @@ test('a reloaded tab keeps its IndexedDB and catches up what it missed', { timeo
     assert.equal(await start(page, 'reloaded', tabOptions(cluster, 0)), true)
     assert.equal(await count(page, 'first-'), 100, 'what it held survived the reload')
     await eventually(async () => await count(page, 'missed-') === 200, 60_000, 'the tab caught up what it missed')
-  } finally {
-    await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-    await page.close()
-    await cluster.close()
-  }
+  })
 })
 
 test('two tabs see each other\'s writes', { timeout: 60_000 }, async () => {
-  const cluster = await nodeCluster()
-  const pages = [await openTab(), await openTab()]
-  try {
+  await withTabs(2, async (cluster, pages) => {
     for (const [i, page] of pages.entries()) assert.equal(await start(page, `two-tabs-${i}`, tabOptions(cluster, i)), true)
     await pages[0]?.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.put('tab-1-says', 'hello') })
     await pages[1]?.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.put('tab-2-says', 'hi') })
     await eventually(async () => await pages[1]?.evaluate(async () => await (globalThis as unknown as PageGlobal).quorum.get('tab-1-says')) === 'hello', 30_000, 'tab 2 sees tab 1\'s write')
     await eventually(async () => await pages[0]?.evaluate(async () => await (globalThis as unknown as PageGlobal).quorum.get('tab-2-says')) === 'hi', 30_000, 'tab 1 sees tab 2\'s write')
-  } finally {
-    for (const page of pages) {
-      await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-      await page.close()
-    }
-    await cluster.close()
-  }
+  })
 })
 
 test('a tab with a wrong secret is refused', { timeout: 60_000 }, async () => {
-  const cluster = await nodeCluster()
-  const page = await openTab()
-  try {
+  await withTabs(1, async (cluster, [page]) => {
+    if (page === undefined) throw new Error('no tab')
     assert.equal(await start(page, 'wrong-secret', tabOptions(cluster, 0, 'not the secret'), 3_000), false, 'never ready')
     await eventually(() => cluster.hosts.every((host) => host.errors.includes('LEVEL_AUTH_FAILED')), 10_000, 'every host refused it')
     assert.equal(await page.evaluate(async () => (globalThis as unknown as PageGlobal).quorum.errors().includes('LEVEL_AUTH_FAILED')), true, 'the tab was told')
-  } finally {
-    await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-    await page.close()
-    await cluster.close()
-  }
+  })
 })
 
 test('garbage over a WebSocket closes that connection, and nothing else', { timeout: 60_000 }, async () => {
-  const cluster = await nodeCluster()
-  const page = await openTab()
-  try {
+  await withTabs(1, async (cluster, [page]) => {
+    if (page === undefined) throw new Error('no tab')
     assert.equal(await start(page, 'garbage', tabOptions(cluster, 0)), true)
     const url = `ws://127.0.0.1:${cluster.hosts[0]?.port ?? 0}/quorum-level`
     assert.equal(await page.evaluate(async (url) => await (globalThis as unknown as PageGlobal).quorum.garbage(url), url), true, 'the host closed the garbage connection')
@@ -261,9 +227,5 @@ test('garbage over a WebSocket closes that connection, and nothing else', { time
     // The tab's own connection, and the cluster, work on.
     await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.put('after-garbage', 'fine') })
     for (const host of cluster.hosts) assert.equal(await host.db.get('after-garbage'), 'fine')
-  } finally {
-    await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.close() }).catch(() => {})
-    await page.close()
-    await cluster.close()
-  }
+  })
 })

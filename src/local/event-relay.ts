@@ -17,6 +17,9 @@ const EVENT_LINE_BYTES_MAX = 4096
  */
 const CHANGE_LINE_BYTES_MAX = 64 * 1024 * 1024
 
+/** Bytes of change lines a guest may leave unread before it misses changes. */
+const CHANGES_BUFFERED_MAX = 16 * 1024 * 1024
+
 /** An operation of another host's write, as relayed: the key in the core's latin1 form, the value in base64. */
 type RelayedOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
@@ -52,13 +55,19 @@ export class EventRelayServer {
     for (const socket of this.#sockets) socket.write(text)
   }
 
-  /** Sends another host's write, durable here, to every guest. */
+  /**
+   * Sends another host's write, durable here, to every guest, except to one that has fallen
+   * behind by more than CHANGES_BUFFERED_MAX: it misses changes rather than grow this
+   * process's memory without bound (its readiness events still go through).
+   */
   publishChange (ops: readonly Op[]): void {
     const relayed = ops.map((op): RelayedOp => op.type === 'put'
       ? { type: 'put', key: op.key, value: base64(op.value) }
       : { type: 'del', key: op.key })
     const text = JSON.stringify({ change: relayed }) + '\n'
-    for (const socket of this.#sockets) socket.write(text)
+    for (const socket of this.#sockets) {
+      if (socket.writableLength <= CHANGES_BUFFERED_MAX) socket.write(text)
+    }
   }
 
   close (): Promise<void> {

@@ -130,6 +130,7 @@ interface PageGlobal {
     close: () => Promise<void>
     errors: () => string[]
     garbage: (url: string) => Promise<boolean>
+    withoutTransport: () => Promise<string[]>
   }
 }
 
@@ -228,4 +229,13 @@ test('garbage over a WebSocket closes that connection, and nothing else', { time
     await page.evaluate(async () => { await (globalThis as unknown as PageGlobal).quorum.put('after-garbage', 'fine') })
     for (const host of cluster.hosts) assert.equal(await host.db.get('after-garbage'), 'fine')
   })
+})
+
+test('in a page, peers need a transport and nothing can listen: both refused with a clear code', { timeout: 60_000 }, async () => {
+  const page = await openTab()
+  try {
+    assert.deepEqual(await page.evaluate(async () => await (globalThis as unknown as PageGlobal).quorum.withoutTransport()), ['LEVEL_INVALID_OPTION', 'LEVEL_NOT_SUPPORTED'])
+  } finally {
+    await page.close()
+  }
 })

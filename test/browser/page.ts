@@ -47,6 +47,21 @@ const quorum = {
   errors (): string[] {
     return errors
   },
+  /** What a Replicator says in a page when told of peers but given no transport, and when asked to listen. */
+  async withoutTransport (): Promise<string[]> {
+    const codes: string[] = []
+    const db = new BrowserLevel<string, string>('without-transport')
+    try {
+      Replicator(db, { peers: [{ host: '127.0.0.1', port: 1 }] })
+    } catch (error) {
+      codes.push((error as { code?: string }).code ?? String(error))
+    }
+    const replicator = Replicator(db, { port: 1 })
+    await replicator.listen().catch((error: { code?: string }) => { codes.push(error.code ?? String(error)) })
+    await replicator.close()
+    await db.close()
+    return codes
+  },
   /** Sends bytes that are no frame at all to a host, and resolves once it closes the socket. */
   async garbage (url: string): Promise<boolean> {
     const socket = new WebSocket(url)

@@ -128,3 +128,21 @@ test('garbage sent over a WebSocket closes that connection, and nothing else', {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('listen() needs a port, and refuses once the Replicator is closed', { timeout: 30_000 }, async () => {
+  const dir = await tempDir()
+  const db = new ClassicLevel<string, unknown>(dir)
+  try {
+    const portless = Replicator(db)
+    await assert.rejects(portless.listen(), { code: 'LEVEL_INVALID_OPTION', message: /port/ })
+    await portless.close()
+    const [port] = await freePorts(1)
+    const closed = Replicator(db, { port })
+    await closed.close()
+    await assert.rejects(closed.listen(), { code: 'LEVEL_DATABASE_NOT_OPEN' })
+    assert.ok(await free(port as number), 'nothing listens')
+  } finally {
+    await db.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})

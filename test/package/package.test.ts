@@ -6,7 +6,8 @@
  * `npm pack` (without scripts: the build is the one under test), the tarball installed with
  * npm into a fresh directory holding an ESM and a CommonJS TypeScript project, compiled with
  * the repository's tsc and run with node; and a browser app bundled from it with esbuild,
- * which must resolve the browser entry and find no Node built-in.
+ * which must resolve the browser entry and find no Node built-in, and type-checked in
+ * TypeScript with the `browser` condition, which must see the browser entry's types.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -108,6 +109,18 @@ test('the packed package installs, type-checks strictly, and loads from ESM and 
   const inputs = Object.keys(app.metafile.inputs)
   assert.ok(inputs.some((input) => input.endsWith('node_modules/quorum-level/dist/browser/quorum-level.js')), `the browser entry is bundled: ${inputs.join(', ')}`)
   assert.deepEqual(inputs.filter((input) => input.includes('dist/src/')), [], 'nothing of the Node entry')
+
+  // A browser app in TypeScript sees the browser entry's types with the `browser` condition.
+  const browserProject = join(work, 'browser')
+  await mkdir(browserProject)
+  await writeFile(join(browserProject, 'package.json'), JSON.stringify({ type: 'module' }))
+  await writeFile(join(browserProject, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'esnext', moduleResolution: 'bundler', customConditions: ['browser'], strict: true, skipLibCheck: false, lib: ['ES2022', 'DOM'], types: ['node'], noEmit: true }, include: ['app.ts'] }))
+  await writeFile(join(browserProject, 'app.ts'), `import { Replicator, StorageWitness, webSocketTransport, type BrowserWebSocketTransportOptions } from 'quorum-level'
+const options: BrowserWebSocketTransportOptions = { url: (host, port) => \`wss://\${host}:\${port}/quorum-level\` }
+const { transport } = webSocketTransport(options)
+export const made = [Replicator, new StorageWitness(null), transport]
+`)
+  await run(process.execPath, [TSC, '-p', browserProject], { cwd: browserProject, timeout: NPM_MS }).catch((error: { stdout?: string }) => assert.fail(`browser: tsc failed:\n${error.stdout ?? String(error)}`))
 
   for (const [name, type, source] of [['esm', 'module', ESM], ['cjs', 'commonjs', CJS]] as const) {
     const project = join(work, name)

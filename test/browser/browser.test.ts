@@ -44,8 +44,8 @@ before(async () => {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
-  // As root (CI), Chromium runs only without its sandbox.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  // As root (CI), Chromium runs only without its sandbox; a container's small /dev/shm must not crash it.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] })
 })
 
 after(async () => {

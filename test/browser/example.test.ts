@@ -22,7 +22,7 @@ test('the browser example: two Node hosts and a page that replicates, live, from
   const ports = await freePorts(3)
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'examples', 'browser', 'server.js')], { env: { ...process.env, PORTS: ports.join(',') }, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] })
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let output = ''

@@ -70,7 +70,7 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   _open (_options: AbstractOpenOptions, callback: Callback): void {
     const paths = socketPaths(this.#location)
     // Other hosts' writes, durable on this host: announced as a local write would be.
-    const onChange = (ops: Op[]): void => { announce(this as unknown as AnnouncingDatabase, [{ origin: '', seq: 0, ops }]) }
+    const onChange = (ops: Op[]): void => { announce(this as unknown as AnnouncingDatabase, [ops]) }
     const { retry = true, lockWait = 10_000, keyEncoding: _keyEncoding, valueEncoding: _valueEncoding, ...replicator } = this.#options
     // Each open is a new session, with a new writer: counters restart, so ids never collide.
     const session = new Session({

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { type Server, type Socket, connect, createServer } from 'node:net'
 import type { Op } from '../core/index.js'
+import { asBuffer } from '../replicator/bytes.js'
 
 /** Replicator events relayed from the local leader to every process of the host. */
 export const RELAYED_EVENTS = ['ready', 'notready', 'connect', 'disconnect', 'reconnect', 'fail'] as const
@@ -145,7 +146,7 @@ function parseChange (text: string): Op[] | null {
 }
 
 function base64 (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+  return asBuffer(bytes).toString('base64')
 }
 
 function fromBase64 (text: string): Uint8Array {

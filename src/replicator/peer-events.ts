@@ -1,5 +1,6 @@
-import type { Change } from '../core/index.js'
+import type { Op } from '../core/index.js'
 import { keyToBytes } from '../core/index.js'
+import { asBuffer } from './bytes.js'
 
 /** The part of abstract-level@1's transcoders used here. */
 interface Transcoder {
@@ -24,7 +25,7 @@ const utf8 = new TextDecoder()
 /** Stored bytes in a transcoder's format, and decoded by it; bytes it cannot decode are handed over as they are. */
 function codecOf (transcoder: Transcoder): { encoded: (bytes: Uint8Array) => unknown, decode: (encoded: unknown, bytes: Uint8Array) => unknown } {
   const encoded = transcoder.format === 'buffer'
-    ? (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    ? asBuffer
     : transcoder.format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => utf8.decode(bytes)
   const decode = (data: unknown, bytes: Uint8Array): unknown => {
     try {
@@ -38,13 +39,14 @@ function codecOf (transcoder: Transcoder): { encoded: (bytes: Uint8Array) => unk
 }
 
 /**
- * Emits on `db` what a local write emits, for each transaction another host committed, with
+ * Emits on `db` what a local write emits, for each transaction another host committed (its
+ * operations that took effect, one list per transaction), with
  * keys and values in the database's default encodings: on abstract-level 1, `put` or `del`
  * for one operation and `batch` for several; from abstract-level 2 on, one `write`. Writes a
  * group committed together arrive as one batch. Emitted after the current turn, so that a
  * throwing listener cannot break the caller.
  */
-export function announce (db: AnnouncingDatabase, changes: readonly Change[]): void {
+export function announce (db: AnnouncingDatabase, transactions: ReadonlyArray<readonly Op[]>): void {
   const modern = db.hooks !== undefined
   const listeners = modern ? db.listenerCount('write') : db.listenerCount('put') + db.listenerCount('del') + db.listenerCount('batch')
   if (listeners === 0) return
@@ -52,7 +54,7 @@ export function announce (db: AnnouncingDatabase, changes: readonly Change[]): v
   const valueEncoding = db.valueEncoding()
   const keys = codecOf(keyEncoding)
   const values = codecOf(valueEncoding)
-  const events = changes.map((change) => change.ops.map((op): Decoded => {
+  const events = transactions.map((ops) => ops.map((op): Decoded => {
     const keyBytes = keyToBytes(op.key)
     const encodedKey = keys.encoded(keyBytes)
     const key = keys.decode(encodedKey, keyBytes)

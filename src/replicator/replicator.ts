@@ -142,7 +142,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   addPeer (peer: PeerAddress): void {
     const address = checkAddress(peer, 'peer')
     if (this.#options.transport === null) throw createError('addPeer() needs the transport option here (no TCP in a browser)', CODES.INVALID_OPTION, { expected: true })
-    if (this.#state === 'closing' || this.#state === 'closed') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    if (this.#isClosing()) throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
     if (this.#peers.knows(address)) return
     // The core counts the peer before any connection to it can open.
     this.#driver?.peerAdded()
@@ -183,7 +183,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       send: (to, message) => { this.#peers.send(to, message) },
       event: (event) => { this.emit(event) },
       applied: (changes) => {
-        announce(this.#db, changes)
+        announce(this.#db, changes.map((change) => change.ops))
         this.#onApplied?.(changes)
       },
       error: (error) => { this.#report(error) }
@@ -196,7 +196,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   }
 
   #write (ops: Op[], id: WriteId): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') {
+    if (this.#isClosing()) {
       return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
     }
     if (this.#failure !== null) return Promise.reject(this.#failure)

@@ -3,7 +3,7 @@ import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
 import { bytesToKey } from '../core/index.js'
-import { toBytes } from './bytes.js'
+import { asBuffer, toBytes } from './bytes.js'
 import { WRITE_ID } from './write-id-option.js'
 import { isReservedText, storedKey, storedValue } from '../storage/string-store.js'
 
@@ -109,7 +109,7 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
   const chainedBatch = defaultChainedBatch(db)
   // Below its encoding layer a database takes data in its own form; a Buffer-only store
   // given a plain view would hand it back undecodable (memory-level's 'buffer' store does).
-  const stored = format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const stored = format === 'view' ? (bytes: Uint8Array) => bytes : asBuffer
   const storedOp = (op: RawOp): PrivateOp => {
     if (format === 'utf8') return op.type === 'put' ? { type: 'put', key: storedKey(op.key), value: storedValue(op.key, op.value) } : { type: 'del', key: storedKey(op.key) }
     return op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }

@@ -1,5 +1,7 @@
 import { Duplex } from 'readable-stream'
+import { CODES, createError } from '../errors.js'
 import type { Transport } from './dialer.js'
+import { WEBSOCKET_PATH, webSocketUrl } from './websocket-url.js'
 
 export interface BrowserWebSocketTransportOptions {
   /** The address of a peer. @default `ws://host:port/quorum-level` (`wss://` on an https page) */
@@ -19,7 +21,7 @@ const OPEN = 1
 
 function defaultUrl (host: string, port: number): string {
   const secure = (globalThis as { location?: { protocol?: string } }).location?.protocol === 'https:'
-  return `${secure ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}/quorum-level`
+  return webSocketUrl(host, port, WEBSOCKET_PATH, secure)
 }
 
 /**
@@ -31,7 +33,7 @@ export function webSocketTransport (options: BrowserWebSocketTransportOptions = 
   return {
     transport: (port, host) => {
       const Socket = (globalThis as { WebSocket?: new (url: string) => PageWebSocket }).WebSocket
-      if (Socket === undefined) throw new Error('This environment has no WebSocket')
+      if (Socket === undefined) throw createError('This environment has no WebSocket: give another transport', CODES.NOT_SUPPORTED, { expected: true })
       const socket = new Socket(url(host, port))
       socket.binaryType = 'arraybuffer'
       // Written before the socket opens: sent once it does, in order.
@@ -57,10 +59,10 @@ export function webSocketTransport (options: BrowserWebSocketTransportOptions = 
       })
       socket.addEventListener('message', (event) => {
         if (event.data instanceof ArrayBuffer) stream.push(new Uint8Array(event.data))
-        else stream.destroy(new Error('A peer sent text over the WebSocket'))
+        else stream.destroy(createError('A peer sent text over the WebSocket', CODES.PROTOCOL_ERROR))
       })
       socket.addEventListener('close', () => { stream.push(null) })
-      socket.addEventListener('error', () => { stream.destroy(new Error('WebSocket failed')) })
+      socket.addEventListener('error', () => { stream.destroy(createError('WebSocket failed', CODES.CONNECTION_LOST)) })
       return stream as unknown as ReturnType<Transport>
     }
   }

@@ -3,17 +3,11 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws'
 import type { Transport } from './dialer.js'
 import { type Listen, listenWith } from './listen.js'
+import { WEBSOCKET_PATH, webSocketUrl } from './websocket-url.js'
 
 export interface WebSocketTransportOptions {
   /** The path peers connect to. @default '/quorum-level' */
   path?: string
-}
-
-const DEFAULT_PATH = '/quorum-level'
-
-/** `ws://host:port/path`, with an IPv6 host in brackets. */
-function url (host: string, port: number, path: string): string {
-  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path}`
 }
 
 /**
@@ -23,10 +17,10 @@ function url (host: string, port: number, path: string): string {
  * behind a TLS terminator.
  */
 export function webSocketTransport (options: WebSocketTransportOptions = {}): { transport: Transport, listen: Listen } {
-  const path = options.path ?? DEFAULT_PATH
+  const path = options.path ?? WEBSOCKET_PATH
   return {
     transport: (port, host): Duplex => {
-      const socket = new WebSocket(url(host, port, path), { perMessageDeflate: false })
+      const socket = new WebSocket(webSocketUrl(host, port, path), { perMessageDeflate: false })
       const stream = createWebSocketStream(socket)
       stream.on('error', () => {})
       return stream

@@ -32,6 +32,12 @@ export const CODES = {
   LOCKED: 'LEVEL_LOCKED',
   /** quorum-level's own records in the database are unreadable or inconsistent. */
   CORRUPTION: 'LEVEL_CORRUPTION',
+  /**
+   * The change feed no longer reaches back to the position asked for: its changes were
+   * deleted by retention, or replaced by a full copy. Read the database again, then follow
+   * changes from `lastPosition()`.
+   */
+  FEED_COMPACTED: 'LEVEL_FEED_COMPACTED',
   /** Storage failed (and is retried); a write that waited for it until `writeTimeout` failed. */
   IO_ERROR: 'LEVEL_IO_ERROR',
   /**

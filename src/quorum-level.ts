@@ -12,6 +12,9 @@ import { socketPaths } from './local/socket-path.js'
 import type { BatchOp } from './local/write-ids.js'
 import type { ReplicatorOptions } from './replicator/options.js'
 import { type AnnouncingDatabase, announce } from './replicator/peer-events.js'
+import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.js'
+import type { FeedReply, FeedSource } from './feed/feed-source.js'
+import { FEED_SOURCE } from './feed/feed-source-option.js'
 
 /** Options of `new QuorumLevel(location, options)`: abstract-level's, the Replicator's, and these. */
 export interface QuorumLevelOptions<K = string, V = string> extends AbstractDatabaseOptions<K, V>, ReplicatorOptions {
@@ -39,6 +42,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   readonly #location: string
   readonly #options: QuorumLevelOptions<K, V>
   #session: Session | null = null
+  /** Change feeds of this process waiting for the host's feed to advance. */
+  readonly #feedWatchers = new Set<() => void>()
 
   constructor (location: string, options: QuorumLevelOptions<K, V> = {}) {
     super({
@@ -67,10 +72,47 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
     return this.#session?.route?.kind === 'leader'
   }
 
+  /**
+   * The committed changes of the database on this host, from every process and every host, as
+   * a readable stream and an async iterable of {@link Change}s (README, Change feed). With
+   * `sublevel` (a sublevel of this database), that sublevel's changes in its encodings.
+   */
+  changes<KC = K, VC = V> (options: ChangesOptions<KC> & { sublevel?: object } = {}): ChangeFeed<KC, VC> {
+    const { sublevel, ...rest } = options
+    return new ChangeFeed<KC, VC>(this[FEED_SOURCE], feedTarget(sublevel, this), rest)
+  }
+
+  /** The position of the last change recorded on this host: `changes({ since })` goes on after it. */
+  async lastPosition (): Promise<string> {
+    const { host, through } = await this[FEED_SOURCE].read({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
+    return `${through}@${host}`
+  }
+
+  /** The host's feed, read through this process's route: for this database's feeds and its sublevels'. */
+  get [FEED_SOURCE] (): FeedSource {
+    return {
+      read: async (request) => {
+        if (this.status === 'opening') await new Promise<void>((resolve) => { this.defer(resolve) })
+        if (this.status !== 'open') throw createError('Database is not open', CODES.DATABASE_NOT_OPEN)
+        return await new Promise<FeedReply>((resolve, reject) => {
+          this.#live.run<FeedReply>((route, done) => { route.readFeed(request, done) }, (error, reply) => {
+            if (error != null || reply === undefined) reject(error ?? new Error('no reply'))
+            else resolve(reply)
+          })
+        })
+      },
+      watch: (listener) => {
+        this.#feedWatchers.add(listener)
+        return () => { this.#feedWatchers.delete(listener) }
+      }
+    }
+  }
+
   _open (_options: AbstractOpenOptions, callback: Callback): void {
     const paths = socketPaths(this.#location)
     // Other hosts' writes, durable on this host: announced as a local write would be.
     const onChange = (ops: Op[]): void => { announce(this as unknown as AnnouncingDatabase, [ops]) }
+    const onFeed = (): void => { for (const watcher of this.#feedWatchers) watcher() }
     const { retry = true, lockWait = 10_000, keyEncoding: _keyEncoding, valueEncoding: _valueEncoding, ...replicator } = this.#options
     // Each open is a new session, with a new writer: counters restart, so ids never collide.
     const session = new Session({
@@ -78,8 +120,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
       paths,
       lockWaitMs: lockWait,
       retry,
-      lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown, onChange }),
-      follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onChange, onLost)
+      lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown, onChange, onFeed }),
+      follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onChange, onFeed, onLost)
     }, {
       leader: () => { this.emit('leader') },
       fatal: (error) => {
@@ -96,6 +138,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   _close (callback: Callback): void {
     const session = this.#session
     this.#session = null
+    // Waiting feeds read once more, find the database closing, and end.
+    for (const watcher of this.#feedWatchers) watcher()
     if (session === null) {
       this.nextTick(callback)
       return

@@ -1,6 +1,9 @@
 import type { EventEmitter } from 'node:events'
 import { type Server, type Socket, connect, createServer } from 'node:net'
 import type { Op } from '../core/index.js'
+import { CODES, createError } from '../errors.js'
+import type { FeedEntry } from '../feed/feed-log.js'
+import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import { asBuffer } from '../replicator/bytes.js'
 
 /** Replicator events relayed from the local leader to every process of the host. */
@@ -21,6 +24,9 @@ const CHANGE_LINE_BYTES_MAX = 64 * 1024 * 1024
 /** Bytes of change lines a guest may leave unread before it misses changes. */
 const CHANGES_BUFFERED_MAX = 16 * 1024 * 1024
 
+/** Largest request line the leader reads from a guest: a feed request names a range and a few numbers. */
+const REQUEST_LINE_BYTES_MAX = 1024 * 1024
+
 /** An operation of another host's write, as relayed: the key in the core's latin1 form, the value in base64. */
 type RelayedOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
 
@@ -33,13 +39,25 @@ export class EventRelayServer {
   readonly #sockets = new Set<Socket>()
   #ready = false
 
-  constructor (path: string) {
+  /** Serves guests' feed requests with `readFeed` (SPEC §13.3). */
+  constructor (path: string, readFeed: (request: FeedRequest) => Promise<FeedReply> = noFeed) {
     this.#server = createServer((socket) => {
       socket.on('error', () => {})
-      socket.resume()
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
       socket.write(line({ event: this.#ready ? 'ready' : 'notready', args: [] }))
+      readLines(socket, REQUEST_LINE_BYTES_MAX, (text) => {
+        const request = parseFeedRequest(text)
+        // A guest that sends anything else is not one of ours, or is broken: drop it alone.
+        if (request === null) return false
+        readFeed(request.request).then((reply) => {
+          if (!socket.destroyed) socket.write(JSON.stringify({ feedPage: { id: request.id, ...encodeReply(reply) } }) + '\n')
+        }, (error: unknown) => {
+          const { code, message } = error as { code?: unknown, message?: unknown }
+          if (!socket.destroyed) socket.write(JSON.stringify({ feedError: { id: request.id, code: typeof code === 'string' ? code : CODES.IO_ERROR, message: String(message) } }) + '\n')
+        })
+        return true
+      })
     })
     this.#server.unref()
     this.#server.listen(path)
@@ -71,6 +89,14 @@ export class EventRelayServer {
     }
   }
 
+  /** Tells every guest that the feed advanced. Dropped for a guest that is far behind: it polls too. */
+  publishFeed (): void {
+    const text = '{"feedAt":true}\n'
+    for (const socket of this.#sockets) {
+      if (socket.writableLength <= CHANGES_BUFFERED_MAX) socket.write(text)
+    }
+  }
+
   close (): Promise<void> {
     for (const socket of this.#sockets) socket.destroy()
     return new Promise((resolve) => this.#server.close(() => resolve()))
@@ -81,36 +107,140 @@ function line (event: EventLine): string {
   return JSON.stringify(event) + '\n'
 }
 
+/** A guest's end of the events socket. */
+export interface EventFollower {
+  /** Asks the leader for a page of the host's feed. Fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
+  readFeed: (request: FeedRequest) => Promise<FeedReply>
+  destroy: () => void
+}
+
 /**
- * A guest's side: re-emits on `target` the events the leader relays, and hands other hosts'
- * writes to `onChange`; ends with the connection.
+ * A guest's side: re-emits on `target` the events the leader relays, hands other hosts'
+ * writes to `onChange` and the feed's advances to `onFeed`, and asks the leader for feed
+ * pages; ends with the connection.
  */
-export function followEvents (path: string, target: EventEmitter, onChange: (ops: Op[]) => void): Socket {
+export function followEvents (path: string, target: EventEmitter, onChange: (ops: Op[]) => void, onFeed: () => void = noop): EventFollower {
   const socket = connect(path)
   socket.unref()
   socket.on('error', () => {})
+  const pending = new Map<number, { resolve: (reply: FeedReply) => void, reject: (error: Error) => void }>()
+  let nextId = 0
+  socket.once('close', () => {
+    for (const { reject } of pending.values()) reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
+    pending.clear()
+  })
+  readLines(socket, CHANGE_LINE_BYTES_MAX, (text) => {
+    if (text.startsWith('{"change":')) {
+      const ops = parseChange(text)
+      if (ops !== null) onChange(ops)
+    } else if (text.startsWith('{"feedAt":')) {
+      onFeed()
+    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"feedError":')) {
+      const answer = parseFeedAnswer(text)
+      const waiting = answer === null ? undefined : pending.get(answer.id)
+      if (answer === null || waiting === undefined) return true
+      pending.delete(answer.id)
+      if ('reply' in answer) waiting.resolve(answer.reply)
+      else waiting.reject(answer.error)
+    } else {
+      const event = parseLine(text)
+      if (event !== null) target.emit(event.event, ...event.args)
+    }
+    return true
+  })
+  return {
+    readFeed: (request) => new Promise((resolve, reject) => {
+      if (socket.destroyed) {
+        reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
+        return
+      }
+      const id = ++nextId
+      pending.set(id, { resolve, reject })
+      socket.write(JSON.stringify({ feed: { id, ...request } }) + '\n')
+    }),
+    destroy: () => { socket.destroy() }
+  }
+}
+
+/**
+ * Calls `onLine` with each line `socket` receives, as text; destroys the socket on a line
+ * longer than `lineBytesMax`, or when `onLine` returns false.
+ */
+function readLines (socket: Socket, lineBytesMax: number, onLine: (text: string) => boolean): void {
   let buffer = ''
   socket.setEncoding('utf8')
   socket.on('data', (chunk: string) => {
     buffer += chunk
-    if (buffer.length > CHANGE_LINE_BYTES_MAX * 2) {
-      socket.destroy()
-      return
-    }
     for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
       const text = buffer.slice(0, end)
       buffer = buffer.slice(end + 1)
-      if (text.startsWith('{"change":')) {
-        const ops = parseChange(text)
-        if (ops !== null) onChange(ops)
-        continue
+      if (text.length > lineBytesMax || !onLine(text)) {
+        socket.destroy()
+        return
       }
-      const event = parseLine(text)
-      if (event !== null) target.emit(event.event, ...event.args)
     }
+    if (buffer.length > lineBytesMax) socket.destroy()
   })
-  return socket
 }
+
+type WireChange = [number, string, string | null]
+
+function encodeReply (reply: FeedReply): { host: string, through: number, changes: WireChange[] } {
+  return { host: reply.host, through: reply.through, changes: reply.changes.map((change): WireChange => [change.number, change.key, change.value === null ? null : base64(change.value)]) }
+}
+
+function parseFeedRequest (text: string): { id: number, request: FeedRequest } | null {
+  try {
+    const { feed } = JSON.parse(text) as { feed?: unknown }
+    if (typeof feed !== 'object' || feed === null) return null
+    const { id, after, host, prefix, bounds, limit, bytesMax } = feed as Record<string, unknown>
+    if (!isCount(id) || !(after === null || isCount(after)) || !(host === null || typeof host === 'string') || typeof prefix !== 'string') return null
+    if (!isCount(limit) || !isCount(bytesMax) || typeof bounds !== 'object' || bounds === null) return null
+    const checked: Record<string, string> = {}
+    for (const [name, key] of Object.entries(bounds)) {
+      if (!['gt', 'gte', 'lt', 'lte'].includes(name) || typeof key !== 'string') return null
+      checked[name] = key
+    }
+    return { id, request: { after, host, prefix, bounds: checked, limit, bytesMax } }
+  } catch {
+    return null
+  }
+}
+
+function parseFeedAnswer (text: string): { id: number, reply: FeedReply } | { id: number, error: Error } | null {
+  try {
+    const { feedPage, feedError } = JSON.parse(text) as { feedPage?: unknown, feedError?: unknown }
+    if (typeof feedError === 'object' && feedError !== null) {
+      const { id, code, message } = feedError as Record<string, unknown>
+      if (!isCount(id) || typeof code !== 'string' || !code.startsWith('LEVEL_')) return null
+      // The leader's error, as a ModuleError of the same code: its codes are ours.
+      return { id, error: createError(String(message), code as typeof CODES[keyof typeof CODES], { expected: true }) }
+    }
+    if (typeof feedPage !== 'object' || feedPage === null) return null
+    const { id, host, through, changes } = feedPage as Record<string, unknown>
+    if (!isCount(id) || typeof host !== 'string' || !isCount(through) || !Array.isArray(changes)) return null
+    const entries: FeedEntry[] = []
+    for (const change of changes as unknown[]) {
+      if (!Array.isArray(change) || change.length !== 3) return null
+      const [number, key, value] = change as unknown[]
+      if (!isCount(number) || typeof key !== 'string' || !(value === null || typeof value === 'string')) return null
+      entries.push({ number, key, value: value === null ? null : fromBase64(value) })
+    }
+    return { id, reply: { host, through, changes: entries } }
+  } catch {
+    return null
+  }
+}
+
+function isCount (value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+function noFeed (): Promise<FeedReply> {
+  return Promise.reject(createError('This relay serves no feed', CODES.NOT_SUPPORTED))
+}
+
+function noop (): void {}
 
 function parseLine (text: string): EventLine | null {
   if (text.length > EVENT_LINE_BYTES_MAX) return null

@@ -4,7 +4,8 @@ import { finished, pipeline } from 'readable-stream'
 import { ManyLevelGuest } from 'many-level'
 import type { Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { followEvents } from './event-relay.js'
+import { type EventFollower, followEvents } from './event-relay.js'
+import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
 import { type BatchOp, stampWriteId } from './write-ids.js'
@@ -23,11 +24,11 @@ export class GuestRoute implements Route {
   readonly db: RouteDatabase
   readonly #guest: ManyLevelGuest<Buffer, Buffer>
   readonly #socket: Socket
-  readonly #events: Socket
+  readonly #events: EventFollower
   #lost = false
 
   /** Follows the leader over `socket`, just connected; `onLost` is called once it closes. */
-  constructor (socket: Socket, paths: SocketPaths, cluster: EventEmitter, onChange: (ops: Op[]) => void, onLost: () => void) {
+  constructor (socket: Socket, paths: SocketPaths, cluster: EventEmitter, onChange: (ops: Op[]) => void, onFeed: () => void, onLost: () => void) {
     this.#socket = socket
     // Idle, the connection holds nothing open; pending work holds the process (KeepAlive).
     socket.unref()
@@ -43,7 +44,7 @@ export class GuestRoute implements Route {
       onLost()
     })
     pipeline(socket, rpc, socket, () => {})
-    this.#events = followEvents(paths.events, cluster, onChange)
+    this.#events = followEvents(paths.events, cluster, onChange, onFeed)
   }
 
   get (key: Buffer, callback: ReadCallback<Buffer>): void {
@@ -52,6 +53,10 @@ export class GuestRoute implements Route {
 
   getMany (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
     this.#guest.getMany(keys, BYTES, callback)
+  }
+
+  readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
+    this.#events.readFeed(request).then((reply) => { callback(null, reply) }, callback)
   }
 
   write (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback): void {

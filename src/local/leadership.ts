@@ -12,6 +12,8 @@ import type { ReplicatorOptions } from '../replicator/options.js'
 import { WRITE_ID } from '../replicator/write-id-option.js'
 import { type AppliedListener, ON_APPLIED } from '../replicator/applied-option.js'
 import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
+import { type FeedReply, type FeedRequest, readShifted } from '../feed/feed-source.js'
+import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
 import { type BatchOp, readWriteId } from './write-ids.js'
@@ -43,6 +45,8 @@ export interface LeadershipOptions {
   readonly stepDown: () => void
   /** Another host's write, durable here, as operations on the data sublevel's keys. */
   readonly onChange: (ops: Op[]) => void
+  /** The host's change feed advanced. */
+  readonly onFeed: () => void
 }
 
 /**
@@ -58,6 +62,9 @@ export class Leadership implements Route {
   readonly #prefix: Buffer
   readonly #replicator: Replicator
   readonly #relay: EventRelayServer
+  /** The data sublevel's prefix as a core key: the feed's keys lose it on their way to readers. */
+  readonly #dataPrefix: string
+  readonly #unwatchFeed: () => void
   readonly #servers: Server[] = []
   readonly #sockets = new Set<Socket>()
   #closing: Promise<void> | null = null
@@ -68,6 +75,7 @@ export class Leadership implements Route {
     this.db = data as unknown as RouteDatabase
     this.#prefix = Buffer.from(data.prefix)
     const dataPrefix = bytesToKey(this.#prefix)
+    this.#dataPrefix = dataPrefix
     const onApplied: AppliedListener = (changes) => {
       for (const change of changes) {
         // Only user data: the data sublevel's keys, without its prefix, as guests name them.
@@ -78,7 +86,11 @@ export class Leadership implements Route {
       }
     }
     this.#replicator = Replicator(root, { ...options.replicator, [ON_APPLIED]: onApplied } as ReplicatorOptions)
-    this.#relay = new EventRelayServer(options.paths.events)
+    this.#relay = new EventRelayServer(options.paths.events, async (request) => await this.#readFeed(request))
+    this.#unwatchFeed = this.#replicator[FEED_SOURCE].watch(() => {
+      options.onFeed()
+      this.#relay.publishFeed()
+    })
     this.#servers.push(this.#relay.server)
     for (const event of RELAYED_EVENTS) {
       this.#replicator.on(event, (...args: Array<string | number>) => {
@@ -137,6 +149,15 @@ export class Leadership implements Route {
     (this.#root as unknown as ReadHooks)._getMany(keys.map((key) => Buffer.concat([this.#prefix, key])), BYTES, callback)
   }
 
+  readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
+    this.#readFeed(request).then((reply) => { callback(null, reply) }, callback)
+  }
+
+  async #readFeed (request: FeedRequest): Promise<FeedReply> {
+    if (this.lost) throw resigned()
+    return await readShifted(this.#replicator[FEED_SOURCE].read, this.#dataPrefix, request)
+  }
+
   write (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback): void {
     // The data sublevel passes options through to the root, where the Replicator reads the id.
     this.db.batch(ops as BatchOp[], { ...BYTES, [WRITE_ID]: id } as AbstractBatchOptions<Buffer, Buffer>, callback)
@@ -163,6 +184,7 @@ export class Leadership implements Route {
   async #close (): Promise<void> {
     const closed = this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
     for (const socket of this.#sockets) socket.destroy()
+    this.#unwatchFeed()
     await this.#replicator.close()
     await this.#relay.close()
     await Promise.all(closed)

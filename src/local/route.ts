@@ -1,5 +1,6 @@
 import type { AbstractLevel } from 'abstract-level'
 import type { WriteId } from '../core/index.js'
+import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import type { BatchOp } from './write-ids.js'
 
 /** The database a route reads: keys and values are bytes, and the user's data is all there is. */
@@ -25,6 +26,8 @@ export interface Route {
   /** Reads one key; a missing one fails with `LEVEL_NOT_FOUND`, as abstract-level expects. */
   get: (key: Buffer, callback: ReadCallback<Buffer>) => void
   getMany: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
+  /** Reads a page of the host's change feed, in the data's key space (SPEC §13.3). */
+  readFeed: (request: FeedRequest, callback: ReadCallback<FeedReply>) => void
   /** Writes `ops` as one transaction named `id` (SPEC §4.7). */
   write: (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback) => void
   /**

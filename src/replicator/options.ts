@@ -34,6 +34,11 @@ export interface ReplicatorOptions {
   sync?: boolean
   /** Committed transactions kept per origin for catch-up; a host further behind gets a full copy. @default 100000 */
   logRetention?: number
+  /**
+   * Changes the change feed keeps at least, for consumers resuming from a position; one
+   * further back gets `LEVEL_FEED_COMPACTED`. @default 100000
+   */
+  feedRetention?: number
   /** Largest frame accepted from a peer, in bytes. */
   frameBytesMax?: number
   /** Reconnection backoff bounds, in milliseconds. @default 100 and 10000 */
@@ -70,6 +75,7 @@ export interface ResolvedOptions {
   readonly pingIntervalMs: number
   readonly sync: boolean
   readonly logRetention: number
+  readonly feedRetention: number
   readonly frameBytesMax: number
   readonly reconnectMsMin: number
   readonly reconnectMsMax: number
@@ -110,6 +116,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     pingIntervalMs: callTimeoutMs,
     sync: o.sync ?? false,
     logRetention: positive(o.logRetention, 100_000, 'logRetention'),
+    feedRetention: positive(o.feedRetention, 100_000, 'feedRetention'),
     frameBytesMax: positive(o.frameBytesMax, FRAME_BYTES_MAX_DEFAULT, 'frameBytesMax'),
     reconnectMsMin: positive(o.reconnectMsMin, 100, 'reconnectMsMin'),
     reconnectMsMax: positive(o.reconnectMsMax, 10_000, 'reconnectMsMax'),

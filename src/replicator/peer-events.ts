@@ -3,7 +3,7 @@ import { keyToBytes } from '../core/index.js'
 import { asBuffer } from './bytes.js'
 
 /** The part of abstract-level@1's transcoders used here. */
-interface Transcoder {
+export interface Transcoder {
   readonly format: string
   decode: (data: unknown) => unknown
 }
@@ -23,7 +23,7 @@ type Decoded = { type: 'put', key: unknown, value: unknown, encodedKey: unknown,
 const utf8 = new TextDecoder()
 
 /** Stored bytes in a transcoder's format, and decoded by it; bytes it cannot decode are handed over as they are. */
-function codecOf (transcoder: Transcoder): { encoded: (bytes: Uint8Array) => unknown, decode: (encoded: unknown, bytes: Uint8Array) => unknown } {
+export function codecOf (transcoder: Transcoder): { encoded: (bytes: Uint8Array) => unknown, decode: (encoded: unknown, bytes: Uint8Array) => unknown } {
   const encoded = transcoder.format === 'buffer'
     ? asBuffer
     : transcoder.format === 'view' ? (bytes: Uint8Array) => bytes : (bytes: Uint8Array) => utf8.decode(bytes)

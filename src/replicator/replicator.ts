@@ -14,6 +14,10 @@ import { type PeerEvents, PeerRegistry } from './peers.js'
 import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
 import { type AnnouncingDatabase, announce } from './peer-events.js'
 import { type AppliedListener, ON_APPLIED } from './applied-option.js'
+import { FeedLog } from '../feed/feed-log.js'
+import { type FeedReply, type FeedRequest, type FeedSource, readFeedLog } from '../feed/feed-source.js'
+import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed.js'
+import { FEED_SOURCE } from '../feed/feed-source-option.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -52,8 +56,18 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   listen: () => Promise<void>
   /** Adds a host to the cluster and dials it. */
   addPeer: (peer: PeerAddress) => void
+  /**
+   * The committed changes of the database on this host, from every process and every host, as
+   * a readable stream and an async iterable of {@link Change}s (README, Change feed). With
+   * `sublevel`, that sublevel's changes in its encodings.
+   */
+  changes: <K = unknown, V = unknown>(options?: ChangesOptions<K> & { sublevel?: object }) => ChangeFeed<K, V>
+  /** The position of the last change recorded on this host: `changes({ since })` goes on after it. */
+  lastPosition: () => Promise<string>
   /** Ends every peer connection and stops reconnecting; leaves the database open. */
   close: () => Promise<void>
+  /** The host's feed as QuorumLevel's leader serves it to its guests. */
+  readonly [FEED_SOURCE]: FeedSource
 }
 
 interface ReplicatorConstructor {
@@ -73,6 +87,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   readonly #writer = `r${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`
   #counter = 0
   #store: LevelStore | null = null
+  #feed: FeedLog | null = null
   #driver: CoreDriver | null = null
   #id: string | null = null
   #state: 'opening' | 'open' | 'failed' | 'closing' | 'closed' = 'opening'
@@ -159,11 +174,15 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.#state !== 'opening') return
     const options = this.#options
     let driver: CoreDriver | null = null
-    const store = new LevelStore(this.#wrapped.format === 'utf8' ? bytesOverStrings(this.#db) : this.#db, {
+    const storage = this.#wrapped.format === 'utf8' ? bytesOverStrings(this.#db) : this.#db
+    const feed = new FeedLog(storage)
+    const store = new LevelStore(storage, {
       batch: this.#wrapped.rawBatch,
       sync: options.sync,
-      onHealth: (error) => { driver?.storage(error) }
+      onHealth: (error) => { driver?.storage(error) },
+      feed: { sink: feed, retention: options.feedRetention }
     })
+    this.#feed = feed
     const id = await store.hostId()
     if (this.#state !== 'opening') return
     this.#store = store
@@ -195,6 +214,41 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#peers.start(id)
   }
 
+  changes<K = unknown, V = unknown> (options: ChangesOptions<K> & { sublevel?: object } = {}): ChangeFeed<K, V> {
+    const { sublevel, ...rest } = options
+    return new ChangeFeed<K, V>(this[FEED_SOURCE], feedTarget(sublevel, this.#db), rest)
+  }
+
+  async lastPosition (): Promise<string> {
+    const { host, through } = await this.#readFeed({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
+    return `${through}@${host}`
+  }
+
+  get [FEED_SOURCE] (): FeedSource {
+    return {
+      read: async (request) => await this.#readFeed(request),
+      watch: (listener) => {
+        let stop: (() => void) | null = null
+        let stopped = false
+        // The feed exists once the database is open; a watcher may come before.
+        this.#started.then(() => { if (!stopped && this.#feed !== null) stop = this.#feed.watch(listener) }, noop)
+        return () => {
+          stopped = true
+          stop?.()
+        }
+      }
+    }
+  }
+
+  async #readFeed (request: FeedRequest): Promise<FeedReply> {
+    await this.#started
+    if (this.#failure !== null) throw this.#failure
+    const feed = this.#feed
+    const id = this.#id
+    if (feed === null || id === null || this.#state !== 'open') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    return await readFeedLog(feed, id, request)
+  }
+
   #write (ops: Op[], id: WriteId): Promise<void> {
     if (this.#isClosing()) {
       return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
@@ -215,6 +269,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 
   async #close (): Promise<void> {
     this.#state = 'closing'
+    this.#feed?.wake()
     this.#peers.stopAccepting()
     const closed = createError('Replicator closed before the write was submitted; nothing was written', CODES.DATABASE_NOT_OPEN)
     for (const { reject } of this.#beforeStart.splice(0)) reject(closed)
@@ -244,3 +299,5 @@ export const Replicator = function Replicator (db: ReplicatedDatabase, options?:
 function noTransport (): never {
   throw createError('No transport to dial peers with', CODES.INVALID_OPTION)
 }
+
+function noop (): void {}

@@ -37,7 +37,12 @@ export const TAG = {
    */
   writer: 0x77,
   /** `x` + writer id: the writer's counters that failed here. Local, never replicated. */
-  writerFailed: 0x78
+  writerFailed: 0x78,
+  /**
+   * `e` + number: a record of the change feed, named by the number of its first change, so
+   * that changes are numbered across records and a position is one number. Local to the host.
+   */
+  feed: 0x65
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -115,8 +120,7 @@ export function parseSequencedKey (bytes: Uint8Array, tag: typeof TAG.prepare | 
   const start = PREFIX_BYTES.length + 1
   const separator = bytes.length - SEQ_BYTES - 1
   if (separator < start || bytes[separator] !== SEPARATOR) throw damagedKey(bytes)
-  const view = new DataView(bytes.buffer, bytes.byteOffset + separator + 1, SEQ_BYTES)
-  const seq = view.getUint32(0) * TWO_TO_32 + view.getUint32(4)
+  const seq = readSeq(bytes, separator + 1)
   return { origin: decodeOrigin(bytes.subarray(start, separator), bytes), seq }
 }
 
@@ -134,6 +138,18 @@ export function floorKey (origin: HostId): Uint8Array {
 export function originOfKey (bytes: Uint8Array, tag: typeof TAG.mark | typeof TAG.floor): HostId {
   assertTag(bytes, tag)
   return decodeOrigin(bytes.subarray(PREFIX_BYTES.length + 1), bytes)
+}
+
+/** The key of the feed record whose first change has number `first`. */
+export function feedKey (first: number): Uint8Array {
+  return reservedKey(TAG.feed, seqBytes(first))
+}
+
+/** The number of the first change of the feed record with this key. */
+export function firstOfFeedKey (bytes: Uint8Array): number {
+  assertTag(bytes, TAG.feed)
+  if (bytes.length !== PREFIX_BYTES.length + 1 + SEQ_BYTES) throw damagedKey(bytes)
+  return readSeq(bytes, PREFIX_BYTES.length + 1)
 }
 
 /** The key of the persisted clock. A fresh array each call, so no caller can damage a shared one. */
@@ -184,18 +200,31 @@ function reservedKey (tag: number, rest: Uint8Array): Uint8Array {
 }
 
 function sequencedKey (tag: number, origin: HostId, seq: number): Uint8Array {
-  if (!Number.isSafeInteger(seq) || seq < 0) {
-    throw createError(`Sequence number ${seq} cannot be stored: not a non-negative safe integer`, CODES.NOT_SUPPORTED)
-  }
+  // The number is checked before the origin is encoded, so the first error names it.
+  const number = seqBytes(seq)
   const name = encodeOrigin(origin)
   const rest = new Uint8Array(name.length + 1 + SEQ_BYTES)
   rest.set(name)
   rest[name.length] = SEPARATOR
-  // Big-endian, so that LevelDB's bytewise order is numeric order and ranges by seq work.
-  const view = new DataView(rest.buffer, name.length + 1, SEQ_BYTES)
+  rest.set(number, name.length + 1)
+  return reservedKey(tag, rest)
+}
+
+/** Big-endian, so that LevelDB's bytewise order is numeric order and ranges by number work. */
+function seqBytes (seq: number): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw createError(`Sequence number ${seq} cannot be stored: not a non-negative safe integer`, CODES.NOT_SUPPORTED)
+  }
+  const bytes = new Uint8Array(SEQ_BYTES)
+  const view = new DataView(bytes.buffer)
   view.setUint32(0, Math.floor(seq / TWO_TO_32))
   view.setUint32(4, seq >>> 0)
-  return reservedKey(tag, rest)
+  return bytes
+}
+
+function readSeq (bytes: Uint8Array, offset: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, SEQ_BYTES)
+  return view.getUint32(0) * TWO_TO_32 + view.getUint32(4)
 }
 
 function encodeOrigin (origin: HostId): Uint8Array {

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr'
-import type { FailedRun, FailureReason, HostId, LogEntry, Op, Version } from '../core/index.js'
+import type { FailedRun, FailureReason, HostId, Key, LogEntry, Op, Version } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
 
@@ -100,6 +100,28 @@ export function decodeLogEntry (origin: HostId, seq: number, bytes: Uint8Array):
   }
   if (kind === ENTRY_ABORT && record.length === 1) return { kind: 'abort', origin, seq }
   throw damaged('log')
+}
+
+/** A change as a feed record holds it: the key, and the version the change wrote. Values live elsewhere (feed.ts). */
+export interface FeedItem {
+  readonly key: Key
+  readonly version: Version
+  readonly deleted: boolean
+}
+
+/** Encodes a feed record: `[[key, ts, origin, seq, deleted], ...]`, in change order. */
+export function encodeFeedRecord (items: readonly FeedItem[]): Uint8Array {
+  return packr.pack(items.map(({ key, version, deleted }) => [keyToBytes(key), version.ts, version.origin, version.seq, deleted]))
+}
+
+/** Decodes a record written by {@link encodeFeedRecord}. */
+export function decodeFeedRecord (bytes: Uint8Array): FeedItem[] {
+  return unpackArray(bytes, 'feed').map((item): FeedItem => {
+    if (!Array.isArray(item) || item.length !== 5) throw damaged('feed')
+    const [key, ts, origin, seq, deleted] = item as unknown[]
+    if (!(key instanceof Uint8Array) || !isNumber(ts) || typeof origin !== 'string' || !isNumber(seq) || typeof deleted !== 'boolean') throw damaged('feed')
+    return { key: bytesToKey(key), version: { ts, origin, seq }, deleted }
+  })
 }
 
 /** Encodes a number record (mark, floor, clock, reserved seq). */

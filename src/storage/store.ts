@@ -2,12 +2,12 @@ import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRan
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
+  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
   parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
 import {
-  decodeLogEntry, decodeNumber, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
+  decodeFeedRecord, encodeFeedRecord, decodeLogEntry, decodeNumber, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
   encodeLogEntry, encodeNumber, encodePrepare, encodeString, encodeVersion, encodeWriterCommitted, encodeWriterFailed, plainBytes
 } from './records.js'
 
@@ -34,7 +34,31 @@ interface LevelStoreOptions {
    * and with null when one succeeds after a failure. Without it, a failure rejects at once.
    */
   readonly onHealth?: ((error: Error | null) => void) | undefined
+  /** Keep a change feed: a record of the changes of every batch that writes data (SPEC §13). */
+  readonly feed?: FeedOptions | undefined
 }
+
+/** A change as the feed reports it when written: the key and the record the batch wrote. */
+export type FeedChange = readonly [Key, DataRecord]
+
+/** Where the store tells what it did to the change feed. */
+export interface FeedSink {
+  /** The bounds found in storage: the number of the oldest change kept, and the next to give. */
+  loaded (oldest: number, next: number): void
+  /** A durable batch wrote a feed record, whose changes are numbered from `first`. */
+  appended (first: number, changes: readonly FeedChange[]): void
+  /** Changes numbered below `oldest` were deleted. */
+  truncated (oldest: number): void
+}
+
+interface FeedOptions {
+  readonly sink: FeedSink
+  /** How many of the newest changes are kept, at least. */
+  readonly retention: number
+}
+
+/** Changes per feed record: a full copy writes many, and a record is read whole. */
+const FEED_RECORD_CHANGES_MAX = 1024
 
 /** Waits between retries of a failed operation: doubling from the first to the last. */
 const RETRY_MS_MIN = 50
@@ -53,7 +77,9 @@ const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view' }
 interface StoreIteratorOptions extends BinaryEncodings {
   readonly gte?: Uint8Array
   readonly lt?: Uint8Array
+  readonly lte?: Uint8Array
   readonly limit?: number
+  readonly reverse?: boolean
 }
 
 /** The iterator methods the store calls, shared by abstract-level 1 and 3. */
@@ -122,6 +148,9 @@ export class LevelStore {
   readonly #sync: boolean
   readonly #sessions = new Map<number, SnapshotSession>()
   readonly #onHealth: ((error: Error | null) => void) | undefined
+  readonly #feed: FeedOptions | undefined
+  /** The feed's bounds, once read: the first number of the oldest record kept, and the next number to give. */
+  #feedBounds: { oldest: number, next: number } | undefined
   #failing = false
   #retryTimer: ReturnType<typeof setTimeout> | null = null
   #wakeRetry: (() => void) | null = null
@@ -137,6 +166,7 @@ export class LevelStore {
     this.#batch = options.batch
     this.#sync = options.sync
     this.#onHealth = options.onHealth
+    this.#feed = options.feed
   }
 
   /**
@@ -178,6 +208,11 @@ export class LevelStore {
       // Keys only: the entries themselves are not needed, and may be large.
       for (const { origin, seq } of await this.#scanKeys(tagRange(TAG.log), (key) => parseSequencedKey(key, TAG.log))) {
         if (seq > (marks.get(origin) ?? 0)) above.push({ origin, seq })
+      }
+      if (this.#feed !== undefined) {
+        this.#feedBounds = undefined
+        const { oldest, next } = await this.#loadFeedBounds()
+        this.#feed.sink.loaded(oldest, next)
       }
       const prepared: Array<{ origin: HostId, seq: number, ops: Op[], clock: number }> = []
       await this.#scan(tagRange(TAG.prepare), (key, value) => {
@@ -241,7 +276,53 @@ export class LevelStore {
       existing.set(truncation(write.origin, write.before), seqs)
     }
     const ops = buildBatch(writes, existing)
+    const feed = this.#feed === undefined ? null : await this.#feedOps(writes, ops)
     if (ops.length > 0) await this.#batch(ops, { sync: sync || this.#sync })
+    if (feed === null || this.#feed === undefined) return
+    // Only now: a batch that failed and runs again must number its changes the same way.
+    this.#feedBounds = feed.bounds
+    for (const { first, changes } of feed.records) this.#feed.sink.appended(first, changes)
+    if (feed.truncated) this.#feed.sink.truncated(feed.bounds.oldest)
+  }
+
+  /**
+   * Adds to `ops` the feed records of the batch's data writes, numbered on from the last, and
+   * the deletion of records that fell out of retention: amortized, once the feed holds an
+   * eighth more than it keeps, so that most batches read nothing for it.
+   */
+  async #feedOps (writes: readonly StorageWrite[], ops: RawOp[]): Promise<{ records: Array<{ first: number, changes: FeedChange[] }>, bounds: { oldest: number, next: number }, truncated: boolean } | null> {
+    const changes: FeedChange[] = []
+    for (const write of writes) if (write.type === 'data') changes.push([write.key, write.record])
+    if (changes.length === 0 || this.#feed === undefined) return null
+    const { oldest, next: first } = await this.#loadFeedBounds()
+    const records: Array<{ first: number, changes: FeedChange[] }> = []
+    let next = first
+    for (let start = 0; start < changes.length; start += FEED_RECORD_CHANGES_MAX) {
+      const part = changes.slice(start, start + FEED_RECORD_CHANGES_MAX)
+      ops.push({ type: 'put', key: feedKey(next), value: encodeFeedRecord(part.map(([key, record]) => ({ key, version: record.version, deleted: record.value === null }))) })
+      records.push({ first: next, changes: part })
+      next += part.length
+    }
+    const { retention } = this.#feed
+    const cut = next - retention
+    if (cut - oldest <= Math.ceil(retention / 8)) return { records, bounds: { oldest, next }, truncated: false }
+    // Every record that starts at or below the cut, but the last of them: it may hold changes from the cut on.
+    const starts = await this.#scanKeys({ gte: feedKey(oldest), lt: feedKey(cut + 1) }, firstOfFeedKey)
+    const kept = starts.pop() ?? oldest
+    for (const start of starts) ops.push({ type: 'del', key: feedKey(start) })
+    return { records, bounds: { oldest: kept, next }, truncated: kept !== oldest }
+  }
+
+  /** The feed's bounds, read once from its first and last records. */
+  async #loadFeedBounds (): Promise<{ oldest: number, next: number }> {
+    if (this.#feedBounds !== undefined) return this.#feedBounds
+    const range = tagRange(TAG.feed)
+    const first = await firstEntry(this.#db.iterator({ ...range, ...BINARY, limit: 1 }))
+    const last = await firstEntry(this.#db.iterator({ ...range, ...BINARY, limit: 1, reverse: true }))
+    this.#feedBounds = first === undefined || last === undefined
+      ? { oldest: 1, next: 1 }
+      : { oldest: firstOfFeedKey(first[0]), next: firstOfFeedKey(last[0]) + decodeFeedRecord(last[1]).length }
+    return this.#feedBounds
   }
 
   /** Answers `query` against everything persisted before it was issued. */
@@ -539,6 +620,15 @@ async function soughtValue (session: SnapshotSession, userKey: Uint8Array): Prom
     return undefined
   }
   return entry[1]
+}
+
+/** The first entry an iterator yields, if any; the iterator is closed. */
+export async function firstEntry (iterator: StoreIterator): Promise<[Uint8Array, Uint8Array] | undefined> {
+  try {
+    return await iterator.next()
+  } finally {
+    await iterator.close()
+  }
 }
 
 /** Identifies one truncation, so the seqs read for it are found again while building. */

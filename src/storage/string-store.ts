@@ -76,12 +76,14 @@ interface StringDatabase {
   keys (options: Record<string, unknown>): { nextv (size: number): Promise<string[]>, close (): Promise<void> }
 }
 
-function range (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly limit?: number }): Record<string, unknown> {
+function range (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly lte?: Uint8Array, readonly limit?: number, readonly reverse?: boolean }): Record<string, unknown> {
   const out: Record<string, unknown> = { ...STRINGS }
   // Ranges are the store's own, inside the reserved range, whose order the mapping keeps.
   if (options.gte !== undefined) out['gte'] = storedKey(options.gte)
   if (options.lt !== undefined) out['lt'] = storedKey(options.lt)
+  if (options.lte !== undefined) out['lte'] = storedKey(options.lte)
   if (options.limit !== undefined) out['limit'] = options.limit
+  if (options.reverse !== undefined) out['reverse'] = options.reverse
   return out
 }
 

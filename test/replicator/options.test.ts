@@ -23,6 +23,7 @@ test('with no options, every option takes its documented default', () => {
     pingIntervalMs: 5_000,
     sync: false,
     logRetention: 100_000,
+    feedRetention: 100_000,
     frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
     reconnectMsMin: 100,
     reconnectMsMax: 10_000,
@@ -59,7 +60,7 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
     [{ sync: 1 }, /sync/],
     [{ now: 0 }, /now/],
     [{ witness: {} }, /witness/],
-    ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
+    ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
       .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)]))
   ]
   for (const [options, message] of cases) {

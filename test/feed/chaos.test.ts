@@ -1,0 +1,149 @@
+/**
+ * Goal: under kill -9 and partitions, a consumer of the change feed in every process of every
+ * host sees every acknowledged write exactly once, and a key's changes in the order they were
+ * made; a consumer killed and resumed from the last position it reported misses nothing and
+ * repeats nothing (README, Change feed). Method: 3 hosts x 2 QuorumLevel processes on
+ * 127.0.0.1 (minConsensus 1, a majority), each host reaching each other through a proxy that
+ * can be cut. Every process follows the feed and writes; meanwhile a leader is killed with
+ * SIGKILL (its host fails over, a new process joins and resumes the dead one's feed), a host
+ * is cut off and brought back, and a guest is killed and resumed the same way.
+ */
+import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { freePorts } from '../../src/cli/free-ports.js'
+import { CutProxy } from '../helpers/cut-proxy.js'
+import { eventually, tempDir } from '../helpers/hosts.js'
+import { Member } from '../local/member.js'
+import type { MemberReply } from '../local/fixtures/member.js'
+
+type ChangeReply = Extract<MemberReply, { type: 'change' }>
+
+/** One consumer's history: the processes that followed the feed one after the other, on one host. */
+interface Lineage {
+  readonly host: number
+  readonly members: Member[]
+}
+
+const WRITES_PER_PROCESS = 60
+const HOT_WRITES = 12
+/** Failures that say the write changed nothing anywhere. */
+const CHANGED_NOTHING = new Set(['LEVEL_IO_ERROR', 'LEVEL_NOT_READY', 'LEVEL_QUORUM_FAILED', 'LEVEL_WRITE_CONFLICT', 'LEVEL_TIMEOUT', 'LEVEL_DATABASE_NOT_OPEN'])
+
+function changesOf (lineage: Lineage): ChangeReply[] {
+  return lineage.members.flatMap((member) => member.replies.filter((reply): reply is ChangeReply => reply.type === 'change'))
+}
+
+function lastPosition (member: Member): string {
+  const changes = member.replies.filter((reply): reply is ChangeReply => reply.type === 'change')
+  const last = changes.at(-1)
+  if (last !== undefined) return last.position
+  const following = member.replies.find((reply) => reply.type === 'following')
+  if (following?.type !== 'following') throw new Error('the member never followed')
+  return following.since
+}
+
+test('every process sees every acknowledged write once, in order per key, across kill -9, partitions and resumption', { timeout: 120_000 }, async () => {
+  const root = await tempDir()
+  const ports = await freePorts(3)
+  const proxies = new Map<string, CutProxy>()
+  for (let from = 0; from < 3; from++) {
+    for (let to = 0; to < 3; to++) if (from !== to) proxies.set(`${from}>${to}`, await CutProxy.start(ports[to] as number))
+  }
+  const options = (host: number): Record<string, unknown> => ({
+    host: '127.0.0.1',
+    port: ports[host],
+    peers: [0, 1, 2].filter((to) => to !== host).map((to) => ({ host: '127.0.0.1', port: (proxies.get(`${host}>${to}`) as CutProxy).port })),
+    minConsensus: 1,
+    writeTimeout: 3_000,
+    reconnectMsMin: 20,
+    reconnectMsMax: 200
+  })
+  const location = (host: number): string => join(root, `host${host}`)
+  const everyone: Member[] = []
+  const lineages: Lineage[] = []
+  const startMember = async (host: number, since: string): Promise<Member> => {
+    const member = new Member()
+    everyone.push(member)
+    await member.open(location(host), options(host))
+    await member.request({ type: 'follow', since }, 'following')
+    return member
+  }
+  const cutHost = (host: number, cut: boolean): void => {
+    for (const [link, proxy] of proxies) {
+      if (!link.split('>').includes(String(host))) continue
+      if (cut) proxy.cut()
+      else proxy.heal()
+    }
+  }
+  try {
+    for (let host = 0; host < 3; host++) {
+      for (let p = 0; p < 2; p++) lineages.push({ host, members: [await startMember(host, 'now')] })
+    }
+    await Promise.all(everyone.map(async (member) => await member.waitFor('cluster', 20_000, (reply) => reply.event === 'ready')))
+    const writers = lineages.map((lineage) => lineage.members[0] as Member)
+    writers.forEach((member, i) => { member.send({ type: 'put-many', prefix: `u${i}-`, count: WRITES_PER_PROCESS }) })
+
+    // A leader killed with SIGKILL: its host's guest takes over; a new process resumes its feed.
+    const killedLeader = lineages[2] as Lineage
+    const leaderProcess = killedLeader.members[0] as Member
+    leaderProcess.kill()
+    await leaderProcess.exited()
+    killedLeader.members.push(await startMember(1, lastPosition(leaderProcess)))
+
+    // Host 2 cut off from both others, then brought back.
+    cutHost(2, true)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    cutHost(2, false)
+
+    // A guest killed with SIGKILL, and resumed from the last position it reported.
+    const killedGuest = lineages[1] as Lineage
+    const guestProcess = killedGuest.members[0] as Member
+    guestProcess.kill()
+    await guestProcess.exited()
+    killedGuest.members.push(await startMember(0, lastPosition(guestProcess)))
+
+    // One key rewritten in sequence: every process must see its values in that order.
+    const hotWriter = lineages[0]?.members[0] as Member
+    for (let n = 1; n <= HOT_WRITES; n++) await hotWriter.request({ type: 'put', key: 'hot', value: n }, 'acked', (reply) => reply.key === 'hot', 20_000)
+
+    // Every live writer has its answers.
+    const alive = writers.filter((member) => member !== leaderProcess && member !== guestProcess)
+    await Promise.all(alive.map(async (member) => {
+      await eventually(() => member.count('acked') + member.count('write-failed') >= WRITES_PER_PROCESS + (member === hotWriter ? HOT_WRITES : 0), 60_000, 'every write answered')
+    }))
+    const acked = new Set<string>()
+    const failed = new Set<string>()
+    for (const member of writers) {
+      for (const reply of member.replies) {
+        if (reply.type === 'acked' && reply.key !== 'hot') acked.add(reply.key)
+        if (reply.type === 'write-failed' && CHANGED_NOTHING.has(reply.code ?? '')) failed.add(reply.key)
+      }
+    }
+    assert.ok(acked.size > WRITES_PER_PROCESS * 3, `most writes were acknowledged (${acked.size})`)
+
+    for (const lineage of lineages) {
+      await eventually(() => {
+        const seen = new Set(changesOf(lineage).map((change) => change.key))
+        return [...acked].every((key) => seen.has(key)) && seen.has('hot') && changesOf(lineage).some((change) => change.key === 'hot' && change.value === HOT_WRITES)
+      }, 30_000, `host ${lineage.host}'s consumer saw every acknowledged write`)
+      const changes = changesOf(lineage)
+      const counts = new Map<string, number>()
+      for (const change of changes) if (change.key !== 'hot') counts.set(change.key, (counts.get(change.key) ?? 0) + 1)
+      const repeated = [...counts].filter(([, count]) => count > 1)
+      assert.deepEqual(repeated, [], 'no change is seen twice, across the resumption too')
+      assert.deepEqual([...counts.keys()].filter((key) => failed.has(key)), [], 'a write that failed having changed nothing is never seen')
+      const hot = changes.filter((change) => change.key === 'hot').map((change) => change.value as number)
+      assert.deepEqual(hot, [...hot].sort((a, b) => a - b), 'a key\'s changes come in the order they were made')
+      assert.equal(new Set(hot).size, hot.length)
+      const numbers = changes.map((change) => Number(change.position.split('@')[0]))
+      assert.ok(numbers.every((number, i) => i === 0 || number > (numbers[i - 1] as number)), 'positions only grow')
+    }
+  } finally {
+    for (const member of everyone) member.kill()
+    await Promise.all(everyone.map(async (member) => { await member.exited() }))
+    for (const proxy of proxies.values()) await proxy.close()
+    await rm(root, { recursive: true, force: true })
+  }
+})

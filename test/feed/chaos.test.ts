@@ -26,7 +26,8 @@ interface Lineage {
   readonly members: Member[]
 }
 
-const WRITES_PER_PROCESS = 60
+/** Writes each live process starts at once, before and during every fault. */
+const WAVE = 15
 const HOT_WRITES = 12
 /** Failures that say the write changed nothing anywhere. */
 const CHANGED_NOTHING = new Set(['LEVEL_IO_ERROR', 'LEVEL_NOT_READY', 'LEVEL_QUORUM_FAILED', 'LEVEL_WRITE_CONFLICT', 'LEVEL_TIMEOUT', 'LEVEL_DATABASE_NOT_OPEN'])
@@ -82,47 +83,70 @@ test('every process sees every acknowledged write once, in order per key, across
       for (let p = 0; p < 2; p++) lineages.push({ host, members: [await startMember(host, 'now')] })
     }
     await Promise.all(everyone.map(async (member) => await member.waitFor('cluster', 20_000, (reply) => reply.event === 'ready')))
-    const writers = lineages.map((lineage) => lineage.members[0] as Member)
-    writers.forEach((member, i) => { member.send({ type: 'put-many', prefix: `u${i}-`, count: WRITES_PER_PROCESS }) })
+    // Every live process writes a wave of new keys at each step, without waiting for the last.
+    const sent = new Map<Member, number>()
+    const dead = new Set<Member>()
+    let waves = 0
+    const wave = (): void => {
+      waves++
+      for (const member of everyone) {
+        if (dead.has(member)) continue
+        member.send({ type: 'put-many', prefix: `u${everyone.indexOf(member)}-w${waves}-`, count: WAVE })
+        sent.set(member, (sent.get(member) ?? 0) + WAVE)
+      }
+    }
+    const kill = async (member: Member): Promise<void> => {
+      dead.add(member)
+      member.kill()
+      await member.exited()
+    }
+    wave()
 
     // A leader killed with SIGKILL: its host's guest takes over; a new process resumes its feed.
     const killedLeader = lineages[2] as Lineage
     const leaderProcess = killedLeader.members[0] as Member
-    leaderProcess.kill()
-    await leaderProcess.exited()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await kill(leaderProcess)
+    wave()
     killedLeader.members.push(await startMember(1, lastPosition(leaderProcess)))
+    wave()
 
     // Host 2 cut off from both others, then brought back.
     cutHost(2, true)
+    wave()
     await new Promise((resolve) => setTimeout(resolve, 1_500))
+    wave()
     cutHost(2, false)
 
     // A guest killed with SIGKILL, and resumed from the last position it reported.
     const killedGuest = lineages[1] as Lineage
     const guestProcess = killedGuest.members[0] as Member
-    guestProcess.kill()
-    await guestProcess.exited()
+    wave()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await kill(guestProcess)
     killedGuest.members.push(await startMember(0, lastPosition(guestProcess)))
+    wave()
 
     // One key rewritten in sequence: every process must see its values in that order.
     const hotWriter = lineages[0]?.members[0] as Member
     for (let n = 1; n <= HOT_WRITES; n++) await hotWriter.request({ type: 'put', key: 'hot', value: n }, 'acked', (reply) => reply.key === 'hot', 20_000)
+    sent.set(hotWriter, (sent.get(hotWriter) ?? 0) + HOT_WRITES)
 
     // Every live writer has its answers.
-    const alive = writers.filter((member) => member !== leaderProcess && member !== guestProcess)
-    await Promise.all(alive.map(async (member) => {
-      await eventually(() => member.count('acked') + member.count('write-failed') >= WRITES_PER_PROCESS + (member === hotWriter ? HOT_WRITES : 0), 60_000, 'every write answered')
+    await Promise.all([...sent].filter(([member]) => !dead.has(member)).map(async ([member, count]) => {
+      await eventually(() => member.count('acked') + member.count('write-failed') >= count, 60_000, 'every write answered')
     }))
     const acked = new Set<string>()
     const failed = new Set<string>()
-    for (const member of writers) {
+    for (const member of everyone) {
       for (const reply of member.replies) {
         if (reply.type === 'acked' && reply.key !== 'hot') acked.add(reply.key)
         if (reply.type === 'write-failed' && CHANGED_NOTHING.has(reply.code ?? '')) failed.add(reply.key)
       }
     }
-    assert.ok(acked.size > WRITES_PER_PROCESS * 3, `most writes were acknowledged (${acked.size})`)
+    assert.ok(acked.size > WAVE * 6 * 3, `most writes were acknowledged (${acked.size} of ${[...sent.values()].reduce((a, b) => a + b, 0)})`)
 
+    const seenCounts: number[] = []
     for (const lineage of lineages) {
       await eventually(() => {
         const seen = new Set(changesOf(lineage).map((change) => change.key))
@@ -139,7 +163,9 @@ test('every process sees every acknowledged write once, in order per key, across
       assert.equal(new Set(hot).size, hot.length)
       const numbers = changes.map((change) => Number(change.position.split('@')[0]))
       assert.ok(numbers.every((number, i) => i === 0 || number > (numbers[i - 1] as number)), 'positions only grow')
+      seenCounts.push(changes.length)
     }
+    assert.equal(seenCounts.length, 6)
   } finally {
     for (const member of everyone) member.kill()
     await Promise.all(everyone.map(async (member) => { await member.exited() }))

@@ -51,7 +51,7 @@ if (setup.replicated) {
     get: async (key) => await db.get(key),
     batch: async (operations) => { await db.batch(operations, { sync }) },
     keys: (options) => db.keys(options),
-    iterator: () => db.iterator()
+    iterator: (options) => options === undefined ? db.iterator() : db.iterator(options)
   }, createdAt, async () => { await db.close() })
   db.open().then(() => { send({ type: 'ready' }) }, (error: unknown) => { throw error })
 }

@@ -10,6 +10,7 @@ import { Child } from '../src/cli/child.js'
 
 export type Process = Child<HostCommand, HostReply>
 export type RunCommand = Extract<HostCommand, { type: 'run' }>
+export type FollowCommand = Extract<HostCommand, { type: 'follow' }>
 
 const HOST_SCRIPT = fileURLToPath(new URL('./host.js', import.meta.url))
 const LOCAL_SCRIPT = fileURLToPath(new URL('./local-member.js', import.meta.url))
@@ -40,6 +41,20 @@ export async function ask<T extends HostReply['type']> (process: Process, comman
   const reply: HostReply = await process.request(command, [type, 'failed'] as const, undefined, ms)
   if (reply.type === 'failed') throw new Error(`${command.type} failed: ${reply.message}`)
   return reply as Extract<HostReply, { type: T }>
+}
+
+/**
+ * Makes `consumer`'s feed; resolves once it follows (writes made from then on are ones it
+ * reads), with what waits for the end of its reading.
+ */
+export async function follow (consumer: Process, command: FollowCommand): Promise<() => Promise<Extract<HostReply, { type: 'followed' }>>> {
+  const since = consumer.replies.length
+  await ask(consumer, command, 'following', READY_MS)
+  return async () => {
+    const reply = await consumer.waitFor(['followed', 'failed'], undefined, command.ms + READY_MS, since)
+    if (reply.type === 'failed') throw new Error(`follow failed: ${reply.message}`)
+    return reply
+  }
 }
 
 /** Each of `writers` runs `command` at once, with its own keys; the CPU of every process counts. */

@@ -1,13 +1,27 @@
 /** Messages between the benchmark driver and its processes. */
 export type HostCommand =
-  /** Puts or gets of `count` keys `<prefix><8 digits>`; `batch` writes `batchSize` puts per batch. */
-  | { type: 'run', op: 'put' | 'get' | 'batch', count: number, inFlight: number, valueBytes: number, prefix: string, batchSize?: number }
+  /**
+   * Puts or gets of `count` keys `<prefix><8 digits>`; `batch` writes `batchSize` puts per batch.
+   * With `stamp`, each value starts with the wall clock (workload.ts) read just before its write.
+   */
+  | { type: 'run', op: 'put' | 'get' | 'batch', count: number, inFlight: number, valueBytes: number, prefix: string, batchSize?: number, stamp?: boolean }
   /** Waits until `key` can be read; answers with the time since the database was made. */
   | { type: 'await-key', key: string, ms: number }
   /** Counts the keys that start with `prefix`. */
   | { type: 'count', prefix: string }
   /** Copies every entry into a fresh classic-level database at `location`, the plain way. */
   | { type: 'copy', location: string }
+  /** Reads every entry (key and value) whose key starts with `prefix`, with an iterator. */
+  | { type: 'scan', prefix: string }
+  /** The position of the host's last change (QuorumLevel only). */
+  | { type: 'position' }
+  /**
+   * Reads `count` changes of keys that start with `prefix` from a change feed made `since` a
+   * position (null: the host's last one, read now); answers `following` once the feed is made,
+   * then `followed`. With `stamped`, each change's delay since the stamp in its value. Fails
+   * after `ms`.
+   */
+  | { type: 'follow', since: string | null, prefix: string, count: number, stamped: boolean, ms: number }
   | { type: 'usage' }
   | { type: 'close' }
 
@@ -17,6 +31,11 @@ export type HostReply =
   | { type: 'found', ms: number }
   | { type: 'counted', keys: number }
   | { type: 'copied', ms: number, entries: number }
+  | { type: 'scanned', ms: number, entries: number }
+  | { type: 'position', position: string }
+  | { type: 'following' }
+  /** From the feed's making to its last change; each change's delay, when stamped. */
+  | { type: 'followed', ms: number, delays: number[] }
   /** CPU time of the process so far, and its peak resident set. */
   | { type: 'usage', cpuMicros: number, maxRssBytes: number }
   | { type: 'failed', message: string }

@@ -33,14 +33,35 @@ export interface CopyRow {
   ratio?: number
 }
 
+/**
+ * What the change feed measured: latencies (a put's, or a change's from just before its put to
+ * its delivery), or a read rate (changes, or a plain iterator's entries, per second).
+ */
+export interface FeedRow {
+  part: 'feed'
+  scenario: string
+  mode: string
+  /** Puts, changes or entries measured. */
+  count: number
+  p50Ms?: number
+  p99Ms?: number
+  perSec?: number
+  /** p50 over the baseline's p50 (latencies), or rate over the baseline's rate (reads). */
+  ratio?: number
+}
+
 export function figures (latencies: number[], count: number, elapsedMs: number, cpuMicros: number): Figures {
-  const sorted = [...latencies].sort((a, b) => a - b)
   return {
     opsPerSec: Math.round(count / (elapsedMs / 1000)),
-    p50Ms: round(percentile(sorted, 0.5)),
-    p99Ms: round(percentile(sorted, 0.99)),
+    ...spread(latencies),
     cpuMicrosPerOp: Math.round(cpuMicros / count)
   }
+}
+
+/** The median and 99th percentile of `latencies`, in milliseconds. */
+export function spread (latencies: number[]): { p50Ms: number, p99Ms: number } {
+  const sorted = [...latencies].sort((a, b) => a - b)
+  return { p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)) }
 }
 
 function percentile (sorted: number[], p: number): number {
@@ -72,6 +93,17 @@ export function printCopies (title: string, rows: CopyRow[]): void {
   console.log('-------------------------------------------------|---------------|-----------|--------|------------|--------|-------------|-------')
   for (const r of rows) {
     console.log(`${r.scenario.padEnd(48)} | ${r.mode.padEnd(13)} | ${String(r.entries).padStart(9)} | ${r.seconds.toFixed(2).padStart(6)} | ${String(r.entriesPerSec).padStart(10)} | ${r.megabytesPerSec.toFixed(1).padStart(6)} | ${String(r.peakRssMegabytes).padStart(11)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(3)}`)
+  }
+  printJson(rows)
+}
+
+export function printFeed (title: string, rows: FeedRow[]): void {
+  const figure = (value: number | undefined, digits: number, width: number): string => (value === undefined ? '' : value.toFixed(digits)).padStart(width)
+  console.log(title)
+  console.log('scenario                                         | mode                   |   count |  p50 ms |  p99 ms |     per s | x base')
+  console.log('-------------------------------------------------|------------------------|---------|---------|---------|-----------|-------')
+  for (const r of rows) {
+    console.log(`${r.scenario.padEnd(48)} | ${r.mode.padEnd(22)} | ${String(r.count).padStart(7)} | ${figure(r.p50Ms, 3, 7)} | ${figure(r.p99Ms, 3, 7)} | ${figure(r.perSec, 0, 9)} | ${figure(r.ratio, 3, 0)}`)
   }
   printJson(rows)
 }

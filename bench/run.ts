@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- [--quick] [cluster] [processes] [recovery] [local]]`: each figure beside
- * its baseline measured in the same run (plain classic-level, or a plain many-level guest), as
- * a table and as JSON lines. Absolute figures drift on shared machines; the ratios are what to
- * track. `--quick` runs every scenario with fewer operations (about a minute).
+ * `npm run bench [-- [--quick] [cluster] [processes] [recovery] [local] [feed]]`: each figure
+ * beside its baseline measured in the same run (plain classic-level, a plain many-level guest,
+ * or the put a change feed delivers), as a table and as JSON lines. Absolute figures drift on
+ * shared machines; the ratios are what to track. `--quick` runs every scenario with fewer
+ * operations (about a minute).
  */
 import { parseArgs } from 'node:util'
 import { type ClusterScenario, measureCluster, measureProcessesPerHost } from './cluster.js'
+import { measureFeed } from './feed.js'
 import { measureLocal } from './local.js'
 import { measureRecovery } from './recovery.js'
-import { printCopies, printRows } from './report.js'
+import { printCopies, printFeed, printRows } from './report.js'
 
-const PARTS = ['cluster', 'processes', 'recovery', 'local'] as const
+const PARTS = ['cluster', 'processes', 'recovery', 'local', 'feed'] as const
 type Part = typeof PARTS[number]
 
 const HELP = `usage: npm run bench -- [--quick] [part...]
@@ -20,9 +22,10 @@ Parts (all by default):
   processes   3 hosts x 4 QuorumLevel processes, all writing
   recovery    catch-up of 100,000 log entries and a full copy of 1,000,000 keys to a returning host
   local       one host without peers: the QuorumLevel leader and a guest
+  feed        change feed: delivery to a guest and to another host; backlog reads, memory and disk
 
 Options:
-  --quick     fewer operations in every scenario (about a minute in all)
+  --quick     fewer operations in every scenario (about a minute and a half in all)
   --help      this text`
 
 function parse (): { quick: boolean, parts: Set<Part> } {
@@ -77,5 +80,18 @@ if (parts.has('local')) {
     { op: 'put', inFlight: 64, ops: n(20_000, 3_000) },
     { op: 'get', inFlight: 1, ops: n(10_000, 1_000) },
     { op: 'get', inFlight: 64, ops: n(20_000, 3_000) }
+  ]))
+}
+
+if (parts.has('feed')) {
+  printFeed('The change feed: delivery of puts made 1 at a time, 100 B (feed delivered x put resolved, p50); reading a backlog (feed x classic-level iterator, entries/s)', await measureFeed([
+    { peers: 0, ops: n(3_000, 300) },
+    { peers: 2, minConsensus: 2, ops: n(3_000, 300) },
+    { peers: 2, minConsensus: 1, ops: n(3_000, 300) }
+  ], [
+    { consumer: 'leader', source: 'memory', entries: n(40_000, 10_000) },
+    { consumer: 'guest', source: 'memory', entries: n(40_000, 10_000) },
+    { consumer: 'leader', source: 'storage', entries: n(100_000, 10_000) },
+    { consumer: 'guest', source: 'storage', entries: n(100_000, 10_000) }
   ]))
 }

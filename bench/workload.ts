@@ -1,21 +1,28 @@
 /**
  * A benchmark process's side of the IPC protocol (protocol.ts): the workloads it times and
- * the probes the driver asks for. Keys are `<prefix><8 digits>`; puts write one random value;
- * gets read the keys back, round robin.
+ * the probes the driver asks for. Keys are `<prefix><8 digits>`; puts write one random value
+ * (stamped with the wall clock, to time a change feed's delivery); gets read the keys back,
+ * round robin.
  */
 import { randomBytes } from 'node:crypto'
 import { ClassicLevel } from 'classic-level'
+import type { Change } from '../src/index.js'
 import type { HostCommand, HostReply } from './protocol.js'
 
 type PutOperation = { type: 'put', key: string, value: Buffer }
+type Range = { gte: string, lt: string }
+type FeedStream = AsyncIterable<Change<string, Buffer>> & { destroy: (error?: Error) => unknown }
 
 /** The calls a workload makes: any abstract-level database with string keys and buffer values. */
 export interface BenchDatabase {
   put: (key: string, value: Buffer) => Promise<void>
   get: (key: string) => Promise<unknown>
   batch: (operations: PutOperation[]) => Promise<void>
-  keys: (options: { gte: string, lt: string }) => AsyncIterable<string>
-  iterator: () => AsyncIterable<[string, Buffer]>
+  keys: (options: Range) => AsyncIterable<string>
+  iterator: (options?: Range) => AsyncIterable<[string, Buffer]>
+  /** A QuorumLevel's change feed: the other databases have none. */
+  changes?: (options: Range & { since: string }) => FeedStream
+  lastPosition?: () => Promise<string>
 }
 
 const COPY_BATCH = 1_000
@@ -29,16 +36,37 @@ function keyOf (prefix: string, i: number): string {
   return `${prefix}${String(i).padStart(8, '0')}`
 }
 
+/** Prefixes are ASCII: U+FFFF sorts after every key that starts with one. */
+function rangeOf (prefix: string): Range {
+  return { gte: prefix, lt: prefix + '\uffff' }
+}
+
+/**
+ * Milliseconds since the epoch, to the microsecond: the processes of one machine agree on it
+ * (Date.now() would cost a millisecond of precision, more than a feed takes on one host).
+ */
+function wallClock (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/** The first 8 bytes of a stamped value: when it was written. */
+function withStamp (value: Buffer): Buffer {
+  const copy = Buffer.from(value)
+  copy.writeDoubleLE(wallClock(), 0)
+  return copy
+}
+
 async function run (db: BenchDatabase, command: Extract<HostCommand, { type: 'run' }>): Promise<number[]> {
   const { op, count, inFlight, valueBytes, prefix } = command
   const batchSize = op === 'batch' ? command.batchSize ?? 1 : 1
   const latencies: number[] = []
-  const value = randomBytes(valueBytes)
+  const random = randomBytes(valueBytes)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
       const first = next
       next = Math.min(count, next + batchSize)
+      const value = command.stamp === true ? withStamp(random) : random
       const started = performance.now()
       if (op === 'put') await db.put(keyOf(prefix, first), value)
       else if (op === 'get') await db.get(keyOf(prefix, first))
@@ -66,10 +94,47 @@ async function awaitKey (db: BenchDatabase, key: string, ms: number): Promise<vo
 
 async function count (db: BenchDatabase, prefix: string): Promise<number> {
   let keys = 0
-  // Prefixes are ASCII: U+FFFF sorts after every key that starts with one.
-  const iterator = db.keys({ gte: prefix, lt: prefix + '\uffff' })[Symbol.asyncIterator]()
+  const iterator = db.keys(rangeOf(prefix))[Symbol.asyncIterator]()
   while ((await iterator.next()).done !== true) keys++
   return keys
+}
+
+/** What a plain read costs: an iterator over the keys and values under `prefix`. */
+async function scan (db: BenchDatabase, prefix: string): Promise<{ ms: number, entries: number }> {
+  const started = performance.now()
+  let entries = 0
+  const iterator = db.iterator(rangeOf(prefix))[Symbol.asyncIterator]()
+  while ((await iterator.next()).done !== true) entries++
+  return { ms: performance.now() - started, entries }
+}
+
+async function position (db: BenchDatabase): Promise<string> {
+  if (db.lastPosition === undefined) throw new Error('this process has no change feed')
+  return await db.lastPosition()
+}
+
+/** Reads the changes `command` asks for; calls `following` once the feed is made. */
+async function follow (db: BenchDatabase, command: Extract<HostCommand, { type: 'follow' }>, following: () => void): Promise<{ ms: number, delays: number[] }> {
+  const { prefix, count, stamped, ms } = command
+  if (db.changes === undefined || count < 1) throw new Error('this process has no change feed, or nothing to follow')
+  const since = command.since ?? await position(db)
+  const started = performance.now()
+  const feed = db.changes({ since, ...rangeOf(prefix) })
+  // The stream's own error ends the loop below: a feed that stalls fails instead of hanging.
+  const timer = setTimeout(() => feed.destroy(new Error(`fewer than ${count} changes within ${ms} ms`)), ms)
+  following()
+  const delays: number[] = []
+  let received = 0
+  try {
+    for await (const change of feed) {
+      if (stamped && change.type === 'put') delays.push(wallClock() - change.value.readDoubleLE(0))
+      if (++received === count) break
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  if (received < count) throw new Error(`the feed ended after ${received} of ${count} changes`)
+  return { ms: performance.now() - started, delays }
 }
 
 /** What a plain copy costs: an iterator over `db` into batches of a fresh database. */
@@ -114,6 +179,15 @@ export function serve (db: BenchDatabase, createdAt: number, close: () => Promis
         break
       case 'copy':
         answer(copy(db, command.location).then((copied) => ({ type: 'copied', ...copied })))
+        break
+      case 'scan':
+        answer(scan(db, command.prefix).then((scanned) => ({ type: 'scanned', ...scanned })))
+        break
+      case 'position':
+        answer(position(db).then((at) => ({ type: 'position', position: at })))
+        break
+      case 'follow':
+        answer(follow(db, command, () => { send({ type: 'following' }) }).then((followed) => ({ type: 'followed', ...followed })))
         break
       case 'usage': {
         const usage = process.resourceUsage()

@@ -1,4 +1,4 @@
-import type { HostId, Key, LogEntry, Op, Version } from '../core/index.js'
+import type { HostId, Key, Op, Version } from '../core/index.js'
 import { keyToBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { TAG, feedKey, firstOfFeedKey, logKey, tagRange, versionKey } from '../storage/keys.js'
@@ -173,21 +173,22 @@ export class FeedLog implements FeedSink {
     for (const { version, deleted } of items) if (!deleted) transactions.set(entryName(version.origin, version.seq), version)
     const ids = [...transactions.values()]
     const stored = await this.#db.getMany(ids.map(({ origin, seq }) => logKey(origin, seq)), BINARY)
-    const entries = new Map<string, LogEntry>()
+    // Per transaction, the last op on each key: what it left there. Built once per entry, so
+    // a large batch costs one pass, not one per change it holds.
+    const lastOps = new Map<string, Map<Key, Op>>()
     stored.forEach((bytes, i) => {
       const { origin, seq } = ids[i] as Version
-      if (bytes !== undefined) entries.set(entryName(origin, seq), decodeLogEntry(origin, seq, bytes))
+      if (bytes === undefined) return
+      const entry = decodeLogEntry(origin, seq, bytes)
+      if (entry.kind !== 'commit') return
+      const ops = new Map<Key, Op>()
+      for (const op of entry.ops) ops.set(op.key, op)
+      lastOps.set(entryName(origin, seq), ops)
     })
     const values: Array<Uint8Array | null | undefined> = items.map(({ key, version, deleted }) => {
       if (deleted) return null
-      const entry = entries.get(entryName(version.origin, version.seq))
-      if (entry?.kind !== 'commit') return undefined
-      // The last op on the key is the one whose record the transaction left.
-      for (let i = entry.ops.length - 1; i >= 0; i--) {
-        const op = entry.ops[i] as Op
-        if (op.key === key) return op.type === 'put' ? op.value : undefined
-      }
-      return undefined
+      const op = lastOps.get(entryName(version.origin, version.seq))?.get(key)
+      return op?.type === 'put' ? op.value : undefined
     })
     const missing = values.flatMap((value, i) => value === undefined ? [i] : [])
     if (missing.length === 0) return values as Array<Uint8Array | null>

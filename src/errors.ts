@@ -1,5 +1,5 @@
 import ModuleError from 'module-error'
-import type { FailureReason } from './core/index.js'
+import type { FailureReason, ReadFailure } from './core/index.js'
 
 /**
  * The one catalogue of error codes quorum-level raises. Codes are stable; messages are free.
@@ -67,6 +67,20 @@ const FAILURES: Record<Exclude<FailureReason, 'unconfirmed'>, [ErrorCode, string
  * The error a caller sees for a write that did not resolve. For every reason but
  * `unconfirmed` it changed nothing on any host; an `unconfirmed` write is committed.
  */
+const READ_FAILURES: Record<ReadFailure, [ErrorCode, string]> = {
+  'not-ready': [CODES.NOT_READY, 'Strong read failed: too few peers were connected to meet every write quorum'],
+  timeout: [CODES.TIMEOUT, 'Strong read failed: transactions held its keys, or peers did not answer, until writeTimeout'],
+  'not-majority': [CODES.NOT_SUPPORTED, 'Strong reads need a majority minConsensus (2 x (minConsensus + 1) > hosts): below it, no set of hosts is sure to hold the latest write'],
+  'too-large': [CODES.NOT_SUPPORTED, 'Strong read failed: its records do not fit one message; read fewer keys at once'],
+  closed: [CODES.DATABASE_NOT_OPEN, 'Strong read failed: the replicator closed']
+}
+
+/** The error a strong read fails with (SPEC §14). */
+export function readError (reason: ReadFailure): ModuleError {
+  const [code, message] = READ_FAILURES[reason]
+  return createError(message, code, { expected: reason === 'not-majority' })
+}
+
 export function writeError (reason: FailureReason): ModuleError {
   if (reason === 'unconfirmed') {
     return createError('Write committed at its origin, but fewer than minConsensus peers confirmed it in time; it will reach every host', CODES.COMMITTED_UNCONFIRMED)

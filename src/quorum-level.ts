@@ -12,6 +12,8 @@ import { socketPaths } from './local/socket-path.js'
 import type { BatchOp } from './local/write-ids.js'
 import type { ReplicatorOptions } from './replicator/options.js'
 import { type AnnouncingDatabase, announce } from './replicator/peer-events.js'
+import { isStrong, refuseStrongIterator } from './replicator/wrap-db.js'
+import ModuleError from 'module-error'
 import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.js'
 import type { FeedReply, FeedSource } from './feed/feed-source.js'
 import { FEED_SOURCE } from './feed/feed-source-option.js'
@@ -27,6 +29,7 @@ export interface QuorumLevelOptions<K = string, V = string> extends AbstractData
   lockWait?: number
 }
 
+type ReadOptions = { consistency?: unknown } | undefined
 type Callback<T = void> = (error?: Error | null, result?: T) => void
 type EncodedOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
@@ -147,12 +150,40 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
     session.close().then(() => { callback() }, callback)
   }
 
-  _get (key: Buffer, _options: unknown, callback: Callback<Buffer>): void {
-    this.#live.run<Buffer>((route, done) => { route.get(key, done) }, callback)
+  _get (key: Buffer, options: ReadOptions, callback: Callback<Buffer>): void {
+    const strong = this.#strong(options, callback)
+    if (strong === null) return
+    if (!strong) {
+      this.#live.run<Buffer>((route, done) => { route.get(key, done) }, callback)
+      return
+    }
+    this.#live.run<Array<Buffer | undefined>>((route, done) => { route.readStrong([key], done) }, (error, values) => {
+      const value = values?.[0]
+      if (error != null) callback(error)
+      // abstract-level 1 reports a missing key as an error from _get.
+      else if (value === undefined) callback(new ModuleError('Entry not found', { code: 'LEVEL_NOT_FOUND' }))
+      else callback(null, value)
+    })
   }
 
-  _getMany (keys: Buffer[], _options: unknown, callback: Callback<Array<Buffer | undefined>>): void {
-    this.#live.run<Array<Buffer | undefined>>((route, done) => { route.getMany(keys, done) }, callback)
+  _getMany (keys: Buffer[], options: ReadOptions, callback: Callback<Array<Buffer | undefined>>): void {
+    const strong = this.#strong(options, callback)
+    if (strong === null) return
+    if (!strong) {
+      this.#live.run<Array<Buffer | undefined>>((route, done) => { route.getMany(keys, done) }, callback)
+      return
+    }
+    this.#live.run<Array<Buffer | undefined>>((route, done) => { route.readStrong(keys, done) }, callback)
+  }
+
+  /** Whether a read asks for `consistency: 'strong'`; a bad value fails it through its callback. */
+  #strong (options: ReadOptions, callback: Callback<never>): boolean | null {
+    try {
+      return isStrong(options)
+    } catch (error) {
+      this.nextTick(callback, error)
+      return null
+    }
   }
 
   _put (key: Buffer, value: Buffer, _options: unknown, callback: Callback): void {
@@ -175,6 +206,7 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   }
 
   _iterator (options: IteratorRange & { keys?: boolean, values?: boolean, limit?: number }): ResumableIterator {
+    refuseStrongIterator(options as ReadOptions)
     // Typed by its formats only: the iterator never sees K and V, abstract-level decodes them.
     return new ResumableIterator(this as unknown as IteratorOwner, this.#live, options)
   }

@@ -18,6 +18,10 @@ export type Mutation =
   | 'restart-abort-without-peers'
   /** Own transactions commit as soon as their quorum votes, ahead of earlier ones; an abort aborts only itself. */
   | 'commit-out-of-order'
+  /** A strong read answers from this host alone, asking no peer. */
+  | 'strong-read-alone'
+  /** A host answers a strong read at once, without waiting for transactions that hold its keys. */
+  | 'strong-read-ignores-locks'
 
 export interface NodeConfig {
   readonly id: HostId

@@ -35,6 +35,22 @@ export type FailureReason =
    */
   | 'unconfirmed'
 
+/** Why a strong read did not answer (SPEC §14). */
+export type ReadFailure =
+  /** Fewer peers than it needs were connected until the deadline. */
+  | 'not-ready'
+  /** The deadline passed: transactions held the keys, or peers did not answer. */
+  | 'timeout'
+  /** `minConsensus` is not a majority: no set of answers is sure to meet every write quorum. */
+  | 'not-majority'
+  /** The records do not fit a message. */
+  | 'too-large'
+  | 'closed'
+
+export type ReadResult =
+  | { readonly ok: true, readonly records: ReadonlyArray<DataRecord | undefined> }
+  | { readonly ok: false, readonly reason: ReadFailure }
+
 export type WriteResult = { readonly ok: true } | { readonly ok: false, readonly reason: FailureReason }
 
 /** What the failed-writes record of a writer holds: runs of counters that failed, with why. */
@@ -91,6 +107,8 @@ export type Query =
   | { readonly type: 'snapshot-close', readonly session: number }
   /** The writer's records; absent ones read as counter 0, seq 0, no failures. */
   | { readonly type: 'writer', readonly writer: string }
+  /** The data record (value or tombstone, and version) of each key, or undefined. */
+  | { readonly type: 'records', readonly keys: readonly Key[] }
 
 export type QueryResult =
   | { readonly type: 'versions', readonly versions: ReadonlyArray<Version | undefined> }
@@ -98,6 +116,7 @@ export type QueryResult =
   | { readonly type: 'snapshot-read', readonly records: ReadonlyArray<readonly [Key, DataRecord]>, readonly done: boolean }
   | { readonly type: 'snapshot-close' }
   | { readonly type: 'writer', readonly record: WriterRecord }
+  | { readonly type: 'records', readonly records: ReadonlyArray<DataRecord | undefined> }
 
 interface Timed {
   /** Monotonic milliseconds: every timeout is measured on it. Never decreases (asserted). */
@@ -124,6 +143,8 @@ export type Input = Timed & (
   | { readonly type: 'storage', readonly ok: boolean }
   /** Settle every write and start nothing new (SPEC §4.6). */
   | { readonly type: 'close' }
+  /** A strong read of `keys` (SPEC §14), answered by one `read-result`. */
+  | { readonly type: 'strong-read', readonly request: RequestId, readonly keys: readonly Key[] }
 )
 
 /** One transaction's operations as they took effect at a host. */
@@ -146,6 +167,8 @@ export type Effect =
    * supersede. A full copy reports nothing.
    */
   | { readonly type: 'applied', readonly changes: readonly Change[] }
+  /** The answer to a `strong-read`: the newest record of each key among enough hosts. */
+  | { readonly type: 'read-result', readonly request: RequestId, readonly result: ReadResult }
 
 /** What a host had durably written, handed to the core when it starts. */
 export interface DurableState {

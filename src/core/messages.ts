@@ -52,3 +52,7 @@ export type Message =
    * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared.
    */
   | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[] }
+  /** A strong read asks for the receiver's records of `keys`, once no transaction it knows of holds them (SPEC §14). */
+  | { readonly type: 'read', readonly id: number, readonly keys: readonly Key[] }
+  /** The answer to `read`: a record per key, or null when they would not fit a message. */
+  | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null }

@@ -10,6 +10,7 @@ import { askPeer, checkRecovery, onRecover, onRecoveryAbortDurable, onRecoveryPe
 import { type NodeState, uniqueKeys, updateReady } from './state.js'
 import { type HostId, type LogEntry, txnKey } from './types.js'
 import { onWritersTick } from './writers.js'
+import { onReadAnswer, onReadRequest, onStrongReadPeerConnected, onStrongReadsClose, onStrongReadsTick, pumpHeldReads, submitStrongRead } from './strong-reads.js'
 import { assert } from './assert.js'
 
 /** What a test or a status page may see of a node; never used to drive the protocol. */
@@ -99,6 +100,8 @@ export class Node {
       snapshotIn: null,
       snapshotsOut: new Map(),
       nextSession: 0,
+      strongReads: new Map(),
+      heldReads: [],
       afterApply: (own, syncAfter) => { afterApply(s, own, syncAfter) }
     }
     this.#s = s
@@ -156,6 +159,7 @@ export class Node {
         updateReady(s)
         sendSync(s, input.peer)
         askPeer(s, input.peer)
+        onStrongReadPeerConnected(s, input.peer)
         break
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
@@ -171,6 +175,7 @@ export class Node {
         onWritersTick(s)
         onRecoveryTick(s)
         onCatchUpTick(s)
+        onStrongReadsTick(s)
         break
       case 'storage':
         s.storageOk = input.ok
@@ -178,9 +183,14 @@ export class Node {
         break
       case 'close':
         onClose(s)
+        onStrongReadsClose(s)
+        break
+      case 'strong-read':
+        submitStrongRead(s, input.request, input.keys)
         break
     }
     maybeStartTxn(s)
+    pumpHeldReads(s)
     return this.#drain()
   }
 
@@ -227,6 +237,8 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'probe': return sendSync(s, from)
     case 'recover': return onRecover(s, from, message.start)
     case 'recovery': return onRecoveryReport(s, from, message)
+    case 'read': return onReadRequest(s, from, message.id, message.keys)
+    case 'read-answer': return onReadAnswer(s, from, message.id, message.records)
   }
 }
 

@@ -121,6 +121,24 @@ export interface RecoveryReport {
   readonly prepared: readonly number[]
 }
 
+/** A strong read this host coordinates (SPEC §14). */
+export interface StrongRead {
+  readonly request: RequestId
+  readonly keys: readonly Key[]
+  readonly deadline: number
+  /** Each answering host's records (this host's under its own id), in key order. */
+  readonly answers: Map<HostId, ReadonlyArray<DataRecord | undefined>>
+  /** The peers asked so far: each once. */
+  readonly asked: Set<HostId>
+}
+
+/** A read this host answers once its keys are settled: its own part of a strong read, or a peer's. */
+export interface HeldRead {
+  readonly keys: readonly Key[]
+  readonly since: number
+  readonly answer: (records: ReadonlyArray<DataRecord | undefined> | null) => void
+}
+
 /**
  * SPEC §5.4: after a start, a host decides nothing until it knows which of its own sequence
  * numbers are decided. `asking`: storage may have lost data, so every peer is asked what it
@@ -200,6 +218,10 @@ export interface NodeState {
   snapshotIn: IncomingSnapshot | null
   readonly snapshotsOut: Map<number, OutgoingSnapshot>
   nextSession: number
+  /** Strong reads this host coordinates, by request (SPEC §14). */
+  readonly strongReads: Map<RequestId, StrongRead>
+  /** Reads waiting for their keys to settle: this host's own parts of strong reads, and peers'. */
+  readonly heldReads: HeldRead[]
   /**
    * What follows a durable apply batch: its own decisions (by `source: 'own'`) and the peers to
    * ask for more. Set by the node, so that the apply pipeline depends on nothing above it.

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { type Server, type Socket, connect, createServer } from 'node:net'
-import type { Op } from '../core/index.js'
+import type { Key, Op } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import type { FeedEntry } from '../feed/feed-log.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -24,8 +24,10 @@ const CHANGE_LINE_BYTES_MAX = 64 * 1024 * 1024
 /** Bytes of change lines a guest may leave unread before it misses changes. */
 const CHANGES_BUFFERED_MAX = 16 * 1024 * 1024
 
-/** Largest request line the leader reads from a guest: a feed request names a range and a few numbers. */
-const REQUEST_LINE_BYTES_MAX = 1024 * 1024
+/** Largest request line the leader reads from a guest: a feed request names a range and a few numbers; a read, its keys. */
+const REQUEST_LINE_BYTES_MAX = 64 * 1024 * 1024
+/** Most keys one strong read names: a getMany as large as the largest transaction. */
+const READ_KEYS_MAX = 100_000
 
 /** An operation of another host's write, as relayed: the key in the core's latin1 form, the value in base64. */
 type RelayedOp = { type: 'put', key: string, value: string } | { type: 'del', key: string }
@@ -39,24 +41,34 @@ export class EventRelayServer {
   readonly #sockets = new Set<Socket>()
   #ready = false
 
-  /** Serves guests' feed requests with `readFeed` (SPEC §13.3). */
-  constructor (path: string, readFeed: (request: FeedRequest) => Promise<FeedReply> = noFeed) {
+  /** Serves guests' feed requests (SPEC §13.3) and strong reads (§14.2) with `serve`. */
+  constructor (path: string, serve: RelayedRequests = NO_REQUESTS) {
     this.#server = createServer((socket) => {
       socket.on('error', () => {})
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
       socket.write(line({ event: this.#ready ? 'ready' : 'notready', args: [] }))
-      readLines(socket, REQUEST_LINE_BYTES_MAX, (text) => {
-        const request = parseFeedRequest(text)
-        // A guest that sends anything else is not one of ours, or is broken: drop it alone.
-        if (request === null) return false
-        readFeed(request.request).then((reply) => {
-          if (!socket.destroyed) socket.write(JSON.stringify({ feedPage: { id: request.id, ...encodeReply(reply) } }) + '\n')
+      const answer = (id: number, work: Promise<Record<string, unknown>>): void => {
+        work.then((answered) => {
+          if (!socket.destroyed) socket.write(JSON.stringify(answered) + '\n')
         }, (error: unknown) => {
           const { code, message } = error as { code?: unknown, message?: unknown }
-          if (!socket.destroyed) socket.write(JSON.stringify({ feedError: { id: request.id, code: typeof code === 'string' ? code : CODES.IO_ERROR, message: String(message) } }) + '\n')
+          if (!socket.destroyed) socket.write(JSON.stringify({ failed: { id, code: typeof code === 'string' ? code : CODES.IO_ERROR, message: String(message) } }) + '\n')
         })
-        return true
+      }
+      readLines(socket, REQUEST_LINE_BYTES_MAX, (text) => {
+        const feed = text.startsWith('{"feed":') ? parseFeedRequest(text) : null
+        if (feed !== null) {
+          answer(feed.id, serve.feed(feed.request).then((reply) => ({ feedPage: { id: feed.id, ...encodeReply(reply) } })))
+          return true
+        }
+        const read = text.startsWith('{"read":') ? parseReadRequest(text) : null
+        if (read !== null) {
+          answer(read.id, serve.read(read.keys).then((values) => ({ values: { id: read.id, values: values.map((value) => value === undefined ? null : base64(value)) } })))
+          return true
+        }
+        // A guest that sends anything else is not one of ours, or is broken: drop it alone.
+        return false
       })
     })
     this.#server.unref()
@@ -107,10 +119,20 @@ function line (event: EventLine): string {
   return JSON.stringify(event) + '\n'
 }
 
-/** A guest's end of the events socket. */
+/** What a leader serves its guests over the events socket. */
+export interface RelayedRequests {
+  /** A page of the host's feed, in the data's key space. */
+  readonly feed: (request: FeedRequest) => Promise<FeedReply>
+  /** Strong reads of data keys (latin1), each value or undefined. */
+  readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+}
+
+/** A guest's end of the events socket. Each request fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
 export interface EventFollower {
-  /** Asks the leader for a page of the host's feed. Fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
+  /** Asks the leader for a page of the host's feed. */
   readFeed: (request: FeedRequest) => Promise<FeedReply>
+  /** Asks the leader for a strong read of data keys (latin1). */
+  readStrong: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
   destroy: () => void
 }
 
@@ -123,7 +145,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
   const socket = connect(path)
   socket.unref()
   socket.on('error', () => {})
-  const pending = new Map<number, { resolve: (reply: FeedReply) => void, reject: (error: Error) => void }>()
+  const pending = new Map<number, { resolve: (answer: Answer) => void, reject: (error: Error) => void }>()
   let nextId = 0
   socket.once('close', () => {
     for (const { reject } of pending.values()) reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
@@ -135,29 +157,39 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       if (ops !== null) onChange(ops)
     } else if (text.startsWith('{"feedAt":')) {
       onFeed()
-    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"feedError":')) {
-      const answer = parseFeedAnswer(text)
+    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"failed":')) {
+      const answer = parseAnswer(text)
       const waiting = answer === null ? undefined : pending.get(answer.id)
       if (answer === null || waiting === undefined) return true
       pending.delete(answer.id)
-      if ('reply' in answer) waiting.resolve(answer.reply)
-      else waiting.reject(answer.error)
+      if ('error' in answer) waiting.reject(answer.error)
+      else waiting.resolve(answer)
     } else {
       const event = parseLine(text)
       if (event !== null) target.emit(event.event, ...event.args)
     }
     return true
   })
+  const ask = (kind: 'feed' | 'read', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
+    if (socket.destroyed) {
+      reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
+      return
+    }
+    const id = ++nextId
+    pending.set(id, { resolve, reject })
+    socket.write(JSON.stringify({ [kind]: { id, ...body } }) + '\n')
+  })
   return {
-    readFeed: (request) => new Promise((resolve, reject) => {
-      if (socket.destroyed) {
-        reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
-        return
-      }
-      const id = ++nextId
-      pending.set(id, { resolve, reject })
-      socket.write(JSON.stringify({ feed: { id, ...request } }) + '\n')
-    }),
+    readFeed: async (request) => {
+      const answer = await ask('feed', { ...request })
+      if (!('reply' in answer)) throw createError('The local leader answered a feed request with something else', CODES.PROTOCOL_ERROR)
+      return answer.reply
+    },
+    readStrong: async (keys) => {
+      const answer = await ask('read', { keys })
+      if (!('values' in answer) || answer.values.length !== keys.length) throw createError('The local leader answered a read with something else', CODES.PROTOCOL_ERROR)
+      return answer.values
+    },
     destroy: () => { socket.destroy() }
   }
 }
@@ -207,11 +239,30 @@ function parseFeedRequest (text: string): { id: number, request: FeedRequest } |
   }
 }
 
-function parseFeedAnswer (text: string): { id: number, reply: FeedReply } | { id: number, error: Error } | null {
+type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> }
+
+function parseReadRequest (text: string): { id: number, keys: Key[] } | null {
   try {
-    const { feedPage, feedError } = JSON.parse(text) as { feedPage?: unknown, feedError?: unknown }
-    if (typeof feedError === 'object' && feedError !== null) {
-      const { id, code, message } = feedError as Record<string, unknown>
+    const { read } = JSON.parse(text) as { read?: unknown }
+    if (typeof read !== 'object' || read === null) return null
+    const { id, keys } = read as Record<string, unknown>
+    if (!isCount(id) || !Array.isArray(keys) || keys.length === 0 || keys.length > READ_KEYS_MAX || !keys.every((key) => typeof key === 'string')) return null
+    return { id, keys: keys as Key[] }
+  } catch {
+    return null
+  }
+}
+
+function parseAnswer (text: string): Answer | { id: number, error: Error } | null {
+  try {
+    const { feedPage, values: read, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, failed?: unknown }
+    if (typeof read === 'object' && read !== null) {
+      const { id, values } = read as Record<string, unknown>
+      if (!isCount(id) || !Array.isArray(values) || !values.every((value) => value === null || typeof value === 'string')) return null
+      return { id, values: (values as Array<string | null>).map((value) => value === null ? undefined : fromBase64(value)) }
+    }
+    if (typeof failed === 'object' && failed !== null) {
+      const { id, code, message } = failed as Record<string, unknown>
       if (!isCount(id) || typeof code !== 'string' || !code.startsWith('LEVEL_')) return null
       // The leader's error, as a ModuleError of the same code: its codes are ours.
       return { id, error: createError(String(message), code as typeof CODES[keyof typeof CODES], { expected: true }) }
@@ -236,8 +287,9 @@ function isCount (value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0
 }
 
-function noFeed (): Promise<FeedReply> {
-  return Promise.reject(createError('This relay serves no feed', CODES.NOT_SUPPORTED))
+const NO_REQUESTS: RelayedRequests = {
+  feed: async () => { throw createError('This relay serves no feed', CODES.NOT_SUPPORTED) },
+  read: async () => { throw createError('This relay serves no reads', CODES.NOT_SUPPORTED) }
 }
 
 function noop (): void {}

@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { finished, pipeline } from 'readable-stream'
 import { ManyLevelGuest } from 'many-level'
-import type { Op, WriteId } from '../core/index.js'
+import { type Op, type WriteId, bytesToKey } from '../core/index.js'
+import { asBuffer } from '../replicator/bytes.js'
 import { CODES, createError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -57,6 +58,10 @@ export class GuestRoute implements Route {
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
     this.#events.readFeed(request).then((reply) => { callback(null, reply) }, callback)
+  }
+
+  readStrong (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
+    this.#events.readStrong(keys.map(bytesToKey)).then((values) => { callback(null, values.map((value) => value === undefined ? undefined : asBuffer(value))) }, callback)
   }
 
   write (ops: readonly BatchOp[], id: WriteId, callback: WriteCallback): void {

@@ -5,7 +5,7 @@ import { pipeline } from 'readable-stream'
 import type { AbstractBatchOptions } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { ManyLevelHost } from 'many-level'
-import { type Op, type WriteId, bytesToKey } from '../core/index.js'
+import { type Key, type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { Replicator } from '../replicator/replicator.js'
 import type { ReplicatorOptions } from '../replicator/options.js'
@@ -14,6 +14,8 @@ import { type AppliedListener, ON_APPLIED } from '../replicator/applied-option.j
 import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
 import { type FeedReply, type FeedRequest, readShifted } from '../feed/feed-source.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
+import { READ_STRONG } from '../replicator/read-strong-option.js'
+import { asBuffer } from '../replicator/bytes.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
 import { type BatchOp, readWriteId } from './write-ids.js'
@@ -86,7 +88,10 @@ export class Leadership implements Route {
       }
     }
     this.#replicator = Replicator(root, { ...options.replicator, [ON_APPLIED]: onApplied } as ReplicatorOptions)
-    this.#relay = new EventRelayServer(options.paths.events, async (request) => await this.#readFeed(request))
+    this.#relay = new EventRelayServer(options.paths.events, {
+      feed: async (request) => await this.#readFeed(request),
+      read: async (keys) => await this.#readStrong(keys)
+    })
     this.#unwatchFeed = this.#replicator[FEED_SOURCE].watch(() => {
       options.onFeed()
       this.#relay.publishFeed()
@@ -151,6 +156,16 @@ export class Leadership implements Route {
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
     this.#readFeed(request).then((reply) => { callback(null, reply) }, callback)
+  }
+
+  readStrong (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
+    this.#readStrong(keys.map(bytesToKey)).then((values) => { callback(null, values.map((value) => value === undefined ? undefined : asBuffer(value))) }, callback)
+  }
+
+  /** A strong read of data keys (latin1, without the data sublevel's prefix). */
+  async #readStrong (keys: Key[]): Promise<Array<Uint8Array | undefined>> {
+    if (this.lost) throw resigned()
+    return await this.#replicator[READ_STRONG](keys.map((key) => this.#dataPrefix + key))
   }
 
   async #readFeed (request: FeedRequest): Promise<FeedReply> {

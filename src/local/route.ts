@@ -26,6 +26,8 @@ export interface Route {
   /** Reads one key; a missing one fails with `LEVEL_NOT_FOUND`, as abstract-level expects. */
   get: (key: Buffer, callback: ReadCallback<Buffer>) => void
   getMany: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
+  /** A strong read of `keys` (SPEC §14): each value, or undefined. */
+  readStrong: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
   /** Reads a page of the host's change feed, in the data's key space (SPEC §13.3). */
   readFeed: (request: FeedRequest, callback: ReadCallback<FeedReply>) => void
   /** Writes `ops` as one transaction named `id` (SPEC §4.7). */

@@ -1,6 +1,6 @@
 import { Node } from '../core/index.js'
-import type { Change, DurableState, Effect, HostId, Input, Message, Op, StorageWrite, WriteId } from '../core/index.js'
-import { CODES, createError, writeError } from '../errors.js'
+import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, Message, Op, StorageWrite, WriteId } from '../core/index.js'
+import { CODES, createError, readError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
 import type { DurabilityWitness, Progress } from '../storage/witness.js'
 
@@ -29,6 +29,12 @@ export interface DriverOptions {
   readonly wall: () => number
 }
 
+interface StrongReadRequest {
+  readonly keys: readonly Key[]
+  readonly resolve: (records: ReadonlyArray<DataRecord | undefined>) => void
+  readonly reject: (error: Error) => void
+}
+
 interface Request {
   readonly ops: readonly Op[]
   readonly id: WriteId
@@ -49,6 +55,8 @@ export class CoreDriver {
   readonly #options: DriverOptions
   readonly #hooks: DriverHooks
   readonly #requests = new Map<number, Request>()
+  /** Strong reads in flight (SPEC §14): asked again of a rebuilt core, as reads change nothing. */
+  readonly #reads = new Map<number, StrongReadRequest>()
   readonly #effects: Effect[] = []
   #node: Node | null = null
   #nextRequest = 1
@@ -95,6 +103,17 @@ export class CoreDriver {
     })
   }
 
+  /** The newest record of each key among enough hosts to meet every write quorum (SPEC §14). */
+  strongRead (keys: readonly Key[]): Promise<ReadonlyArray<DataRecord | undefined>> {
+    if (this.#closed) return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
+    const request = this.#nextRequest++
+    return new Promise((resolve, reject) => {
+      this.#reads.set(request, { keys, resolve, reject })
+      this.#holdWhileBusy()
+      this.#step({ type: 'strong-read', ...this.#time(), request, keys })
+    })
+  }
+
   /**
    * The writes made in one turn reach the core as one input: writes answered together come
    * back together (a worker awaiting each put), and one transaction then carries them all.
@@ -103,6 +122,7 @@ export class CoreDriver {
     const writes = this.#made.splice(0)
     // A core booted meanwhile took them with every other request.
     if (writes.length > 0) this.#step({ type: 'write', ...this.#time(), writes })
+    for (const [request, { keys }] of this.#reads) this.#step({ type: 'strong-read', ...this.#time(), request, keys })
   }
 
   connected (peer: HostId): void {
@@ -157,6 +177,9 @@ export class CoreDriver {
     const unknown = createError('Replicator closed while storage failed; the write may or may not have committed', CODES.DATABASE_NOT_OPEN)
     for (const request of this.#requests.values()) request.reject(unknown)
     this.#requests.clear()
+    const closed = readError('closed')
+    for (const read of this.#reads.values()) read.reject(closed)
+    this.#reads.clear()
     this.#node = null
     await this.#witness.flush()
   }
@@ -193,11 +216,12 @@ export class CoreDriver {
     this.#made.length = 0
     const writes = [...this.#requests].map(([request, { ops, id }]) => ({ request, ops, id }))
     if (writes.length > 0) this.#step({ type: 'write', ...this.#time(), writes })
+    for (const [request, { keys }] of this.#reads) this.#step({ type: 'strong-read', ...this.#time(), request, keys })
   }
 
   /** A tick is pending work only while a write waits on it: an idle Replicator holds nothing open. */
   #holdWhileBusy (): void {
-    if (this.#requests.size > 0) this.#tick?.ref?.()
+    if (this.#requests.size > 0 || this.#reads.size > 0) this.#tick?.ref?.()
     else this.#tick?.unref?.()
   }
 
@@ -259,6 +283,15 @@ export class CoreDriver {
         return
       case 'applied':
         this.#hooks.applied(effect.changes)
+        return
+      case 'read-result': {
+        const read = this.#reads.get(effect.request)
+        if (read === undefined) return
+        this.#reads.delete(effect.request)
+        if (effect.result.ok) read.resolve(effect.result.records)
+        else read.reject(readError(effect.result.reason))
+        this.#holdWhileBusy()
+      }
     }
   }
 

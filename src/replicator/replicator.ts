@@ -2,7 +2,7 @@ import { EventEmitter } from 'events'
 import type { Duplex } from 'readable-stream'
 import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
-import type { Op, WriteId } from '../core/index.js'
+import type { Key, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore, type StoreDatabase } from '../storage/store.js'
 import { bytesOverStrings } from '../storage/string-store.js'
@@ -18,6 +18,7 @@ import { FeedLog } from '../feed/feed-log.js'
 import { type FeedReply, type FeedRequest, type FeedSource, readFeedLog } from '../feed/feed-source.js'
 import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
+import { READ_STRONG } from './read-strong-option.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -68,6 +69,8 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   close: () => Promise<void>
   /** The host's feed as QuorumLevel's leader serves it to its guests. */
   readonly [FEED_SOURCE]: FeedSource
+  /** Strong reads of core keys, as QuorumLevel's leader serves them to its processes. */
+  readonly [READ_STRONG]: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
 }
 
 interface ReplicatorConstructor {
@@ -102,7 +105,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#options = resolveOptions(options)
     this.#onApplied = (options as { [ON_APPLIED]?: AppliedListener } | undefined)?.[ON_APPLIED]
     this.#db = db as Database
-    this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }))
+    this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }), async (keys) => await this.#readStrong(keys))
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
     this.#peers = new PeerRegistry(peers, {
       connection: { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs },
@@ -247,6 +250,24 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     const id = this.#id
     if (feed === null || id === null || this.#state !== 'open') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
     return await readFeedLog(feed, id, request)
+  }
+
+  /** The values of `keys` as strong reads see them (SPEC §14), for the database's read methods and QuorumLevel's leader. */
+  async #readStrong (keys: Key[]): Promise<Array<Uint8Array | undefined>> {
+    await this.#started
+    if (this.#failure !== null) throw this.#failure
+    const driver = this.#driver
+    if (driver === null || this.#state !== 'open') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    // A read that cannot fit a peer message could never be answered.
+    if (keys.length > OPS_PER_MESSAGE_MAX || keys.reduce((bytes, key) => bytes + key.length, 0) > this.#options.frameBytesMax / 2) {
+      throw createError('Strong read is too large: read fewer keys at once', CODES.NOT_SUPPORTED, { expected: true })
+    }
+    const records = await driver.strongRead(keys)
+    return records.map((record) => record?.value ?? undefined)
+  }
+
+  get [READ_STRONG] (): (keys: Key[]) => Promise<Array<Uint8Array | undefined>> {
+    return async (keys) => await this.#readStrong(keys)
   }
 
   #write (ops: Op[], id: WriteId): Promise<void> {

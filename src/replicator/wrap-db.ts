@@ -1,4 +1,5 @@
-import type { Op, WriteId } from '../core/index.js'
+import ModuleError from 'module-error'
+import type { Key, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
@@ -20,7 +21,15 @@ interface CallbackHooks {
   _batch: (operations: readonly PrivateOp[], options: BatchOptions, callback: Callback) => void
   _chainedBatch: () => unknown
   _clear: (options: Record<string, unknown>, callback: Callback) => void
+  _get: (key: unknown, options: ReadOptions, callback: (error: Error | null, value?: unknown) => void) => void
+  _getMany: (keys: unknown[], options: ReadOptions, callback: (error: Error | null, values?: unknown[]) => void) => void
+  _iterator?: (options: ReadOptions) => unknown
+  _keys?: (options: ReadOptions) => unknown
+  _values?: (options: ReadOptions) => unknown
 }
+
+/** What abstract-level hands `_get` and `_getMany`: the value's format, and the user's other options. */
+type ReadOptions = { valueEncoding?: unknown, consistency?: unknown } | undefined
 
 /** The same methods in abstract-level 2 and 3, which return promises instead. */
 interface PromiseHooks {
@@ -29,6 +38,8 @@ interface PromiseHooks {
   _batch: (operations: readonly PrivateOp[], options: BatchOptions) => Promise<void>
   _chainedBatch: () => unknown
   _clear: (options: Record<string, unknown>) => Promise<void>
+  _get: (key: unknown, options: ReadOptions) => Promise<unknown>
+  _getMany: (keys: unknown[], options: ReadOptions) => Promise<unknown[]>
 }
 
 /** What the wrapper reads of a database besides its private methods. */
@@ -40,10 +51,14 @@ interface Wrappable {
   keys: (options: Record<string, unknown>) => AsyncIterable<unknown>
 }
 
+const textDecoder = new TextDecoder()
+
 /** Keys per replicated delete batch when `clear()` runs: bounded, like any other write. */
 const CLEAR_CHUNK_KEYS = 1_000
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
+/** A strong read of core keys: each one's value, or undefined (SPEC §14). */
+type ReadStrong = (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
 
 /** How a database's private write methods take data: bytes as they are, Node Buffers, or strings. */
 type StoreFormat = 'view' | 'buffer' | 'utf8'
@@ -103,7 +118,7 @@ export interface WrappedDatabase {
  * (whose native form would too). Sublevels write through their parent, so they are covered.
  * Throws `LEVEL_NOT_SUPPORTED` for a database it cannot drive, having changed nothing.
  */
-export function wrapDatabase (database: object, replicate: Replicate): WrappedDatabase {
+export function wrapDatabase (database: object, replicate: Replicate, readStrong: ReadStrong): WrappedDatabase {
   const db = database as Wrappable & CallbackHooks
   const format = storeFormat(db)
   const chainedBatch = defaultChainedBatch(db)
@@ -114,7 +129,7 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
     if (format === 'utf8') return op.type === 'put' ? { type: 'put', key: storedKey(op.key), value: storedValue(op.key, op.value) } : { type: 'del', key: storedKey(op.key) }
     return op.type === 'put' ? { type: 'put', key: stored(op.key), value: stored(op.value) } : { type: 'del', key: stored(op.key) }
   }
-  const own = { _put: db._put, _del: db._del, _batch: db._batch, _chainedBatch: db._chainedBatch, _clear: db._clear }
+  const own = { _put: db._put, _del: db._del, _batch: db._batch, _chainedBatch: db._chainedBatch, _clear: db._clear, _get: db._get, _getMany: db._getMany, _iterator: db._iterator, _keys: db._keys, _values: db._values }
   const promises = db.hooks !== undefined
 
   // In a store of strings, text that reads as the reserved prefix would land among its records.
@@ -130,8 +145,28 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
   const replicated = async (build: () => Op[], writeId: WriteId | null = null): Promise<void> => { await replicate(build(), writeId) }
   const callback = (work: Promise<void>, done: Callback): void => { work.then(() => { done() }, done) }
 
+  // A value as the read methods hand it over: in the format abstract-level asked for, which it then decodes.
+  const readValue = (bytes: Uint8Array, options: ReadOptions): unknown => {
+    const wanted = options?.valueEncoding
+    if (wanted === 'utf8') return textDecoder.decode(bytes)
+    return wanted === 'view' ? bytes : asBuffer(bytes)
+  }
+  const strongValues = async (keys: unknown[], options: ReadOptions): Promise<Array<unknown>> => {
+    const values = await readStrong(keys.map(checkedKey))
+    return values.map((value) => value === undefined ? undefined : readValue(value, options))
+  }
+
   if (promises) {
     const hooks = db as unknown as PromiseHooks
+    const { _get: get, _getMany: getMany } = hooks
+    hooks._get = async function (this: unknown, key, options) {
+      if (!isStrong(options)) return await get.call(this, key, options)
+      return (await strongValues([key], options))[0]
+    }
+    hooks._getMany = async function (this: unknown, keys, options) {
+      if (!isStrong(options)) return await getMany.call(this, keys, options)
+      return await strongValues(keys, options)
+    }
     hooks._put = async (key, value) => { await replicated(() => [putOp(key, value)]) }
     hooks._del = async (key) => { await replicated(() => [delOp(key)]) }
     hooks._batch = async (operations, options) => { await replicated(() => batchOps(operations), writeIdOf(options)) }
@@ -141,8 +176,51 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
     db._del = (key, _options, done) => { callback(replicated(() => [delOp(key)]), done) }
     db._batch = (operations, options, done) => { callback(replicated(() => batchOps(operations), writeIdOf(options)), done) }
     db._clear = (options, done) => { callback(clearReplicated(db, format, options, replicate), done) }
+    const { _get: get, _getMany: getMany } = own
+    db._get = function (this: unknown, key, options, done) {
+      let strong: boolean
+      try {
+        strong = isStrong(options)
+      } catch (error) {
+        // Errors of the callback API reach the callback, never the caller.
+        queueMicrotask(() => { done(error as Error) })
+        return
+      }
+      if (!strong) {
+        get.call(this, key, options, done)
+        return
+      }
+      strongValues([key], options).then(([value]) => {
+        // abstract-level 1 reports a missing key as an error from _get.
+        if (value === undefined) done(new ModuleError('Entry not found', { code: 'LEVEL_NOT_FOUND' }))
+        else done(null, value)
+      }, (error: Error) => { done(error) })
+    }
+    db._getMany = function (this: unknown, keys, options, done) {
+      let strong: boolean
+      try {
+        strong = isStrong(options)
+      } catch (error) {
+        queueMicrotask(() => { done(error as Error) })
+        return
+      }
+      if (!strong) {
+        getMany.call(this, keys, options, done)
+        return
+      }
+      strongValues(keys, options).then((values) => { done(null, values) }, (error: Error) => { done(error) })
+    }
   }
   db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }
+  // Iterators read locally; one that asks for more is refused rather than quietly local.
+  for (const name of ['_iterator', '_keys', '_values'] as const) {
+    const open = own[name]
+    if (typeof open !== 'function') continue
+    db[name] = function (this: unknown, options: ReadOptions) {
+      refuseStrongIterator(options)
+      return open.call(this, options)
+    }
+  }
 
   const writeRaw = (ops: readonly PrivateOp[], options: { sync: boolean }): Promise<void> => {
     if (promises) return (own._batch as unknown as PromiseHooks['_batch']).call(db, ops, options)
@@ -160,6 +238,25 @@ export function wrapDatabase (database: object, replicate: Replicate): WrappedDa
     },
     unwrap: () => { Object.assign(db, own) }
   }
+}
+
+/**
+ * Whether a read asks for `consistency: 'strong'`; `'local'` or none is a plain local read.
+ * @throws {ModuleError} `LEVEL_INVALID_OPTION` for any other value.
+ */
+export function isStrong (options: ReadOptions): boolean {
+  const consistency = options?.consistency
+  if (consistency === undefined || consistency === 'local') return false
+  if (consistency === 'strong') return true
+  throw createError("consistency must be 'local' or 'strong'", CODES.INVALID_OPTION, { expected: true })
+}
+
+/**
+ * Iterators read this host's replica only.
+ * @throws {ModuleError} `LEVEL_NOT_SUPPORTED` for `consistency: 'strong'`, `LEVEL_INVALID_OPTION` for an unknown one.
+ */
+export function refuseStrongIterator (options: ReadOptions): void {
+  if (isStrong(options)) throw createError("Iterators read this host's replica: consistency 'strong' is for get() and getMany()", CODES.NOT_SUPPORTED, { expected: true })
 }
 
 function userKey (key: unknown): string {

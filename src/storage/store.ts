@@ -340,6 +340,8 @@ export class LevelStore {
           return { type: 'snapshot-close' }
         case 'writer':
           return { type: 'writer', record: await this.#writer(query.writer) }
+        case 'records':
+          return { type: 'records', records: await this.#records(query.keys) }
       }
     })
   }
@@ -399,6 +401,24 @@ export class LevelStore {
     if (keys.length === 0) return []
     const stored = await this.#db.getMany(keys.map((key) => versionKey(keyToBytes(key))), BINARY)
     return stored.map((bytes) => bytes === undefined ? undefined : decodeVersion(bytes).version)
+  }
+
+  /** Each key's value (or tombstone) and version, read together so the two match. */
+  async #records (keys: readonly Key[]): Promise<Array<DataRecord | undefined>> {
+    if (keys.length === 0) return []
+    const stored = await this.#db.getMany(keys.flatMap((key) => {
+      const bytes = keyToBytes(key)
+      return [bytes, versionKey(bytes)]
+    }), BINARY)
+    return keys.map((_, i) => {
+      const meta = stored[2 * i + 1]
+      if (meta === undefined) return undefined
+      const { version, deleted } = decodeVersion(meta)
+      if (deleted) return { value: null, version }
+      const value = stored[2 * i]
+      if (value === undefined) throw createError('Store is inconsistent: a live version has no value', CODES.CORRUPTION)
+      return { value: plainBytes(value), version }
+    })
   }
 
   async #writer (writer: string): Promise<WriterRecord> {

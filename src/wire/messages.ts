@@ -20,7 +20,7 @@ import {
  */
 
 const MESSAGE_TYPES = [
-  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery'
+  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer'
 ] as const satisfies ReadonlyArray<Message['type']>
 
 // Sequence numbers start at 1 (0 means "nothing applied" in marks); times, clocks, snapshot
@@ -54,6 +54,9 @@ export function messageToWire (message: Message): unknown {
     case 'probe': return { type: message.type }
     case 'recover': return { type: message.type, start: message.start }
     case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared] }
+    case 'read': return { type: message.type, id: message.id, keys: message.keys.map(keyToBytes) }
+    // An absent record is null: msgpack has no undefined that survives every encoder.
+    case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)) }
   }
 }
 
@@ -142,6 +145,18 @@ export function messageFromWire (value: unknown): Message {
       const prepared = Array.from(expectArray(m['prepared'], `${path}.prepared`, SPANS_PER_MESSAGE_MAX), (seq, i) => expectInteger(seq, `${path}.prepared[${i}]`, SEQ_MIN))
       return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared }
     }
+    case 'read': {
+      const m = expectShape(value, path, ['type', 'id', 'keys'])
+      const keys = Array.from(expectArray(m['keys'], `${path}.keys`, OPS_PER_MESSAGE_MAX), (key, i) => bytesToKey(expectBytes(key, `${path}.keys[${i}]`)))
+      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), keys }
+    }
+    case 'read-answer': {
+      const m = expectShape(value, path, ['type', 'id', 'records'])
+      const records = m['records'] === null
+        ? null
+        : Array.from(expectArray(m['records'], `${path}.records`, OPS_PER_MESSAGE_MAX), (record, i) => record === null ? undefined : dataRecordFromWire(record, `${path}.records[${i}]`))
+      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records }
+    }
   }
 }
 
@@ -207,17 +222,21 @@ function recordFromWire (value: unknown, path: string): readonly [Key, DataRecor
   const pair = expectArray(value, path, 2)
   if (pair.length !== 2) throw invalid(path, 'must be a [key, record] pair')
   const key = bytesToKey(expectBytes(pair[0], `${path}[0]`))
-  const record = expectShape(pair[1], `${path}[1]`, ['value', 'version'])
-  const version = expectShape(record['version'], `${path}[1].version`, ['ts', 'origin', 'seq'])
-  return [key, {
+  return [key, dataRecordFromWire(pair[1], `${path}[1]`)]
+}
+
+function dataRecordFromWire (value: unknown, path: string): DataRecord {
+  const record = expectShape(value, path, ['value', 'version'])
+  const version = expectShape(record['version'], `${path}.version`, ['ts', 'origin', 'seq'])
+  return {
     // A null value is a tombstone: the key's deletion, kept so that an older put cannot win.
-    value: record['value'] === null ? null : expectBytes(record['value'], `${path}[1].value`),
+    value: record['value'] === null ? null : expectBytes(record['value'], `${path}.value`),
     version: {
-      ts: expectInteger(version['ts'], `${path}[1].version.ts`, COUNTER_MIN),
-      origin: expectHostId(version['origin'], `${path}[1].version.origin`),
-      seq: expectInteger(version['seq'], `${path}[1].version.seq`, SEQ_MIN)
+      ts: expectInteger(version['ts'], `${path}.version.ts`, COUNTER_MIN),
+      origin: expectHostId(version['origin'], `${path}.version.origin`),
+      seq: expectInteger(version['seq'], `${path}.version.seq`, SEQ_MIN)
     }
-  }]
+  }
 }
 
 /**

@@ -128,3 +128,43 @@ test('a change whose log entry is gone is read from the data while the key keeps
     await db.close()
   }
 })
+
+test('a consumer that stops reading holds a bounded number of changes, slows no write, and reads on from storage', async () => {
+  const location = await tempDir()
+  const db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
+  const replicator = Replicator(db, {})
+  try {
+    const feed = replicator.changes<string, number>({ since: await replicator.lastPosition(), highWaterMark: 16 })
+    await db.put('first', 0)
+    const [first] = await new Promise<unknown[]>((resolve) => feed.once('readable', () => { resolve([feed.read()]) }))
+    assert.deepEqual(shape([first as never]), [['put', 'first', 0]])
+    // 20,000 changes (each key twice as many bytes as the feed keeps in memory, in all) while it does not read.
+    const value = 'x'.repeat(1000)
+    for (let i = 0; i < 200; i++) await db.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: `k${String(i * 100 + j).padStart(5, '0')}`, value: value as unknown as number })))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.ok(feed.readableLength <= 16 + 256, `at most a high water mark and a page held, not ${feed.readableLength}`)
+    const rest = await take(feed, 20_000, 60_000)
+    assert.deepEqual(rest.map((change) => change.key), Array.from({ length: 20_000 }, (_, i) => `k${String(i).padStart(5, '0')}`))
+  } finally {
+    await replicator.close()
+    await db.close()
+  }
+})
+
+test('changes that arrive by a full copy are yielded, with their values', async () => {
+  const set = await startHosts(2, () => ({ minConsensus: 0, logRetention: 5 }))
+  try {
+    await allReady(set)
+    const [a, b] = set.hosts
+    if (a === undefined || b === undefined) throw new Error('two hosts')
+    const since = await b.replicator.lastPosition()
+    await stopHost(b)
+    // Far more than a's log keeps: b can only catch up by a full copy.
+    for (let i = 0; i < 50; i++) await a.db.put(`k${String(i).padStart(2, '0')}`, { n: i })
+    openHost(b, optionsOf(b))
+    const changes = await take(b.replicator.changes<string, unknown>({ since }), 50)
+    assert.deepEqual(shape(changes).sort(), Array.from({ length: 50 }, (_, i) => ['put', `k${String(i).padStart(2, '0')}`, { n: i }]))
+  } finally {
+    await closeHosts(set)
+  }
+})

@@ -1,5 +1,5 @@
 import { Node } from '../../src/core/index.js'
-import type { Change, Effect, HostId, Input, Message, NodeOptions, Op, Query, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Change, Effect, HostId, Input, Key, Message, NodeOptions, Op, Query, ReadResult, WriteId, WriteResult } from '../../src/core/index.js'
 import { SimStorage } from '../sim/storage.js'
 
 /**
@@ -9,6 +9,7 @@ import { SimStorage } from '../sim/storage.js'
 export class ScriptedCluster {
   readonly storage = new Map<HostId, SimStorage>()
   readonly results = new Map<number, WriteResult>()
+  readonly readResults = new Map<number, ReadResult>()
   readonly events: Array<{ host: HostId, event: string }> = []
   /** Every `applied` change a core announced, in order. */
   readonly announced: Array<{ host: HostId, change: Change }> = []
@@ -103,6 +104,13 @@ export class ScriptedCluster {
   write (id: HostId, ops: Op[], writeId?: WriteId): number {
     const request = this.#nextRequest++
     this.#step(id, { type: 'write', now: this.#now, wall: this.wall(id), writes: [{ request, ops, id: writeId }] })
+    return request
+  }
+
+  /** Submits a strong read (SPEC §14); its result lands in `readResults`. */
+  strongRead (id: HostId, keys: Key[]): number {
+    const request = this.#nextRequest++
+    this.#step(id, { type: 'strong-read', now: this.#now, wall: this.wall(id), request, keys })
     return request
   }
 
@@ -207,6 +215,9 @@ export class ScriptedCluster {
           break
         case 'applied':
           for (const change of effect.changes) this.announced.push({ host: id, change })
+          break
+        case 'read-result':
+          this.readResults.set(effect.request, effect.result)
           break
       }
     }

@@ -32,7 +32,9 @@ const expectations: Array<[Mutation, RegExp]> = [
   // A power loss or a restore, then a start that trusts its disk, decides a number twice,
   // or starts a transaction under a number its peers hold decided.
   ['restart-abort-without-peers', /^(log entries differ|crash: Error: quorum-level invariant violated: own sequence number \d+ is decided already)/],
-  ['commit-out-of-order', /^writer-order:/]
+  ['commit-out-of-order', /^writer-order:/],
+  ['strong-read-alone', /^linearizability:/],
+  ['strong-read-ignores-locks', /^linearizability:/]
 ]
 
 for (const [mutation, checker] of expectations) {

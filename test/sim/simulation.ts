@@ -1,5 +1,5 @@
 import { Node, compareVersions, isMajority } from '../../src/core/index.js'
-import type { Change, DataRecord, Effect, HostId, Input, Key, LogEntry, Message, Mutation, Op, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Change, DataRecord, Effect, HostId, Input, Key, LogEntry, Message, Mutation, Op, ReadResult, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
 import { EventHeap } from './heap.js'
 import { type RegisterOp, checkRegisters } from './linearizability.js'
 import { Prng } from './prng.js'
@@ -50,6 +50,8 @@ export interface ScheduleStats {
   unknown: number
   reads: number
   freshReads: number
+  strongReads: number
+  strongReadsAnswered: number
 }
 
 export interface ScheduleResult {
@@ -86,6 +88,7 @@ type SimEvent =
   | { readonly kind: 'tick', readonly host: HostId, readonly incarnation: number }
   | { readonly kind: 'write', readonly host: HostId }
   | { readonly kind: 'read', readonly host: HostId }
+  | { readonly kind: 'strong-read', readonly host: HostId }
   | { readonly kind: 'answer', readonly host: HostId, readonly incarnation: number, readonly request: number, readonly result: WriteResult }
   | { readonly kind: 'crash', readonly host: HostId, readonly downMs: number | null, readonly power: boolean }
   | { readonly kind: 'restart', readonly host: HostId }
@@ -164,6 +167,23 @@ interface Decision {
   readonly order: number
 }
 
+/** A strong read asked of a host's core: answered with its interval, or lost with the host. */
+interface StrongReadCall {
+  readonly host: HostId
+  readonly incarnation: number
+  readonly key: Key
+  readonly invokedAt: number
+}
+
+interface StrongReadDone {
+  readonly host: HostId
+  readonly key: Key
+  readonly invokedAt: number
+  readonly answeredAt: number
+  readonly value: string | null
+  readonly version: Version | undefined
+}
+
 interface Read {
   readonly host: HostId
   readonly at: number
@@ -197,7 +217,7 @@ class Simulation {
   readonly swarm: SwarmConfig
   readonly trace: string[] = []
   readonly stats: ScheduleStats = {
-    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0
   }
 
   now = 0
@@ -210,6 +230,8 @@ class Simulation {
   readonly #decisions = new Map<string, Decision>()
   readonly #decisionByToken = new Map<string, Decision>()
   readonly #reads: Read[] = []
+  readonly #strongCalls = new Map<number, StrongReadCall>()
+  readonly #strongReads: StrongReadDone[] = []
   readonly #backups = new Map<HostId, DiskCopy>()
   readonly #toldAborts = new Set<string>()
   /** When each own abort first became durable at its origin, and in which of its lives, by `origin#seq`. */
@@ -267,6 +289,7 @@ class Simulation {
     this.#refreshLinks()
     for (let i = 0; i < swarm.writes; i++) this.#events.push(at(), { kind: 'write', host: random.pick(ids) })
     for (let i = 0; i < swarm.reads; i++) this.#events.push(at(), { kind: 'read', host: random.pick(ids) })
+    for (let i = 0; i < swarm.strongReads; i++) this.#events.push(at(), { kind: 'strong-read', host: random.pick(ids) })
     for (let i = 0; i < swarm.crashes; i++) {
       this.#events.push(at(), { kind: 'crash', host: random.pick(ids), downMs: random.chance(0.3) ? null : random.int(5, 400), power: false })
     }
@@ -355,6 +378,7 @@ class Simulation {
       }
       case 'write': return this.#submitWrite(event.host)
       case 'read': return this.#read(event.host)
+      case 'strong-read': return this.#strongRead(event.host)
       case 'answer': return this.#answer(event)
       case 'crash': {
         const host = this.#host(event.host)
@@ -639,6 +663,9 @@ class Simulation {
           break
         case 'applied':
           for (const change of effect.changes) this.#checkAnnounced(host.id, change)
+          break
+        case 'read-result':
+          this.#strongReadAnswered(host, effect.request, effect.result)
           break
       }
     }
@@ -932,6 +959,41 @@ class Simulation {
     }
   }
 
+  #strongRead (id: HostId): void {
+    const host = this.#host(id)
+    if (host.node === null || this.#healed) return
+    const key = `k${this.#random.int(0, this.swarm.keys - 1)}`
+    const request = this.#nextRequest++
+    this.#strongCalls.set(request, { host: id, incarnation: host.incarnation, key, invokedAt: this.now })
+    this.stats.strongReads++
+    this.#log(`${id} strong-read ${key} #${request}`)
+    this.#step(host, { type: 'strong-read', ...this.#time(host), request, keys: [key] })
+  }
+
+  #strongReadAnswered (host: SimHost, request: number, result: ReadResult): void {
+    const call = this.#strongCalls.get(request)
+    if (call === undefined) throw new Violation(`read-result for request #${request}, which nobody made`)
+    if (call.host !== host.id || call.incarnation !== host.incarnation) throw new Violation(`read-result for #${request} from ${host.id}, which did not get it`)
+    this.#strongCalls.delete(request)
+    this.#log(`${host.id} strong-read #${request} ${result.ok ? 'ok' : result.reason}`)
+    if (!result.ok) {
+      const majority = isMajority(this.swarm.minConsensus, this.swarm.hosts - 1)
+      if ((result.reason === 'not-majority') === majority) throw new Violation(`strong-read: #${request} failed ${result.reason} with minConsensus ${this.swarm.minConsensus} of ${this.swarm.hosts} hosts`)
+      return
+    }
+    const record = result.records[0]
+    const value = record === undefined || record.value === null ? null : text(record.value)
+    if (record !== undefined) {
+      const decision = this.#decisions.get(`${record.version.origin}#${record.version.seq}`)
+      const op = decision?.entry.ops.filter((candidate) => candidate.key === call.key).pop()
+      if (op === undefined || (op.type === 'put' ? text(op.value) : null) !== value) {
+        throw new Violation(`dirty-read: ${host.id} strong-read ${call.key}=${value ?? '<deleted>'} at ${record.version.origin}#${record.version.seq}, which no commit wrote`)
+      }
+    }
+    this.stats.strongReadsAnswered++
+    this.#strongReads.push({ host: host.id, key: call.key, invokedAt: call.invokedAt, answeredAt: this.now, value, version: record?.version })
+  }
+
   /** Whether `host` has applied every commit decided anywhere so far. */
   #holdsEveryDecision (host: SimHost): boolean {
     for (const { entry } of this.#decisions.values()) {
@@ -1141,6 +1203,10 @@ class Simulation {
       if (!read.fresh || (read.version !== undefined && !survivors.has(`${read.version.origin}#${read.version.seq}`))) continue
       history(read.key).push({ kind: 'read', value: read.value, invoke: read.at, response: read.at, label: `read@${read.host}` })
     }
+    for (const read of this.#strongReads) {
+      if (read.version !== undefined && !survivors.has(`${read.version.origin}#${read.version.seq}`)) continue
+      history(read.key).push({ kind: 'read', value: read.value, invoke: read.invokedAt, response: read.answeredAt, label: `strong-read@${read.host}` })
+    }
     for (const [key, record] of expected) history(key).push({ kind: 'read', value: record.value === null ? null : text(record.value), invoke: this.now + 1, response: this.now + 1, label: 'final' })
     const result = checkRegisters(histories)
     if (result.ok === false) throw new Violation(`linearizability: ${result.message}`)
@@ -1176,6 +1242,8 @@ function describe (message: Message): string {
     case 'commit': return `commit #${message.seq} ts=${message.ts}${message.ops === null ? '' : ' with ops'}`
     case 'abort': return `abort #${message.seq}`
     case 'ack': return `ack #${message.seq}`
+    case 'read': return `read ${message.id} [${message.keys.join(' ')}]`
+    case 'read-answer': return `read-answer ${message.id}`
     case 'sync': return `sync ${JSON.stringify(message.marks)}`
     case 'entries': return `entries ${message.entries.map((entry) => `${entry.origin}#${entry.seq}${entry.kind === 'abort' ? 'x' : ''}`).join(' ')}${message.more ? ' +more' : ''}`
     case 'snapshot': return `snapshot s${message.session}.${message.part} ${message.records.length} records${message.marks === null ? '' : ` marks=${JSON.stringify(message.marks)}`}${message.done ? ' done' : ''}`

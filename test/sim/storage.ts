@@ -185,6 +185,8 @@ export class SimStorage {
     switch (query.type) {
       case 'versions':
         return { type: 'versions', versions: query.keys.map((key): Version | undefined => state.data.get(key)?.version) }
+      case 'records':
+        return { type: 'records', records: query.keys.map((key) => state.data.get(key)) }
       case 'log': {
         const entries: LogEntry[] = []
         for (const { origin, from, to } of query.ranges) {

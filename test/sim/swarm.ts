@@ -38,6 +38,8 @@ export interface SwarmConfig {
   readonly clockSteps: number
   readonly writes: number
   readonly reads: number
+  /** Strong reads (SPEC §14) on random hosts: with a majority, each joins the linearizability check. */
+  readonly strongReads: number
   readonly writersPerHost: number
   readonly keys: number
   readonly logRetention: number
@@ -90,6 +92,8 @@ export function chooseSwarm (random: Prng): SwarmConfig {
     versionCacheMax: random.pick([1, 8, 10_000]),
     bytesMax: random.pick([24, 4 * 1024 * 1024]),
     writeTimeoutMs: random.pick([200, 2_000]),
-    learnPeers: random.chance(0.5)
+    learnPeers: random.chance(0.5),
+    // Drawn last, so that every other choice of a seed stays what it was.
+    strongReads: random.pick([0, 10, 40])
   }
 }

@@ -70,11 +70,19 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'recover', start: 0 },
   { type: 'recover', start: 2 ** 32 - 1 },
   { type: 'recovery', contiguous: 0, above: [], prepared: [] },
-  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] }
+  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] },
+  { type: 'read', id: 0, keys: [] },
+  { type: 'read', id: Number.MAX_SAFE_INTEGER, keys: [...HOSTILE_KEYS] },
+  { type: 'read-answer', id: 7, records: null },
+  {
+    type: 'read-answer',
+    id: 7,
+    records: [undefined, { value: null, version: { ts: 9, origin: 'b', seq: 1 } }, ...HOSTILE_KEYS.map((_, i) => ({ value: bytes(i, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }))]
+  }
 ]
 
 /** Every message type the core defines; the round-trip test checks the samples cover them. */
-export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery']
+export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer']
 
 const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'constructor', 'Z'.repeat(64)]
 
@@ -116,6 +124,16 @@ export function randomMessage (random: Prng): Message {
         return [start, start + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - start))]
       })
       return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)) }
+    }
+    case 'read': return { type, id: randomInteger(random, 0), keys: Array.from({ length: random.int(0, 4) }, () => randomKey(random)) }
+    case 'read-answer': return {
+      type,
+      id: randomInteger(random, 0),
+      records: random.chance(0.2)
+        ? null
+        : Array.from({ length: random.int(0, 4) }, () => random.chance(0.3)
+          ? undefined
+          : { value: random.chance(0.2) ? null : randomBytes(random, 12), version: { ts: randomInteger(random, 0), origin: random.pick(HOST_IDS), seq: randomInteger(random, 1) } })
     }
   }
 }

@@ -61,7 +61,9 @@ const VALID: Record<Message['type'], unknown> = {
   'snapshot-next': wire({ type: 'snapshot-next', session: 0, part: 0 }),
   probe: wire({ type: 'probe' }),
   recover: wire({ type: 'recover', start: 7 }),
-  recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4] })
+  recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4] }),
+  read: wire({ type: 'read', id: 3, keys: ['k'] }),
+  'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined] })
 }
 
 type Kind = 'seq' | 'counter' | 'boolean' | 'bytes' | 'nullable-bytes' | 'host-id' | 'array' | 'nullable-array' | 'object' | 'literal'
@@ -101,14 +103,19 @@ const FIELDS: ReadonlyArray<[Message['type'], Path, Kind]> = [
   ['snapshot', ['records', 0, 1, 'version', 'origin'], 'host-id'], ['snapshot', ['records', 0, 1, 'version', 'seq'], 'seq'],
   ['snapshot-next', ['session'], 'counter'], ['snapshot-next', ['part'], 'counter'],
   ['recover', ['start'], 'counter'], ['recovery', ['contiguous'], 'counter'], ['recovery', ['above'], 'array'], ['recovery', ['above', 0], 'array'],
-  ['recovery', ['above', 0, 0], 'seq'], ['recovery', ['prepared'], 'array'], ['recovery', ['prepared', 0], 'seq']
+  ['recovery', ['above', 0, 0], 'seq'], ['recovery', ['prepared'], 'array'], ['recovery', ['prepared', 0], 'seq'],
+  ['read', ['id'], 'counter'], ['read', ['keys'], 'array'], ['read', ['keys', 0], 'bytes'],
+  ['read-answer', ['id'], 'counter'], ['read-answer', ['records'], 'nullable-array'], ['read-answer', ['records', 0, 'value'], 'nullable-bytes'],
+  ['read-answer', ['records', 0, 'version'], 'object'], ['read-answer', ['records', 0, 'version', 'ts'], 'counter'],
+  ['read-answer', ['records', 0, 'version', 'origin'], 'host-id'], ['read-answer', ['records', 0, 'version', 'seq'], 'seq']
 ]
 
 /** Objects inside each sample, by path, and the fields each must have. */
 const OBJECTS: ReadonlyArray<[Message['type'], Path]> = [
   ...(Object.keys(VALID) as Array<Message['type']>).map((type): [Message['type'], Path] => [type, []]),
   ['prepare', ['ops', 0]], ['prepare', ['ops', 1]], ['commit', ['ops', 0]], ['entries', ['entries', 0]], ['entries', ['entries', 1]],
-  ['entries', ['entries', 0, 'ops', 0]], ['snapshot', ['records', 0, 1]], ['snapshot', ['records', 0, 1, 'version']]
+  ['entries', ['entries', 0, 'ops', 0]], ['snapshot', ['records', 0, 1]], ['snapshot', ['records', 0, 1, 'version']],
+  ['read-answer', ['records', 0]], ['read-answer', ['records', 0, 'version']]
 ]
 
 function at (value: unknown, path: Path): unknown {

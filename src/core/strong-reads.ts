@@ -1,0 +1,160 @@
+import { assert } from './assert.js'
+import { isMajority } from './config.js'
+import type { ReadFailure, RequestId } from './effects.js'
+import { type HeldRead, type NodeState, type StrongRead, read, send } from './state.js'
+import { type DataRecord, type HostId, type Key, recordBytes } from './types.js'
+import { compareVersions } from './version.js'
+
+/**
+ * Strong reads (SPEC §14): the newest version of each key among this host and enough peers
+ * that every write quorum shares one of them. Each host answers only once no transaction it
+ * knows of still holds or is applying a key, so a commit that any of them took part in is
+ * either in its answer or not yet decided.
+ */
+
+/** Peers whose answers, with this host's, meet every write quorum: `n − minConsensus − 1`. */
+function answersNeeded (s: NodeState): number {
+  if (s.config.mutation === 'strong-read-alone') return 0
+  return Math.max(0, s.peerCount - s.config.minConsensus)
+}
+
+/** Starts a strong read of `keys` for `request`. */
+export function submitStrongRead (s: NodeState, request: RequestId, keys: readonly Key[]): void {
+  if (s.closing) {
+    fail(s, request, 'closed')
+    return
+  }
+  if (!isMajority(s.config.minConsensus, s.peerCount)) {
+    fail(s, request, 'not-majority')
+    return
+  }
+  const strong: StrongRead = { request, keys, deadline: s.now + s.config.writeTimeoutMs, answers: new Map(), asked: new Set() }
+  s.strongReads.set(request, strong)
+  // This host's own answer is held like a peer's: once its keys are settled.
+  hold(s, keys, (records) => {
+    if (s.strongReads.get(request) !== strong) return
+    if (records === null) {
+      finish(s, strong, { ok: false, reason: 'too-large' })
+      return
+    }
+    strong.answers.set(s.config.id, records)
+    maybeFinish(s, strong)
+  })
+  for (const peer of s.connected) ask(s, strong, peer)
+}
+
+/** A peer connected: strong reads in progress ask it too. */
+export function onStrongReadPeerConnected (s: NodeState, peer: HostId): void {
+  for (const strong of s.strongReads.values()) ask(s, strong, peer)
+}
+
+function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
+  if (strong.asked.has(peer)) return
+  strong.asked.add(peer)
+  send(s, peer, { type: 'read', id: strong.request, keys: strong.keys })
+}
+
+/** A peer asks for this host's records of `keys`: answered once they are settled, unless this host may have lost data. */
+export function onReadRequest (s: NodeState, from: HostId, id: number, keys: readonly Key[]): void {
+  // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC §14).
+  if (s.recovery?.kind === 'asking') return
+  hold(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records }) })
+}
+
+export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null): void {
+  const strong = s.strongReads.get(id)
+  if (strong === undefined || !strong.asked.has(from) || strong.answers.has(from)) return
+  if (records === null) {
+    finish(s, strong, { ok: false, reason: 'too-large' })
+    return
+  }
+  if (records.length !== strong.keys.length) return
+  strong.answers.set(from, records)
+  maybeFinish(s, strong)
+}
+
+function maybeFinish (s: NodeState, strong: StrongRead): void {
+  if (!strong.answers.has(s.config.id) || strong.answers.size - 1 < answersNeeded(s)) return
+  const newest = strong.keys.map((_, i) => {
+    let best: DataRecord | undefined
+    for (const records of strong.answers.values()) {
+      const record = records[i]
+      if (record !== undefined && (best === undefined || compareVersions(record.version, best.version) > 0)) best = record
+    }
+    return best
+  })
+  finish(s, strong, { ok: true, records: newest })
+}
+
+function finish (s: NodeState, strong: StrongRead, result: { ok: true, records: ReadonlyArray<DataRecord | undefined> } | { ok: false, reason: ReadFailure }): void {
+  s.strongReads.delete(strong.request)
+  s.out.push({ type: 'read-result', request: strong.request, result })
+}
+
+function fail (s: NodeState, request: RequestId, reason: ReadFailure): void {
+  s.out.push({ type: 'read-result', request, result: { ok: false, reason } })
+}
+
+/** Strong reads past their deadline fail: not ready if too few peers were connected, timed out otherwise. */
+export function onStrongReadsTick (s: NodeState): void {
+  for (const strong of [...s.strongReads.values()]) {
+    if (s.now < strong.deadline) continue
+    finish(s, strong, { ok: false, reason: s.connected.size < answersNeeded(s) ? 'not-ready' : 'timeout' })
+  }
+  // A read held past its reader's deadline answers no one any more (a blocked key can hold it for good).
+  for (let i = s.heldReads.length - 1; i >= 0; i--) {
+    if (s.now - (s.heldReads[i] as HeldRead).since > s.config.writeTimeoutMs) s.heldReads.splice(i, 1)
+  }
+}
+
+export function onStrongReadsClose (s: NodeState): void {
+  for (const strong of [...s.strongReads.values()]) finish(s, strong, { ok: false, reason: 'closed' })
+}
+
+function hold (s: NodeState, keys: readonly Key[], answer: HeldRead['answer']): void {
+  s.heldReads.push({ keys, since: s.now, answer })
+}
+
+/**
+ * Reads the records of every held read whose keys are settled: no lock on them (a transaction
+ * of this host in flight, or one it voted for and has not heard decided), and no apply job
+ * queued or in progress that writes them. A read issued then sees every decision this host
+ * knows of on those keys (storage reads follow the writes issued before them, SPEC §2.3).
+ * Called at the end of every step.
+ */
+export function pumpHeldReads (s: NodeState): void {
+  // A host that may have lost decisions answers nothing, not even its own reads, until it knows.
+  if (s.heldReads.length === 0 || s.recovery?.kind === 'asking') return
+  const busy = s.config.mutation === 'strong-read-ignores-locks' ? new Set<Key>() : applyingKeys(s)
+  const free = (key: Key): boolean => s.config.mutation === 'strong-read-ignores-locks' || s.locks.holders(key) === undefined
+  const ready: HeldRead[] = []
+  for (let i = 0; i < s.heldReads.length;) {
+    const held = s.heldReads[i] as HeldRead
+    if (busy !== 'all' && held.keys.every((key) => free(key) && !busy.has(key))) {
+      ready.push(held)
+      s.heldReads.splice(i, 1)
+    } else {
+      i++
+    }
+  }
+  for (const held of ready) {
+    read(s, { type: 'records', keys: held.keys }, (result) => {
+      assert(result.type === 'records', `storage answered a records query with ${result.type}`)
+      const bytes = result.records.reduce((sum, record, i) => sum + (record === undefined ? 0 : recordBytes(held.keys[i] as Key, record)), 0)
+      // An answer that cannot fit a message is refused rather than sent to be dropped.
+      held.answer(bytes > s.config.catchUpBytesMax ? null : result.records)
+    })
+  }
+}
+
+/** The keys the apply pipeline is about to write, or 'all' while a full copy is among its jobs. */
+function applyingKeys (s: NodeState): Set<Key> | 'all' {
+  const keys = new Set<Key>()
+  for (const job of [...s.applyQueue, ...(s.applying ?? [])]) {
+    if (job.snapshot !== undefined) return 'all'
+    for (const { entry } of job.entries) {
+      if (entry.kind === 'commit') for (const op of entry.ops) keys.add(op.key)
+    }
+  }
+  return keys
+}

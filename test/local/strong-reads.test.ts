@@ -1,0 +1,63 @@
+/**
+ * Goal: every process of a host, guests included, can read with `consistency: 'strong'` and
+ * see the latest acknowledged write of any host, even when its host has not applied it yet.
+ * Method: 3 hosts x 2 QuorumLevel instances (a leader and a guest over the unix socket) on
+ * 127.0.0.1, minConsensus 1, each host reaching the others through a proxy that can be cut.
+ */
+import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { test } from 'node:test'
+import { QuorumLevel } from '../../src/index.js'
+import { freePorts } from '../../src/cli/free-ports.js'
+import { CutProxy } from '../helpers/cut-proxy.js'
+import { eventually, once, tempDir } from '../helpers/hosts.js'
+
+/** Read options with a field abstract-level's types do not know: passed through to the database. */
+const STRONG = { consistency: 'strong' } as { keyEncoding?: string }
+
+test('a guest\'s strong read sees a write acknowledged on another host that its own host has not applied', { timeout: 60_000 }, async () => {
+  const ports = await freePorts(3)
+  const proxies = new Map<string, CutProxy>()
+  for (let from = 0; from < 3; from++) {
+    for (let to = 0; to < 3; to++) if (from !== to) proxies.set(`${from}>${to}`, await CutProxy.start(ports[to] as number))
+  }
+  const dirs = await Promise.all(ports.map(tempDir))
+  const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, {
+    valueEncoding: 'json',
+    host: '127.0.0.1',
+    port: ports[h],
+    peers: [0, 1, 2].filter((to) => to !== h).map((to) => ({ host: '127.0.0.1', port: (proxies.get(`${h}>${to}`) as CutProxy).port })),
+    minConsensus: 1,
+    writeTimeout: 2_000,
+    reconnectMsMin: 20,
+    reconnectMsMax: 100
+  })
+  const leaders = [0, 1, 2].map(make)
+  const instances = [...leaders]
+  try {
+    const ready = leaders.map(async (db) => await once(db.cluster, 'ready', 15_000))
+    await Promise.all(leaders.map(async (db) => { await db.open() }))
+    await Promise.all(ready)
+    const guests = [0, 1, 2].map(make)
+    instances.push(...guests)
+    await Promise.all(guests.map(async (db) => { await db.open() }))
+    const [guestA, , guestC] = guests as [QuorumLevel<string, unknown>, QuorumLevel<string, unknown>, QuorumLevel<string, unknown>]
+    await guestA.put('x', 'old')
+    await eventually(async () => await guestC.get('x').catch(() => undefined) === 'old', 10_000, 'host C holds the old value')
+    for (const link of ['0>2', '2>0']) proxies.get(link)?.cut()
+    await guestA.put('x', { now: 'new' })
+    await guestA.put('y', 2)
+    assert.equal(await guestC.get('x'), 'old', 'a local read is local')
+    assert.deepEqual(await guestC.get('x', STRONG), { now: 'new' })
+    assert.deepEqual(await (leaders[2] as QuorumLevel<string, unknown>).getMany(['x', 'y', 'none'], STRONG), [{ now: 'new' }, 2, undefined])
+    const users = guestA.sublevel<string, string>('users', { valueEncoding: 'utf8' })
+    await users.put('ann', 'hi')
+    assert.equal(await guestC.sublevel<string, string>('users', { valueEncoding: 'utf8' }).get('ann', STRONG), 'hi')
+    await assert.rejects(guestC.get('none', STRONG), { code: 'LEVEL_NOT_FOUND' })
+    await assert.rejects(guestC.get('x', { consistency: 'eventual' } as typeof STRONG), { code: 'LEVEL_INVALID_OPTION' })
+  } finally {
+    for (const db of [...instances].reverse()) await db.close()
+    for (const proxy of proxies.values()) await proxy.close()
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -2,9 +2,10 @@
 export type HostCommand =
   /**
    * Puts or gets of `count` keys `<prefix><8 digits>`; `batch` writes `batchSize` puts per batch.
-   * With `stamp`, each value starts with the wall clock (workload.ts) read just before its write.
+   * With `stamp`, each value starts with the wall clock (workload.ts) read just before its write;
+   * with `strong`, gets read with `consistency: 'strong'`.
    */
-  | { type: 'run', op: 'put' | 'get' | 'batch', count: number, inFlight: number, valueBytes: number, prefix: string, batchSize?: number, stamp?: boolean }
+  | { type: 'run', op: 'put' | 'get' | 'batch', count: number, inFlight: number, valueBytes: number, prefix: string, batchSize?: number, stamp?: boolean, strong?: boolean }
   /** Waits until `key` can be read; answers with the time since the database was made. */
   | { type: 'await-key', key: string, ms: number }
   /** Counts the keys that start with `prefix`. */

@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- [--quick] [cluster] [processes] [recovery] [local] [feed]]`: each figure
+ * `npm run bench [-- [--quick] [cluster] [processes] [recovery] [local] [feed] [reads]]`: each figure
  * beside its baseline measured in the same run (plain classic-level, a plain many-level guest,
- * or the put a change feed delivers), as a table and as JSON lines. Absolute figures drift on
+ * the put a change feed delivers, or a local read), as a table and as JSON lines. Absolute figures drift on
  * shared machines; the ratios are what to track. `--quick` runs every scenario with fewer
  * operations (about a minute).
  */
@@ -9,10 +9,11 @@ import { parseArgs } from 'node:util'
 import { type ClusterScenario, measureCluster, measureProcessesPerHost } from './cluster.js'
 import { measureFeed } from './feed.js'
 import { measureLocal } from './local.js'
+import { measureReads } from './reads.js'
 import { measureRecovery } from './recovery.js'
 import { printCopies, printFeed, printRows } from './report.js'
 
-const PARTS = ['cluster', 'processes', 'recovery', 'local', 'feed'] as const
+const PARTS = ['cluster', 'processes', 'recovery', 'local', 'feed', 'reads'] as const
 type Part = typeof PARTS[number]
 
 const HELP = `usage: npm run bench -- [--quick] [part...]
@@ -23,6 +24,7 @@ Parts (all by default):
   recovery    catch-up of 100,000 log entries and a full copy of 1,000,000 keys to a returning host
   local       one host without peers: the QuorumLevel leader and a guest
   feed        change feed: delivery to a guest and to another host; backlog reads, memory and disk
+  reads       strong reads beside local ones, on a host of 3
 
 Options:
   --quick     fewer operations in every scenario (about a minute and a half in all)
@@ -93,5 +95,13 @@ if (parts.has('feed')) {
     { consumer: 'guest', source: 'memory', entries: n(40_000, 10_000) },
     { consumer: 'leader', source: 'storage', entries: n(100_000, 10_000) },
     { consumer: 'guest', source: 'storage', entries: n(100_000, 10_000) }
+  ]))
+}
+
+if (parts.has('reads')) {
+  printRows('Reads: gets of 100 B on a host that holds the data (strong x local)', await measureReads([
+    { minConsensus: 1, inFlight: 1, ops: n(3_000, 300) },
+    { minConsensus: 1, inFlight: 64, ops: n(20_000, 3_000) },
+    { minConsensus: 2, inFlight: 1, ops: n(3_000, 300) }
   ]))
 }

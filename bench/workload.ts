@@ -16,7 +16,7 @@ type FeedStream = AsyncIterable<Change<string, Buffer>> & { destroy: (error?: Er
 /** The calls a workload makes: any abstract-level database with string keys and buffer values. */
 export interface BenchDatabase {
   put: (key: string, value: Buffer) => Promise<void>
-  get: (key: string) => Promise<unknown>
+  get: (key: string, options?: { consistency: 'strong' }) => Promise<unknown>
   batch: (operations: PutOperation[]) => Promise<void>
   keys: (options: Range) => AsyncIterable<string>
   iterator: (options?: Range) => AsyncIterable<[string, Buffer]>
@@ -69,7 +69,7 @@ async function run (db: BenchDatabase, command: Extract<HostCommand, { type: 'ru
       const value = command.stamp === true ? withStamp(random) : random
       const started = performance.now()
       if (op === 'put') await db.put(keyOf(prefix, first), value)
-      else if (op === 'get') await db.get(keyOf(prefix, first))
+      else if (op === 'get') await db.get(keyOf(prefix, first), command.strong === true ? { consistency: 'strong' } : undefined)
       else await db.batch(Array.from({ length: next - first }, (_, i) => ({ type: 'put', key: keyOf(prefix, first + i), value })))
       latencies.push(performance.now() - started)
     }

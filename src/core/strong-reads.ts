@@ -49,7 +49,8 @@ export function onStrongReadPeerConnected (s: NodeState, peer: HostId): void {
 }
 
 function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
-  if (strong.asked.has(peer)) return
+  // With every peer in every write quorum (minConsensus = all), this host's answer suffices.
+  if (strong.asked.has(peer) || answersNeeded(s) === 0) return
   strong.asked.add(peer)
   send(s, peer, { type: 'read', id: strong.request, keys: strong.keys })
 }

@@ -12,8 +12,8 @@ export type HostCommand =
   | { type: 'count', prefix: string }
   /** Copies every entry into a fresh classic-level database at `location`, the plain way. */
   | { type: 'copy', location: string }
-  /** Reads every entry (key and value) whose key starts with `prefix`, with an iterator. */
-  | { type: 'scan', prefix: string }
+  /** Reads every entry (key and value) whose key starts with `prefix`, with an iterator (`strong`: with `consistency: 'strong'`). */
+  | { type: 'scan', prefix: string, strong?: boolean }
   /** The position of the host's last change (QuorumLevel only). */
   | { type: 'position' }
   /**

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path'
 import { freePorts } from '../src/cli/free-ports.js'
-import { ask, type Process, ready, startLocalMember, stopAll, timed, withDirectories } from './processes.js'
-import { type Row, ratio } from './report.js'
+import { ask, type Process, ready, startLocalMember, stopAll, timed, usage, withDirectories } from './processes.js'
+import { type Row, figures, ratio } from './report.js'
 
 const VALUE_BYTES = 100
 const WARMUP_OPS = 200
@@ -16,7 +16,11 @@ export interface ReadsScenario {
   minConsensus: 1 | 2
   inFlight: number
   ops: number
+  /** Iterators over 100 of the keys, one after another, this many of each kind. */
+  scans: number
 }
+
+const SCAN_KEYS = 100
 
 const HOLD_MS_MAX = 60_000
 
@@ -52,7 +56,26 @@ async function measureScenario (s: ReadsScenario): Promise<Row[]> {
       const strong = await timed(processes, [reader], { type: 'run', op: 'get', count: s.ops, inFlight: s.inFlight, valueBytes: VALUE_BYTES, prefix: 'key', strong: true })
       const localRow: Row = { part: 'reads', scenario, mode: 'local', ...local }
       const strongRow: Row = { part: 'reads', scenario, mode: 'strong', ...strong }
-      return [localRow, ratio(strongRow, strong.opsPerSec, local.opsPerSec)]
+      const rows = [localRow, ratio(strongRow, strong.opsPerSec, local.opsPerSec)]
+      if (s.scans === 0) return rows
+      const scanned = async (strongScan: boolean): Promise<Row> => {
+        const cpuBefore = await Promise.all(processes.map(usage))
+        const started = performance.now()
+        const latencies: number[] = []
+        for (let i = 0; i < s.scans; i++) {
+          // The keys timed() wrote, 100 at a time: `key0-` then 8 digits.
+          const { ms, entries } = await ask(reader, { type: 'scan', prefix: `key0-${String(i % Math.floor(s.ops / SCAN_KEYS)).padStart(6, '0')}`, strong: strongScan }, 'scanned')
+          if (entries !== SCAN_KEYS) throw new Error(`a scan read ${entries} entries, not ${SCAN_KEYS}`)
+          latencies.push(ms)
+        }
+        const elapsed = performance.now() - started
+        const cpuAfter = await Promise.all(processes.map(usage))
+        const cpu = cpuAfter.reduce((sum, after, i) => sum + after.cpuMicros - (cpuBefore[i]?.cpuMicros ?? 0), 0)
+        return { part: 'reads', scenario: `iterator over ${SCAN_KEYS} keys on host B, 3 hosts, minConsensus ${s.minConsensus}, 1 at a time`, mode: strongScan ? 'strong' : 'local', ...figures(latencies, s.scans, elapsed, cpu) }
+      }
+      const localScan = await scanned(false)
+      const strongScan = await scanned(true)
+      return [...rows, localScan, ratio(strongScan, strongScan.opsPerSec, localScan.opsPerSec)]
     } finally {
       await stopAll(processes)
     }

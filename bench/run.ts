@@ -24,7 +24,7 @@ Parts (all by default):
   recovery    catch-up of 100,000 log entries and a full copy of 1,000,000 keys to a returning host
   local       one host without peers: the QuorumLevel leader and a guest
   feed        change feed: delivery to a guest and to another host; backlog reads, memory and disk
-  reads       strong reads beside local ones, on a host of 3
+  reads       strong gets and iterators beside local ones, on a host of 3
 
 Options:
   --quick     fewer operations in every scenario (about a minute and a half in all)
@@ -100,8 +100,8 @@ if (parts.has('feed')) {
 
 if (parts.has('reads')) {
   printRows('Reads: gets of 100 B on a host that holds the data (strong x local)', await measureReads([
-    { minConsensus: 1, inFlight: 1, ops: n(3_000, 300) },
-    { minConsensus: 1, inFlight: 64, ops: n(20_000, 3_000) },
-    { minConsensus: 2, inFlight: 1, ops: n(3_000, 300) }
+    { minConsensus: 1, inFlight: 1, ops: n(3_000, 300), scans: n(200, 20) },
+    { minConsensus: 1, inFlight: 64, ops: n(20_000, 3_000), scans: 0 },
+    { minConsensus: 2, inFlight: 1, ops: n(3_000, 300), scans: n(200, 20) }
   ]))
 }

@@ -19,7 +19,7 @@ export interface BenchDatabase {
   get: (key: string, options?: { consistency: 'strong' }) => Promise<unknown>
   batch: (operations: PutOperation[]) => Promise<void>
   keys: (options: Range) => AsyncIterable<string>
-  iterator: (options?: Range) => AsyncIterable<[string, Buffer]>
+  iterator: (options?: Range & { consistency?: 'strong' }) => AsyncIterable<[string, Buffer]>
   /** A QuorumLevel's change feed: the other databases have none. */
   changes?: (options: Range & { since: string }) => FeedStream
   lastPosition?: () => Promise<string>
@@ -100,10 +100,10 @@ async function count (db: BenchDatabase, prefix: string): Promise<number> {
 }
 
 /** What a plain read costs: an iterator over the keys and values under `prefix`. */
-async function scan (db: BenchDatabase, prefix: string): Promise<{ ms: number, entries: number }> {
+async function scan (db: BenchDatabase, prefix: string, strong: boolean): Promise<{ ms: number, entries: number }> {
   const started = performance.now()
   let entries = 0
-  const iterator = db.iterator(rangeOf(prefix))[Symbol.asyncIterator]()
+  const iterator = db.iterator(strong ? { ...rangeOf(prefix), consistency: 'strong' } : rangeOf(prefix))[Symbol.asyncIterator]()
   while ((await iterator.next()).done !== true) entries++
   return { ms: performance.now() - started, entries }
 }
@@ -181,7 +181,7 @@ export function serve (db: BenchDatabase, createdAt: number, close: () => Promis
         answer(copy(db, command.location).then((copied) => ({ type: 'copied', ...copied })))
         break
       case 'scan':
-        answer(scan(db, command.prefix).then((scanned) => ({ type: 'scanned', ...scanned })))
+        answer(scan(db, command.prefix, command.strong === true).then((scanned) => ({ type: 'scanned', ...scanned })))
         break
       case 'position':
         answer(position(db).then((at) => ({ type: 'position', position: at })))

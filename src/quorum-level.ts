@@ -12,7 +12,7 @@ import { socketPaths } from './local/socket-path.js'
 import type { BatchOp } from './local/write-ids.js'
 import type { ReplicatorOptions } from './replicator/options.js'
 import { type AnnouncingDatabase, announce } from './replicator/peer-events.js'
-import { isStrong, refuseStrongIterator } from './replicator/wrap-db.js'
+import { isStrong } from './replicator/wrap-db.js'
 import ModuleError from 'module-error'
 import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.js'
 import type { FeedReply, FeedSource } from './feed/feed-source.js'
@@ -206,9 +206,8 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   }
 
   _iterator (options: IteratorRange & { keys?: boolean, values?: boolean, limit?: number }): ResumableIterator {
-    refuseStrongIterator(options as ReadOptions)
     // Typed by its formats only: the iterator never sees K and V, abstract-level decodes them.
-    return new ResumableIterator(this as unknown as IteratorOwner, this.#live, options)
+    return new ResumableIterator(this as unknown as IteratorOwner, this.#live, options, isStrong(options as ReadOptions))
   }
 
   /** abstract-level calls the hooks above only while the database is open. */

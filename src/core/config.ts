@@ -22,6 +22,8 @@ export type Mutation =
   | 'strong-read-alone'
   /** A host answers a strong read at once, without waiting for transactions that hold its keys. */
   | 'strong-read-ignores-locks'
+  /** A fence holds once its answers came, without waiting to have applied what they had. */
+  | 'fence-without-catch-up'
 
 export interface NodeConfig {
   readonly id: HostId

@@ -1,4 +1,4 @@
-import type { DataRecord, HostId, Key, LogEntry, Op, Version, WriteId } from './types.js'
+import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op, Version, WriteId } from './types.js'
 import type { Message } from './messages.js'
 
 export type RequestId = number
@@ -145,6 +145,8 @@ export type Input = Timed & (
   | { readonly type: 'close' }
   /** A strong read of `keys` (SPEC §14), answered by one `read-result`. */
   | { readonly type: 'strong-read', readonly request: RequestId, readonly keys: readonly Key[] }
+  /** A fence over `range` (SPEC §14.1), answered by one `read-result` with no records. */
+  | { readonly type: 'fence', readonly request: RequestId, readonly range: KeyRange }
 )
 
 /** One transaction's operations as they took effect at a host. */

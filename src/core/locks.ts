@@ -40,6 +40,11 @@ export class LockTable {
     return this.#owners.get(key)
   }
 
+  /** Every key held by anyone. */
+  keys (): IterableIterator<Key> {
+    return this.#owners.keys()
+  }
+
   /** How many keys are held. */
   get size (): number {
     return this.#owners.size

@@ -1,4 +1,4 @@
-import type { DataRecord, HostId, Key, LogEntry, Op } from './types.js'
+import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op } from './types.js'
 
 /**
  * Messages between hosts. The sender is known from the connection (an authenticated cluster
@@ -56,3 +56,7 @@ export type Message =
   | { readonly type: 'read', readonly id: number, readonly keys: readonly Key[] }
   /** The answer to `read`: a record per key, or null when they would not fit a message. */
   | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null }
+  /** A fence asks what the receiver has applied, once no transaction it knows of holds a key of `range` (SPEC §14.1). */
+  | { readonly type: 'fence', readonly id: number, readonly range: KeyRange }
+  /** The answer to `fence`: the receiver's marks and spans above them; both null when it has too many spans to name. */
+  | { readonly type: 'fence-answer', readonly id: number, readonly marks: Readonly<Record<HostId, number>> | null, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> | null }

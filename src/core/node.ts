@@ -11,6 +11,7 @@ import { type NodeState, uniqueKeys, updateReady } from './state.js'
 import { type HostId, type LogEntry, txnKey } from './types.js'
 import { onWritersTick } from './writers.js'
 import { onReadAnswer, onReadRequest, onStrongReadPeerConnected, onStrongReadsClose, onStrongReadsTick, pumpHeldReads, submitStrongRead } from './strong-reads.js'
+import { onFenceAnswer, onFencePeerConnected, onFenceRequest, onFencesClose, pumpFences, submitFence } from './fences.js'
 import { assert } from './assert.js'
 
 /** What a test or a status page may see of a node; never used to drive the protocol. */
@@ -102,6 +103,7 @@ export class Node {
       nextSession: 0,
       strongReads: new Map(),
       heldReads: [],
+      fences: new Map(),
       afterApply: (own, syncAfter) => { afterApply(s, own, syncAfter) }
     }
     this.#s = s
@@ -160,6 +162,7 @@ export class Node {
         sendSync(s, input.peer)
         askPeer(s, input.peer)
         onStrongReadPeerConnected(s, input.peer)
+        onFencePeerConnected(s, input.peer)
         break
       case 'disconnected':
         if (!s.connected.delete(input.peer)) break
@@ -184,13 +187,18 @@ export class Node {
       case 'close':
         onClose(s)
         onStrongReadsClose(s)
+        onFencesClose(s)
         break
       case 'strong-read':
         submitStrongRead(s, input.request, input.keys)
         break
+      case 'fence':
+        submitFence(s, input.request, input.range)
+        break
     }
     maybeStartTxn(s)
     pumpHeldReads(s)
+    pumpFences(s)
     return this.#drain()
   }
 
@@ -239,6 +247,8 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'recovery': return onRecoveryReport(s, from, message)
     case 'read': return onReadRequest(s, from, message.id, message.keys)
     case 'read-answer': return onReadAnswer(s, from, message.id, message.records)
+    case 'fence': return onFenceRequest(s, from, message.id, message.range)
+    case 'fence-answer': return onFenceAnswer(s, from, message.id, message.marks, message.above)
   }
 }
 

@@ -3,7 +3,7 @@ import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, S
 import type { Message } from './messages.js'
 import type { AppliedMarks } from './marks.js'
 import type { LockTable } from './locks.js'
-import type { DataRecord, HostId, Key, LogEntry, Op, Version, WriteId } from './types.js'
+import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op, Version, WriteId } from './types.js'
 
 export interface PendingWrite {
   /** The first try, then every retry of the same write id that arrived while it was in flight. */
@@ -132,11 +132,35 @@ export interface StrongRead {
   readonly asked: Set<HostId>
 }
 
-/** A read this host answers once its keys are settled: its own part of a strong read, or a peer's. */
+/**
+ * A read this host answers once its keys (or every key of its range) are settled: its own
+ * part of a strong read or a fence, or a peer's. `release` runs then.
+ */
 export interface HeldRead {
-  readonly keys: readonly Key[]
+  readonly keys: readonly Key[] | null
+  readonly range: KeyRange | null
   readonly since: number
-  readonly answer: (records: ReadonlyArray<DataRecord | undefined> | null) => void
+  readonly release: () => void
+}
+
+/** What a peer had applied when it answered a fence: its marks and the spans above them. */
+export interface FenceAnswer {
+  readonly marks: Readonly<Record<HostId, number>>
+  readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>>
+}
+
+/** A fence this host coordinates (SPEC §14.1): done once its marks cover every answer's. */
+export interface StrongFence {
+  readonly request: RequestId
+  readonly range: KeyRange
+  readonly deadline: number
+  /** This host's range is settled. */
+  settled: boolean
+  /** The marks each answering peer had applied once its range was settled. */
+  readonly answers: Map<HostId, FenceAnswer>
+  readonly asked: Set<HostId>
+  /** When this host last asked the answerers it lags for their entries. */
+  syncedAt: number
 }
 
 /**
@@ -222,6 +246,8 @@ export interface NodeState {
   readonly strongReads: Map<RequestId, StrongRead>
   /** Reads waiting for their keys to settle: this host's own parts of strong reads, and peers'. */
   readonly heldReads: HeldRead[]
+  /** Fences this host coordinates, by request (SPEC §14.1). */
+  readonly fences: Map<RequestId, StrongFence>
   /**
    * What follows a durable apply batch: its own decisions (by `source: 'own'`) and the peers to
    * ask for more. Set by the node, so that the apply pipeline depends on nothing above it.

@@ -2,7 +2,7 @@ import { assert } from './assert.js'
 import { isMajority } from './config.js'
 import type { ReadFailure, RequestId } from './effects.js'
 import { type HeldRead, type NodeState, type StrongRead, read, send } from './state.js'
-import { type DataRecord, type HostId, type Key, recordBytes } from './types.js'
+import { type DataRecord, type HostId, type Key, type KeyRange, inRange, recordBytes } from './types.js'
 import { compareVersions } from './version.js'
 
 /**
@@ -13,7 +13,7 @@ import { compareVersions } from './version.js'
  */
 
 /** Peers whose answers, with this host's, meet every write quorum: `n − minConsensus − 1`. */
-function answersNeeded (s: NodeState): number {
+export function answersNeeded (s: NodeState): number {
   if (s.config.mutation === 'strong-read-alone') return 0
   return Math.max(0, s.peerCount - s.config.minConsensus)
 }
@@ -31,7 +31,7 @@ export function submitStrongRead (s: NodeState, request: RequestId, keys: readon
   const strong: StrongRead = { request, keys, deadline: s.now + s.config.writeTimeoutMs, answers: new Map(), asked: new Set() }
   s.strongReads.set(request, strong)
   // This host's own answer is held like a peer's: once its keys are settled.
-  hold(s, keys, (records) => {
+  holdRecords(s, keys, (records) => {
     if (s.strongReads.get(request) !== strong) return
     if (records === null) {
       finish(s, strong, { ok: false, reason: 'too-large' })
@@ -59,7 +59,7 @@ function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
 export function onReadRequest (s: NodeState, from: HostId, id: number, keys: readonly Key[]): void {
   // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC §14).
   if (s.recovery?.kind === 'asking') return
-  hold(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records }) })
+  holdRecords(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records }) })
 }
 
 export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null): void {
@@ -92,7 +92,7 @@ function finish (s: NodeState, strong: StrongRead, result: { ok: true, records: 
   s.out.push({ type: 'read-result', request: strong.request, result })
 }
 
-function fail (s: NodeState, request: RequestId, reason: ReadFailure): void {
+export function fail (s: NodeState, request: RequestId, reason: ReadFailure): void {
   s.out.push({ type: 'read-result', request, result: { ok: false, reason } })
 }
 
@@ -112,40 +112,61 @@ export function onStrongReadsClose (s: NodeState): void {
   for (const strong of [...s.strongReads.values()]) finish(s, strong, { ok: false, reason: 'closed' })
 }
 
-function hold (s: NodeState, keys: readonly Key[], answer: HeldRead['answer']): void {
-  s.heldReads.push({ keys, since: s.now, answer })
+/** Holds a read of `keys`' records until they are settled, then reads them and calls `answer`. */
+function holdRecords (s: NodeState, keys: readonly Key[], answer: (records: ReadonlyArray<DataRecord | undefined> | null) => void): void {
+  s.heldReads.push({
+    keys,
+    range: null,
+    since: s.now,
+    release: () => {
+      read(s, { type: 'records', keys }, (result) => {
+        assert(result.type === 'records', `storage answered a records query with ${result.type}`)
+        const bytes = result.records.reduce((sum, record, i) => sum + (record === undefined ? 0 : recordBytes(keys[i] as Key, record)), 0)
+        // An answer that cannot fit a message is refused rather than sent to be dropped.
+        answer(bytes > s.config.catchUpBytesMax ? null : result.records)
+      })
+    }
+  })
+}
+
+/** Holds `release` until every key of `range` is settled. */
+export function holdRange (s: NodeState, range: KeyRange, release: () => void): void {
+  s.heldReads.push({ keys: null, range, since: s.now, release })
 }
 
 /**
- * Reads the records of every held read whose keys are settled: no lock on them (a transaction
+ * Releases every held read whose keys (or range) are settled: no lock on them (a transaction
  * of this host in flight, or one it voted for and has not heard decided), and no apply job
- * queued or in progress that writes them. A read issued then sees every decision this host
- * knows of on those keys (storage reads follow the writes issued before them, SPEC §2.3).
- * Called at the end of every step.
+ * queued or in progress that writes them. A storage read issued then sees every decision this
+ * host knows of on those keys (storage reads follow the writes issued before them, SPEC
+ * §2.3), and its marks cover them. Called at the end of every step.
  */
 export function pumpHeldReads (s: NodeState): void {
   // A host that may have lost decisions answers nothing, not even its own reads, until it knows.
   if (s.heldReads.length === 0 || s.recovery?.kind === 'asking') return
-  const busy = s.config.mutation === 'strong-read-ignores-locks' ? new Set<Key>() : applyingKeys(s)
-  const free = (key: Key): boolean => s.config.mutation === 'strong-read-ignores-locks' || s.locks.holders(key) === undefined
+  const ignoreLocks = s.config.mutation === 'strong-read-ignores-locks'
+  const busy = ignoreLocks ? new Set<Key>() : applyingKeys(s)
+  if (busy === 'all') return
+  const free = (key: Key): boolean => ignoreLocks || (s.locks.holders(key) === undefined && !busy.has(key))
+  const settled = (held: HeldRead): boolean => {
+    if (held.keys !== null) return held.keys.every(free)
+    const range = held.range as KeyRange
+    if (ignoreLocks) return true
+    for (const key of s.locks.keys()) if (inRange(key, range)) return false
+    for (const key of busy) if (inRange(key, range)) return false
+    return true
+  }
   const ready: HeldRead[] = []
   for (let i = 0; i < s.heldReads.length;) {
     const held = s.heldReads[i] as HeldRead
-    if (busy !== 'all' && held.keys.every((key) => free(key) && !busy.has(key))) {
+    if (settled(held)) {
       ready.push(held)
       s.heldReads.splice(i, 1)
     } else {
       i++
     }
   }
-  for (const held of ready) {
-    read(s, { type: 'records', keys: held.keys }, (result) => {
-      assert(result.type === 'records', `storage answered a records query with ${result.type}`)
-      const bytes = result.records.reduce((sum, record, i) => sum + (record === undefined ? 0 : recordBytes(held.keys[i] as Key, record)), 0)
-      // An answer that cannot fit a message is refused rather than sent to be dropped.
-      held.answer(bytes > s.config.catchUpBytesMax ? null : result.records)
-    })
-  }
+  for (const held of ready) held.release()
 }
 
 /** The keys the apply pipeline is about to write, or 'all' while a full copy is among its jobs. */

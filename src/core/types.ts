@@ -33,6 +33,20 @@ export interface Version {
   readonly seq: number
 }
 
+/** A range of keys, as iterators take it: each bound optional. Keys compare as their bytes do. */
+export interface KeyRange {
+  readonly gt?: Key | undefined
+  readonly gte?: Key | undefined
+  readonly lt?: Key | undefined
+  readonly lte?: Key | undefined
+}
+
+/** Whether `key` lies in `range`. */
+export function inRange (key: Key, range: KeyRange): boolean {
+  return (range.gt === undefined || key > range.gt) && (range.gte === undefined || key >= range.gte) &&
+    (range.lt === undefined || key < range.lt) && (range.lte === undefined || key <= range.lte)
+}
+
 /** The stored state of one user key: a value, or a tombstone (`value: null`). */
 export interface DataRecord {
   readonly value: Value | null

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import { type Server, type Socket, connect, createServer } from 'node:net'
-import type { Key, Op } from '../core/index.js'
+import type { Key, KeyRange, Op } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import type { FeedEntry } from '../feed/feed-log.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -60,6 +60,11 @@ export class EventRelayServer {
         const feed = text.startsWith('{"feed":') ? parseFeedRequest(text) : null
         if (feed !== null) {
           answer(feed.id, serve.feed(feed.request).then((reply) => ({ feedPage: { id: feed.id, ...encodeReply(reply) } })))
+          return true
+        }
+        const fence = text.startsWith('{"fence":') ? parseFenceRequest(text) : null
+        if (fence !== null) {
+          answer(fence.id, serve.fence(fence.range).then(() => ({ fenced: { id: fence.id } })))
           return true
         }
         const read = text.startsWith('{"read":') ? parseReadRequest(text) : null
@@ -125,6 +130,8 @@ export interface RelayedRequests {
   readonly feed: (request: FeedRequest) => Promise<FeedReply>
   /** Strong reads of data keys (latin1), each value or undefined. */
   readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+  /** Fences over ranges of data keys (latin1), for strong iterators. */
+  readonly fence: (range: KeyRange) => Promise<void>
 }
 
 /** A guest's end of the events socket. Each request fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
@@ -133,6 +140,8 @@ export interface EventFollower {
   readFeed: (request: FeedRequest) => Promise<FeedReply>
   /** Asks the leader for a strong read of data keys (latin1). */
   readStrong: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+  /** Asks the leader for a fence over a range of data keys (latin1). */
+  fence: (range: KeyRange) => Promise<void>
   destroy: () => void
 }
 
@@ -157,7 +166,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       if (ops !== null) onChange(ops)
     } else if (text.startsWith('{"feedAt":')) {
       onFeed()
-    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"failed":')) {
+    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"fenced":') || text.startsWith('{"failed":')) {
       const answer = parseAnswer(text)
       const waiting = answer === null ? undefined : pending.get(answer.id)
       if (answer === null || waiting === undefined) return true
@@ -170,7 +179,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
     }
     return true
   })
-  const ask = (kind: 'feed' | 'read', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
+  const ask = (kind: 'feed' | 'read' | 'fence', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
     if (socket.destroyed) {
       reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
       return
@@ -189,6 +198,10 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       const answer = await ask('read', { keys })
       if (!('values' in answer) || answer.values.length !== keys.length) throw createError('The local leader answered a read with something else', CODES.PROTOCOL_ERROR)
       return answer.values
+    },
+    fence: async (range) => {
+      const answer = await ask('fence', { range })
+      if (!('fenced' in answer)) throw createError('The local leader answered a fence with something else', CODES.PROTOCOL_ERROR)
     },
     destroy: () => { socket.destroy() }
   }
@@ -239,7 +252,24 @@ function parseFeedRequest (text: string): { id: number, request: FeedRequest } |
   }
 }
 
-type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> }
+type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> } | { id: number, fenced: true }
+
+function parseFenceRequest (text: string): { id: number, range: KeyRange } | null {
+  try {
+    const { fence } = JSON.parse(text) as { fence?: unknown }
+    if (typeof fence !== 'object' || fence === null) return null
+    const { id, range } = fence as Record<string, unknown>
+    if (!isCount(id) || typeof range !== 'object' || range === null) return null
+    const checked: Record<string, string> = {}
+    for (const [name, key] of Object.entries(range)) {
+      if (!['gt', 'gte', 'lt', 'lte'].includes(name) || typeof key !== 'string') return null
+      checked[name] = key
+    }
+    return { id, range: checked }
+  } catch {
+    return null
+  }
+}
 
 function parseReadRequest (text: string): { id: number, keys: Key[] } | null {
   try {
@@ -255,7 +285,11 @@ function parseReadRequest (text: string): { id: number, keys: Key[] } | null {
 
 function parseAnswer (text: string): Answer | { id: number, error: Error } | null {
   try {
-    const { feedPage, values: read, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, failed?: unknown }
+    const { feedPage, values: read, fenced, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, fenced?: unknown, failed?: unknown }
+    if (typeof fenced === 'object' && fenced !== null) {
+      const { id } = fenced as Record<string, unknown>
+      return isCount(id) ? { id, fenced: true } : null
+    }
     if (typeof read === 'object' && read !== null) {
       const { id, values } = read as Record<string, unknown>
       if (!isCount(id) || !Array.isArray(values) || !values.every((value) => value === null || typeof value === 'string')) return null
@@ -289,7 +323,8 @@ function isCount (value: unknown): value is number {
 
 const NO_REQUESTS: RelayedRequests = {
   feed: async () => { throw createError('This relay serves no feed', CODES.NOT_SUPPORTED) },
-  read: async () => { throw createError('This relay serves no reads', CODES.NOT_SUPPORTED) }
+  read: async () => { throw createError('This relay serves no reads', CODES.NOT_SUPPORTED) },
+  fence: async () => { throw createError('This relay serves no fences', CODES.NOT_SUPPORTED) }
 }
 
 function noop (): void {}

@@ -4,6 +4,7 @@ import { finished, pipeline } from 'readable-stream'
 import { ManyLevelGuest } from 'many-level'
 import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { asBuffer } from '../replicator/bytes.js'
+import { rangeKeys } from './leadership.js'
 import { CODES, createError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -58,6 +59,10 @@ export class GuestRoute implements Route {
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
     this.#events.readFeed(request).then((reply) => { callback(null, reply) }, callback)
+  }
+
+  fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {
+    this.#events.fence(rangeKeys(range)).then(() => { callback() }, callback)
   }
 
   readStrong (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {

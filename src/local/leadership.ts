@@ -5,7 +5,7 @@ import { pipeline } from 'readable-stream'
 import type { AbstractBatchOptions } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { ManyLevelHost } from 'many-level'
-import { type Key, type Op, type WriteId, bytesToKey } from '../core/index.js'
+import { type Key, type KeyRange, type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { Replicator } from '../replicator/replicator.js'
 import type { ReplicatorOptions } from '../replicator/options.js'
@@ -14,7 +14,7 @@ import { type AppliedListener, ON_APPLIED } from '../replicator/applied-option.j
 import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
 import { type FeedReply, type FeedRequest, readShifted } from '../feed/feed-source.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
-import { READ_STRONG } from '../replicator/read-strong-option.js'
+import { FENCE, READ_STRONG } from '../replicator/read-strong-option.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
@@ -90,7 +90,8 @@ export class Leadership implements Route {
     this.#replicator = Replicator(root, { ...options.replicator, [ON_APPLIED]: onApplied } as ReplicatorOptions)
     this.#relay = new EventRelayServer(options.paths.events, {
       feed: async (request) => await this.#readFeed(request),
-      read: async (keys) => await this.#readStrong(keys)
+      read: async (keys) => await this.#readStrong(keys),
+      fence: async (range) => { await this.#fence(range) }
     })
     this.#unwatchFeed = this.#replicator[FEED_SOURCE].watch(() => {
       options.onFeed()
@@ -160,6 +161,24 @@ export class Leadership implements Route {
 
   readStrong (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {
     this.#readStrong(keys.map(bytesToKey)).then((values) => { callback(null, values.map((value) => value === undefined ? undefined : asBuffer(value))) }, callback)
+  }
+
+  fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {
+    this.#fence(rangeKeys(range)).then(() => { callback() }, callback)
+  }
+
+  /** A fence over a range of data keys (latin1, without the data sublevel's prefix): the range shifted into the sublevel. */
+  async #fence (range: KeyRange): Promise<void> {
+    if (this.lost) throw resigned()
+    const shifted: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
+    for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+      const key = range[name]
+      if (key !== undefined) shifted[name] = this.#dataPrefix + key
+    }
+    // Unbounded ends stay within the sublevel: its prefix, up to the next one.
+    if (shifted.gt === undefined && shifted.gte === undefined) shifted.gte = this.#dataPrefix
+    if (shifted.lt === undefined && shifted.lte === undefined) shifted.lt = this.#dataPrefix.slice(0, -1) + String.fromCharCode(this.#dataPrefix.charCodeAt(this.#dataPrefix.length - 1) + 1)
+    await this.#replicator[FENCE](shifted)
   }
 
   /** A strong read of data keys (latin1, without the data sublevel's prefix). */
@@ -254,6 +273,16 @@ function servedDatabase (leadership: Leadership): unknown {
       data.batch(written as BatchOp[], id === null ? options : { ...options, [WRITE_ID]: id }, callback)
     }
   }
+}
+
+/** A range of Buffers as core keys (latin1). */
+export function rangeKeys (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }): KeyRange {
+  const keys: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const bound = range[name]
+    if (bound !== undefined) keys[name] = bytesToKey(bound)
+  }
+  return keys
 }
 
 function resigned (): Error {

@@ -33,10 +33,13 @@ export class ResumableIterator extends AbstractIterator<IteratorOwner, Buffer, B
   #last: Buffer | null = null
   /** A seek's target, until a key is read from it. */
   #seek: Buffer | null = null
+  /** A strong iterator's fence (SPEC §14.1), until it holds: nothing is read before. */
+  #fence: IteratorRange | null
 
-  constructor (db: IteratorOwner, session: Session, options: IteratorRange & { keys?: boolean, values?: boolean, limit?: number }) {
+  constructor (db: IteratorOwner, session: Session, options: IteratorRange & { keys?: boolean, values?: boolean, limit?: number }, strong = false) {
     super(db, options as ConstructorParameters<typeof AbstractIterator<IteratorOwner, Buffer, Buffer>>[1])
     this.#session = session
+    this.#fence = strong ? defined(options) : null
     this.#range = { gt: options.gt, gte: options.gte, lt: options.lt, lte: options.lte, reverse: options.reverse === true }
     this.#keys = options.keys !== false
     this.#values = options.values !== false
@@ -50,7 +53,20 @@ export class ResumableIterator extends AbstractIterator<IteratorOwner, Buffer, B
     })
   }
 
-  _nextv (size: number, _options: object, callback: NextvCallback): void {
+  _nextv (size: number, options: object, callback: NextvCallback): void {
+    const fence = this.#fence
+    if (fence !== null) {
+      // On whichever route is current: every process of the host reads the same replica.
+      this.#session.run<void>((route, done) => { route.fence(fence, done) }, (error) => {
+        if (error != null) {
+          callback(error)
+          return
+        }
+        this.#fence = null
+        this._nextv(size, options, callback)
+      })
+      return
+    }
     this.#session.run<Array<[Buffer, Buffer]>>((route, done) => {
       this.#on(route).nextv(size, done as NextvCallback)
     }, (error, entries) => {

@@ -28,6 +28,8 @@ export interface Route {
   getMany: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
   /** A strong read of `keys` (SPEC §14): each value, or undefined. */
   readStrong: (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>) => void
+  /** Holds until the host has applied every write on `range` decided before the call (SPEC §14.1). */
+  fence: (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback) => void
   /** Reads a page of the host's change feed, in the data's key space (SPEC §13.3). */
   readFeed: (request: FeedRequest, callback: ReadCallback<FeedReply>) => void
   /** Writes `ops` as one transaction named `id` (SPEC §4.7). */

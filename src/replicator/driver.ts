@@ -1,5 +1,5 @@
 import { Node } from '../core/index.js'
-import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, Message, Op, StorageWrite, WriteId } from '../core/index.js'
+import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, KeyRange, Message, Op, StorageWrite, WriteId } from '../core/index.js'
 import { CODES, createError, readError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
 import type { DurabilityWitness, Progress } from '../storage/witness.js'
@@ -30,7 +30,9 @@ export interface DriverOptions {
 }
 
 interface StrongReadRequest {
+  /** A strong read of keys, or a fence over a range (SPEC §14.1). */
   readonly keys: readonly Key[]
+  readonly range: KeyRange | null
   readonly resolve: (records: ReadonlyArray<DataRecord | undefined>) => void
   readonly reject: (error: Error) => void
 }
@@ -108,9 +110,20 @@ export class CoreDriver {
     if (this.#closed) return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
     const request = this.#nextRequest++
     return new Promise((resolve, reject) => {
-      this.#reads.set(request, { keys, resolve, reject })
+      this.#reads.set(request, { keys, range: null, resolve, reject })
       this.#holdWhileBusy()
       this.#step({ type: 'strong-read', ...this.#time(), request, keys })
+    })
+  }
+
+  /** Resolves once this host has applied every write on `range` decided before the call (SPEC §14.1). */
+  fence (range: KeyRange): Promise<void> {
+    if (this.#closed) return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
+    const request = this.#nextRequest++
+    return new Promise((resolve, reject) => {
+      this.#reads.set(request, { keys: [], range, resolve: () => { resolve() }, reject })
+      this.#holdWhileBusy()
+      this.#step({ type: 'fence', ...this.#time(), request, range })
     })
   }
 
@@ -122,7 +135,9 @@ export class CoreDriver {
     const writes = this.#made.splice(0)
     // A core booted meanwhile took them with every other request.
     if (writes.length > 0) this.#step({ type: 'write', ...this.#time(), writes })
-    for (const [request, { keys }] of this.#reads) this.#step({ type: 'strong-read', ...this.#time(), request, keys })
+    for (const [request, { keys, range }] of this.#reads) {
+      this.#step(range === null ? { type: 'strong-read', ...this.#time(), request, keys } : { type: 'fence', ...this.#time(), request, range })
+    }
   }
 
   connected (peer: HostId): void {
@@ -216,7 +231,9 @@ export class CoreDriver {
     this.#made.length = 0
     const writes = [...this.#requests].map(([request, { ops, id }]) => ({ request, ops, id }))
     if (writes.length > 0) this.#step({ type: 'write', ...this.#time(), writes })
-    for (const [request, { keys }] of this.#reads) this.#step({ type: 'strong-read', ...this.#time(), request, keys })
+    for (const [request, { keys, range }] of this.#reads) {
+      this.#step(range === null ? { type: 'strong-read', ...this.#time(), request, keys } : { type: 'fence', ...this.#time(), request, range })
+    }
   }
 
   /** A tick is pending work only while a write waits on it: an idle Replicator holds nothing open. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'events'
 import type { Duplex } from 'readable-stream'
 import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
-import type { Key, Op, WriteId } from '../core/index.js'
+import type { Key, KeyRange, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore, type StoreDatabase } from '../storage/store.js'
 import { bytesOverStrings } from '../storage/string-store.js'
@@ -18,7 +18,7 @@ import { FeedLog } from '../feed/feed-log.js'
 import { type FeedReply, type FeedRequest, type FeedSource, readFeedLog } from '../feed/feed-source.js'
 import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
-import { READ_STRONG } from './read-strong-option.js'
+import { FENCE, READ_STRONG } from './read-strong-option.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -71,6 +71,8 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   readonly [FEED_SOURCE]: FeedSource
   /** Strong reads of core keys, as QuorumLevel's leader serves them to its processes. */
   readonly [READ_STRONG]: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+  /** Fences over ranges of core keys, for strong iterators (SPEC §14.1). */
+  readonly [FENCE]: (range: KeyRange) => Promise<void>
 }
 
 interface ReplicatorConstructor {
@@ -105,7 +107,10 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#options = resolveOptions(options)
     this.#onApplied = (options as { [ON_APPLIED]?: AppliedListener } | undefined)?.[ON_APPLIED]
     this.#db = db as Database
-    this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }), async (keys) => await this.#readStrong(keys))
+    this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }), {
+      read: async (keys) => await this.#readStrong(keys),
+      fence: async (range) => { await this.#fence(range) }
+    })
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
     this.#peers = new PeerRegistry(peers, {
       connection: { address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs },
@@ -268,6 +273,18 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
 
   get [READ_STRONG] (): (keys: Key[]) => Promise<Array<Uint8Array | undefined>> {
     return async (keys) => await this.#readStrong(keys)
+  }
+
+  get [FENCE] (): (range: KeyRange) => Promise<void> {
+    return async (range) => await this.#fence(range)
+  }
+
+  async #fence (range: KeyRange): Promise<void> {
+    await this.#started
+    if (this.#failure !== null) throw this.#failure
+    const driver = this.#driver
+    if (driver === null || this.#state !== 'open') throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    await driver.fence(range)
   }
 
   #write (ops: Op[], id: WriteId): Promise<void> {

@@ -1,5 +1,6 @@
 import ModuleError from 'module-error'
-import type { Key, Op, WriteId } from '../core/index.js'
+import type { Key, KeyRange, Op, WriteId } from '../core/index.js'
+import { FencedIterator, type PrivateIterator } from './fenced-iterator.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
@@ -57,8 +58,11 @@ const textDecoder = new TextDecoder()
 const CLEAR_CHUNK_KEYS = 1_000
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
-/** A strong read of core keys: each one's value, or undefined (SPEC §14). */
-type ReadStrong = (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+/** Strong reads (SPEC §14): of core keys, each one's value or undefined; and fences over ranges. */
+interface ReadStrong {
+  readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
+  readonly fence: (range: KeyRange) => Promise<void>
+}
 
 /** How a database's private write methods take data: bytes as they are, Node Buffers, or strings. */
 type StoreFormat = 'view' | 'buffer' | 'utf8'
@@ -152,7 +156,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     return wanted === 'view' ? bytes : asBuffer(bytes)
   }
   const strongValues = async (keys: unknown[], options: ReadOptions): Promise<Array<unknown>> => {
-    const values = await readStrong(keys.map(checkedKey))
+    const values = await readStrong.read(keys.map(checkedKey))
     return values.map((value) => value === undefined ? undefined : readValue(value, options))
   }
 
@@ -212,13 +216,18 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     }
   }
   db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }
-  // Iterators read locally; one that asks for more is refused rather than quietly local.
+  // A strong iterator waits for a fence, then reads the database's own (SPEC §14.1). Key and
+  // value iterators are abstract-level's defaults over it, found on its base class.
   for (const name of ['_iterator', '_keys', '_values'] as const) {
     const open = own[name]
     if (typeof open !== 'function') continue
     db[name] = function (this: unknown, options: ReadOptions) {
-      refuseStrongIterator(options)
-      return open.call(this, options)
+      if (!isStrong(options)) return open.call(this, options)
+      // abstract-level 2 and 3 iterators are another class hierarchy: refused rather than read locally.
+      if (promises) throw createError("consistency 'strong' on iterators needs an abstract-level 1 database (or QuorumLevel); use getMany()", CODES.NOT_SUPPORTED, { expected: true })
+      if (name !== '_iterator') return baseMethods(db)[name].call(this, options)
+      const range = rangeOf(options as Record<string, unknown>)
+      return new FencedIterator(db as never, options as object, readStrong.fence(range), () => open.call(this, options) as PrivateIterator)
     }
   }
 
@@ -251,12 +260,24 @@ export function isStrong (options: ReadOptions): boolean {
   throw createError("consistency must be 'local' or 'strong'", CODES.INVALID_OPTION, { expected: true })
 }
 
-/**
- * Iterators read this host's replica only.
- * @throws {ModuleError} `LEVEL_NOT_SUPPORTED` for `consistency: 'strong'`, `LEVEL_INVALID_OPTION` for an unknown one.
- */
-export function refuseStrongIterator (options: ReadOptions): void {
-  if (isStrong(options)) throw createError("Iterators read this host's replica: consistency 'strong' is for get() and getMany()", CODES.NOT_SUPPORTED, { expected: true })
+/** An iterator's range, as abstract-level hands it over (encoded), as core keys. */
+export function rangeOf (options: Record<string, unknown>): KeyRange {
+  const range: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+    if (options[name] !== undefined) range[name] = bytesToKey(toBytes(options[name]))
+  }
+  return range
+}
+
+/** abstract-level 1's own `_keys` and `_values`, which read through `_iterator`. */
+function baseMethods (db: object): Record<'_keys' | '_values', (options: unknown) => unknown> {
+  for (let proto: unknown = Object.getPrototypeOf(db); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const candidate = proto as { constructor?: { name?: string }, _keys?: (options: unknown) => unknown, _values?: (options: unknown) => unknown }
+    if (candidate.constructor?.name === 'AbstractLevel' && Object.hasOwn(candidate, '_keys') && candidate._keys !== undefined && candidate._values !== undefined) {
+      return { _keys: candidate._keys, _values: candidate._values }
+    }
+  }
+  throw createError('Replicator wraps abstract-level databases; this one has no AbstractLevel base', CODES.NOT_SUPPORTED, { expected: true })
 }
 
 function userKey (key: unknown): string {

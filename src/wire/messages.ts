@@ -1,4 +1,4 @@
-import type { DataRecord, HostId, Key, LogEntry, Message, Op } from '../core/index.js'
+import type { DataRecord, HostId, Key, KeyRange, LogEntry, Message, Op } from '../core/index.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
 import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SPANS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
 import {
@@ -20,7 +20,7 @@ import {
  */
 
 const MESSAGE_TYPES = [
-  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer'
+  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer'
 ] as const satisfies ReadonlyArray<Message['type']>
 
 // Sequence numbers start at 1 (0 means "nothing applied" in marks); times, clocks, snapshot
@@ -57,7 +57,24 @@ export function messageToWire (message: Message): unknown {
     case 'read': return { type: message.type, id: message.id, keys: message.keys.map(keyToBytes) }
     // An absent record is null: msgpack has no undefined that survives every encoder.
     case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)) }
+    case 'fence': return { type: message.type, id: message.id, range: rangeToWire(message.range) }
+    case 'fence-answer': return { type: message.type, id: message.id, marks: message.marks === null ? null : { ...message.marks }, above: message.above === null ? null : spansByOriginToWire(message.above) }
   }
+}
+
+/** A range with every bound present: bytes, or null for none. */
+function rangeToWire (range: KeyRange): unknown {
+  const bound = (key: Key | undefined): Uint8Array | null => key === undefined ? null : keyToBytes(key)
+  return { gt: bound(range.gt), gte: bound(range.gte), lt: bound(range.lt), lte: bound(range.lte) }
+}
+
+function rangeFromWire (value: unknown, path: string): KeyRange {
+  const m = expectShape(value, path, ['gt', 'gte', 'lt', 'lte'])
+  const range: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+    if (m[name] !== null) range[name] = bytesToKey(expectBytes(m[name], `${path}.${name}`))
+  }
+  return range
 }
 
 function opToWire (op: Op): unknown {
@@ -156,6 +173,21 @@ export function messageFromWire (value: unknown): Message {
         ? null
         : Array.from(expectArray(m['records'], `${path}.records`, OPS_PER_MESSAGE_MAX), (record, i) => record === null ? undefined : dataRecordFromWire(record, `${path}.records[${i}]`))
       return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records }
+    }
+    case 'fence': {
+      const m = expectShape(value, path, ['type', 'id', 'range'])
+      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), range: rangeFromWire(m['range'], `${path}.range`) }
+    }
+    case 'fence-answer': {
+      const m = expectShape(value, path, ['type', 'id', 'marks', 'above'])
+      // Both or neither: an answer without its spans could claim too little.
+      if ((m['marks'] === null) !== (m['above'] === null)) throw invalid(`${path}.above`, 'must be null exactly when marks is')
+      return {
+        type,
+        id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN),
+        marks: m['marks'] === null ? null : marksFromWire(m['marks'], `${path}.marks`),
+        above: m['above'] === null ? null : spansByOriginFromWire(m['above'], `${path}.above`)
+      }
     }
   }
 }

@@ -54,6 +54,11 @@ test('a guest\'s strong read sees a write acknowledged on another host that its 
     await users.put('ann', 'hi')
     assert.equal(await guestC.sublevel<string, string>('users', { valueEncoding: 'utf8' }).get('ann', STRONG), 'hi')
     await assert.rejects(guestC.get('none', STRONG), { code: 'LEVEL_NOT_FOUND' })
+    // A strong iterator of a guest: the fence through its leader, then its own reads.
+    await guestA.batch([{ type: 'put', key: 'z1', value: 1 }, { type: 'put', key: 'z2', value: 2 }])
+    assert.deepEqual(await guestC.iterator({ gte: 'z', ...STRONG }).all(), [['z1', 1], ['z2', 2]])
+    assert.deepEqual(await guestC.keys({ gte: 'x', lt: 'z', reverse: true, ...STRONG }).all(), ['y', 'x'])
+    assert.deepEqual(await guestC.sublevel<string, string>('users', { valueEncoding: 'utf8' }).iterator(STRONG).all(), [['ann', 'hi']])
     await assert.rejects(guestC.get('x', { consistency: 'eventual' } as typeof STRONG), { code: 'LEVEL_INVALID_OPTION' })
   } finally {
     for (const db of [...instances].reverse()) await db.close()

@@ -78,6 +78,24 @@ test('a write on one host, then a strong read on another that has not applied it
   })
 })
 
+test('a strong iterator on a host that has not applied a write waits until it has, then sees it', { timeout: 30_000 }, async () => {
+  await withCluster(1, async (hosts, cut) => {
+    const [a, , c] = hosts as [Host, Host, Host]
+    await a.db.batch([{ type: 'put', key: 'a1', value: 1 }, { type: 'put', key: 'a2', value: 2 }, { type: 'put', key: 'b1', value: 3 }])
+    // Bounded: the Replicator's own records share the database, above every key here.
+    await eventually(async () => (await c.db.keys({ lt: 'c' }).all()).join() === 'a1,a2,b1', 5_000, 'c holds the first batch')
+    cut(0, 2, true)
+    await a.db.batch([{ type: 'put', key: 'a2', value: 20 }, { type: 'put', key: 'a3', value: 30 }, { type: 'del', key: 'a1' }])
+    assert.deepEqual(await c.db.iterator({ gte: 'a', lt: 'b' }).all(), [['a1', 1], ['a2', 2]], 'a local iterator is local')
+    assert.deepEqual(await c.db.iterator({ gte: 'a', lt: 'b', ...STRONG }).all(), [['a2', 20], ['a3', 30]])
+    assert.deepEqual(await c.db.keys({ lt: 'c', reverse: true, ...STRONG }).all(), ['b1', 'a3', 'a2'])
+    assert.deepEqual(await c.db.values({ gt: 'a2', lt: 'c', ...STRONG }).all(), [30, 3])
+    // Through a sublevel, in its encodings.
+    await a.db.sublevel<string, string>('users', { valueEncoding: 'utf8' }).put('ann', 'hi')
+    assert.deepEqual(await c.db.sublevel<string, string>('users', { valueEncoding: 'utf8' }).iterator(STRONG).all(), [['ann', 'hi']])
+  })
+})
+
 test('strong reads need a majority minConsensus, and a known consistency', { timeout: 30_000 }, async () => {
   await withCluster(0, async (hosts) => {
     const [a] = hosts as [Host]

@@ -1,5 +1,5 @@
-import { Node, compareVersions, isMajority } from '../../src/core/index.js'
-import type { Change, DataRecord, Effect, HostId, Input, Key, LogEntry, Message, Mutation, Op, ReadResult, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
+import { Node, compareVersions, inRange, isMajority } from '../../src/core/index.js'
+import type { Change, DataRecord, Effect, HostId, Input, Key, KeyRange, LogEntry, Message, Mutation, Op, ReadResult, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
 import { EventHeap } from './heap.js'
 import { type RegisterOp, checkRegisters } from './linearizability.js'
 import { Prng } from './prng.js'
@@ -89,6 +89,7 @@ type SimEvent =
   | { readonly kind: 'write', readonly host: HostId }
   | { readonly kind: 'read', readonly host: HostId }
   | { readonly kind: 'strong-read', readonly host: HostId }
+  | { readonly kind: 'strong-scan', readonly host: HostId }
   | { readonly kind: 'answer', readonly host: HostId, readonly incarnation: number, readonly request: number, readonly result: WriteResult }
   | { readonly kind: 'crash', readonly host: HostId, readonly downMs: number | null, readonly power: boolean }
   | { readonly kind: 'restart', readonly host: HostId }
@@ -171,7 +172,9 @@ interface Decision {
 interface StrongReadCall {
   readonly host: HostId
   readonly incarnation: number
-  readonly key: Key
+  /** A strong read's key, or a strong scan's range (a fence, then a read of the replica). */
+  readonly key: Key | null
+  readonly range: KeyRange | null
   readonly invokedAt: number
 }
 
@@ -289,7 +292,7 @@ class Simulation {
     this.#refreshLinks()
     for (let i = 0; i < swarm.writes; i++) this.#events.push(at(), { kind: 'write', host: random.pick(ids) })
     for (let i = 0; i < swarm.reads; i++) this.#events.push(at(), { kind: 'read', host: random.pick(ids) })
-    for (let i = 0; i < swarm.strongReads; i++) this.#events.push(at(), { kind: 'strong-read', host: random.pick(ids) })
+    for (let i = 0; i < swarm.strongReads; i++) this.#events.push(at(), { kind: random.chance(0.5) ? 'strong-read' : 'strong-scan', host: random.pick(ids) })
     for (let i = 0; i < swarm.crashes; i++) {
       this.#events.push(at(), { kind: 'crash', host: random.pick(ids), downMs: random.chance(0.3) ? null : random.int(5, 400), power: false })
     }
@@ -379,6 +382,7 @@ class Simulation {
       case 'write': return this.#submitWrite(event.host)
       case 'read': return this.#read(event.host)
       case 'strong-read': return this.#strongRead(event.host)
+      case 'strong-scan': return this.#strongScan(event.host)
       case 'answer': return this.#answer(event)
       case 'crash': {
         const host = this.#host(event.host)
@@ -964,10 +968,24 @@ class Simulation {
     if (host.node === null || this.#healed) return
     const key = `k${this.#random.int(0, this.swarm.keys - 1)}`
     const request = this.#nextRequest++
-    this.#strongCalls.set(request, { host: id, incarnation: host.incarnation, key, invokedAt: this.now })
+    this.#strongCalls.set(request, { host: id, incarnation: host.incarnation, key, range: null, invokedAt: this.now })
     this.stats.strongReads++
     this.#log(`${id} strong-read ${key} #${request}`)
     this.#step(host, { type: 'strong-read', ...this.#time(host), request, keys: [key] })
+  }
+
+  /** A fence over a range of keys, then a read of each key in it from the host's replica, as a strong iterator does. */
+  #strongScan (id: HostId): void {
+    const host = this.#host(id)
+    if (host.node === null || this.#healed) return
+    const a = this.#random.int(0, this.swarm.keys - 1)
+    const b = this.#random.int(a, this.swarm.keys - 1)
+    const range: KeyRange = { gte: `k${a}`, lte: `k${b}` }
+    const request = this.#nextRequest++
+    this.#strongCalls.set(request, { host: id, incarnation: host.incarnation, key: null, range, invokedAt: this.now })
+    this.stats.strongReads++
+    this.#log(`${id} strong-scan ${range.gte ?? ''}..${range.lte ?? ''} #${request}`)
+    this.#step(host, { type: 'fence', ...this.#time(host), request, range })
   }
 
   #strongReadAnswered (host: SimHost, request: number, result: ReadResult): void {
@@ -981,17 +999,28 @@ class Simulation {
       if ((result.reason === 'not-majority') === majority) throw new Violation(`strong-read: #${request} failed ${result.reason} with minConsensus ${this.swarm.minConsensus} of ${this.swarm.hosts} hosts`)
       return
     }
-    const record = result.records[0]
+    this.stats.strongReadsAnswered++
+    if (call.range !== null) {
+      // The fence holds: every key of the range, as the replica has it now.
+      for (let i = 0; i < this.swarm.keys; i++) {
+        const key = `k${i}`
+        if (inRange(key, call.range)) this.#strongReadOf(host, call, key, host.storage.data.get(key))
+      }
+      return
+    }
+    this.#strongReadOf(host, call, call.key as Key, result.records[0])
+  }
+
+  #strongReadOf (host: SimHost, call: StrongReadCall, key: Key, record: DataRecord | undefined): void {
     const value = record === undefined || record.value === null ? null : text(record.value)
     if (record !== undefined) {
       const decision = this.#decisions.get(`${record.version.origin}#${record.version.seq}`)
-      const op = decision?.entry.ops.filter((candidate) => candidate.key === call.key).pop()
+      const op = decision?.entry.ops.filter((candidate) => candidate.key === key).pop()
       if (op === undefined || (op.type === 'put' ? text(op.value) : null) !== value) {
-        throw new Violation(`dirty-read: ${host.id} strong-read ${call.key}=${value ?? '<deleted>'} at ${record.version.origin}#${record.version.seq}, which no commit wrote`)
+        throw new Violation(`dirty-read: ${host.id} strong-read ${key}=${value ?? '<deleted>'} at ${record.version.origin}#${record.version.seq}, which no commit wrote`)
       }
     }
-    this.stats.strongReadsAnswered++
-    this.#strongReads.push({ host: host.id, key: call.key, invokedAt: call.invokedAt, answeredAt: this.now, value, version: record?.version })
+    this.#strongReads.push({ host: host.id, key, invokedAt: call.invokedAt, answeredAt: this.now, value, version: record?.version })
   }
 
   /** Whether `host` has applied every commit decided anywhere so far. */
@@ -1244,6 +1273,8 @@ function describe (message: Message): string {
     case 'ack': return `ack #${message.seq}`
     case 'read': return `read ${message.id} [${message.keys.join(' ')}]`
     case 'read-answer': return `read-answer ${message.id}`
+    case 'fence': return `fence ${message.id}`
+    case 'fence-answer': return `fence-answer ${message.id} ${JSON.stringify(message.marks)}`
     case 'sync': return `sync ${JSON.stringify(message.marks)}`
     case 'entries': return `entries ${message.entries.map((entry) => `${entry.origin}#${entry.seq}${entry.kind === 'abort' ? 'x' : ''}`).join(' ')}${message.more ? ' +more' : ''}`
     case 'snapshot': return `snapshot s${message.session}.${message.part} ${message.records.length} records${message.marks === null ? '' : ` marks=${JSON.stringify(message.marks)}`}${message.done ? ' done' : ''}`

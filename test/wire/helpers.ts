@@ -74,6 +74,10 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'read', id: 0, keys: [] },
   { type: 'read', id: Number.MAX_SAFE_INTEGER, keys: [...HOSTILE_KEYS] },
   { type: 'read-answer', id: 7, records: null },
+  { type: 'fence', id: 1, range: {} },
+  { type: 'fence', id: 2, range: { gt: HOSTILE_KEYS[0] as Key, gte: 'a', lt: HOSTILE_KEYS[1] as Key, lte: '' } },
+  { type: 'fence-answer', id: 1, marks: null, above: null },
+  { type: 'fence-answer', id: 2, marks: { a: 3, constructor: 0 }, above: { a: [[5, 9]] } },
   {
     type: 'read-answer',
     id: 7,
@@ -82,7 +86,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
 ]
 
 /** Every message type the core defines; the round-trip test checks the samples cover them. */
-export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer']
+export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer']
 
 const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'constructor', 'Z'.repeat(64)]
 
@@ -126,6 +130,13 @@ export function randomMessage (random: Prng): Message {
       return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)) }
     }
     case 'read': return { type, id: randomInteger(random, 0), keys: Array.from({ length: random.int(0, 4) }, () => randomKey(random)) }
+    case 'fence': return { type, id: randomInteger(random, 0), range: random.chance(0.5) ? { gte: randomKey(random), lt: randomKey(random) } : { gt: randomKey(random), lte: randomKey(random) } }
+    case 'fence-answer': {
+      if (random.chance(0.2)) return { type, id: randomInteger(random, 0), marks: null, above: null }
+      const above: Record<HostId, Array<[number, number]>> = {}
+      for (const origin of Object.keys(randomMarks(random))) above[origin] = [[1, random.int(1, 9)]]
+      return { type, id: randomInteger(random, 0), marks: randomMarks(random), above }
+    }
     case 'read-answer': return {
       type,
       id: randomInteger(random, 0),
@@ -199,5 +210,6 @@ export async function assertRejectsCode (promise: Promise<unknown>, code: ErrorC
 export function withPlainMarks (message: Message): Message {
   if (message.type === 'sync') return { ...message, marks: { ...message.marks }, above: { ...message.above } }
   if (message.type === 'snapshot' && message.marks !== null) return { ...message, marks: { ...message.marks } }
+  if (message.type === 'fence-answer' && message.marks !== null && message.above !== null) return { ...message, marks: { ...message.marks }, above: { ...message.above } }
   return message
 }

@@ -63,7 +63,9 @@ const VALID: Record<Message['type'], unknown> = {
   recover: wire({ type: 'recover', start: 7 }),
   recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4] }),
   read: wire({ type: 'read', id: 3, keys: ['k'] }),
-  'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined] })
+  'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined] }),
+  fence: wire({ type: 'fence', id: 3, range: { gt: 'a', gte: 'b', lt: 'c', lte: 'd' } }),
+  'fence-answer': wire({ type: 'fence-answer', id: 3, marks: { a: 1 }, above: { b: [[3, 4]] } })
 }
 
 type Kind = 'seq' | 'counter' | 'boolean' | 'bytes' | 'nullable-bytes' | 'host-id' | 'array' | 'nullable-array' | 'object' | 'literal'
@@ -107,7 +109,9 @@ const FIELDS: ReadonlyArray<[Message['type'], Path, Kind]> = [
   ['read', ['id'], 'counter'], ['read', ['keys'], 'array'], ['read', ['keys', 0], 'bytes'],
   ['read-answer', ['id'], 'counter'], ['read-answer', ['records'], 'nullable-array'], ['read-answer', ['records', 0, 'value'], 'nullable-bytes'],
   ['read-answer', ['records', 0, 'version'], 'object'], ['read-answer', ['records', 0, 'version', 'ts'], 'counter'],
-  ['read-answer', ['records', 0, 'version', 'origin'], 'host-id'], ['read-answer', ['records', 0, 'version', 'seq'], 'seq']
+  ['read-answer', ['records', 0, 'version', 'origin'], 'host-id'], ['read-answer', ['records', 0, 'version', 'seq'], 'seq'],
+  ['fence', ['id'], 'counter'], ['fence', ['range'], 'object'], ['fence', ['range', 'gt'], 'nullable-bytes'], ['fence', ['range', 'lte'], 'nullable-bytes'],
+  ['fence-answer', ['id'], 'counter'], ['fence-answer', ['marks', 'a'], 'counter'], ['fence-answer', ['above', 'b'], 'array'], ['fence-answer', ['above', 'b', 0, 0], 'seq']
 ]
 
 /** Objects inside each sample, by path, and the fields each must have. */
@@ -115,7 +119,8 @@ const OBJECTS: ReadonlyArray<[Message['type'], Path]> = [
   ...(Object.keys(VALID) as Array<Message['type']>).map((type): [Message['type'], Path] => [type, []]),
   ['prepare', ['ops', 0]], ['prepare', ['ops', 1]], ['commit', ['ops', 0]], ['entries', ['entries', 0]], ['entries', ['entries', 1]],
   ['entries', ['entries', 0, 'ops', 0]], ['snapshot', ['records', 0, 1]], ['snapshot', ['records', 0, 1, 'version']],
-  ['read-answer', ['records', 0]], ['read-answer', ['records', 0, 'version']]
+  ['read-answer', ['records', 0]], ['read-answer', ['records', 0, 'version']],
+  ['fence', ['range']]
 ]
 
 function at (value: unknown, path: Path): unknown {

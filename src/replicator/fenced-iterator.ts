@@ -60,3 +60,69 @@ export class FencedIterator extends AbstractIterator<Database, unknown, unknown>
     this.#ready.then((inner) => { inner.close(callback) }, () => { callback() })
   }
 }
+
+/** The private methods of an abstract-level 2 or 3 iterator, which return promises. */
+interface PromisePrivateIterator {
+  _next: () => Promise<unknown>
+  _nextv: (size: number, options: object) => Promise<unknown>
+  _all: (options: object) => Promise<unknown>
+  _seek: (target: unknown, options: object) => void
+  close: () => Promise<void>
+}
+
+type IteratorClass = new (db: unknown, options: unknown) => object
+
+/** The `AbstractIterator` class an iterator descends from: each major version of abstract-level has its own. */
+export function abstractIteratorOf (iterator: object): IteratorClass {
+  for (let proto: unknown = Object.getPrototypeOf(iterator); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const constructor = (proto as { constructor?: { name?: string } }).constructor
+    if (constructor?.name === 'AbstractIterator') return constructor as unknown as IteratorClass
+  }
+  throw new TypeError('an abstract-level iterator descends from AbstractIterator')
+}
+
+/**
+ * The same as {@link FencedIterator} for an abstract-level 2 or 3 database: a subclass of that
+ * version's own `AbstractIterator`, made for it, driving its promise-returning private methods.
+ */
+export function fencedPromiseIterator (Base: IteratorClass, db: object, options: object, fence: Promise<void>, open: () => object): object {
+  class Fenced extends Base {
+    readonly #ready: Promise<PromisePrivateIterator>
+    #inner: PromisePrivateIterator | null = null
+    #seek: { target: unknown, options: object } | null = null
+
+    constructor () {
+      super(db, options)
+      this.#ready = fence.then(() => {
+        const inner = open() as PromisePrivateIterator
+        if (this.#seek !== null) inner._seek(this.#seek.target, this.#seek.options)
+        this.#inner = inner
+        return inner
+      })
+      this.#ready.catch(() => {})
+    }
+
+    async _next (): Promise<unknown> {
+      return await (await this.#ready)._next()
+    }
+
+    async _nextv (size: number, nextOptions: object): Promise<unknown> {
+      return await (await this.#ready)._nextv(size, nextOptions)
+    }
+
+    async _all (allOptions: object): Promise<unknown> {
+      return await (await this.#ready)._all(allOptions)
+    }
+
+    _seek (target: unknown, seekOptions: object): void {
+      if (this.#inner === null) this.#seek = { target, options: seekOptions }
+      else this.#inner._seek(target, seekOptions)
+    }
+
+    async _close (): Promise<void> {
+      const inner = await this.#ready.catch(() => null)
+      await inner?.close()
+    }
+  }
+  return new Fenced()
+}

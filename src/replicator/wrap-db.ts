@@ -1,6 +1,6 @@
 import ModuleError from 'module-error'
 import type { Key, KeyRange, Op, WriteId } from '../core/index.js'
-import { FencedIterator, type PrivateIterator } from './fenced-iterator.js'
+import { FencedIterator, type PrivateIterator, abstractIteratorOf, fencedPromiseIterator } from './fenced-iterator.js'
 import { CODES, createError } from '../errors.js'
 import { isReservedKey } from '../storage/keys.js'
 import type { RawBatch, RawOp } from '../storage/store.js'
@@ -218,16 +218,20 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
   db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }
   // A strong iterator waits for a fence, then reads the database's own (SPEC §14.1). Key and
   // value iterators are abstract-level's defaults over it, found on its base class.
+  let iteratorClass: ReturnType<typeof abstractIteratorOf> | undefined
   for (const name of ['_iterator', '_keys', '_values'] as const) {
     const open = own[name]
     if (typeof open !== 'function') continue
     db[name] = function (this: unknown, options: ReadOptions) {
       if (!isStrong(options)) return open.call(this, options)
-      // abstract-level 2 and 3 iterators are another class hierarchy: refused rather than read locally.
-      if (promises) throw createError("consistency 'strong' on iterators needs an abstract-level 1 database (or QuorumLevel); use getMany()", CODES.NOT_SUPPORTED, { expected: true })
       if (name !== '_iterator') return baseMethods(db)[name].call(this, options)
-      const range = rangeOf(options as Record<string, unknown>)
-      return new FencedIterator(db as never, options as object, readStrong.fence(range), () => open.call(this, options) as PrivateIterator)
+      const fence = readStrong.fence(rangeOf(options as Record<string, unknown>))
+      const inner = (): object => open.call(this, options) as object
+      if (!promises) return new FencedIterator(db as never, options as object, fence, inner as () => PrivateIterator)
+      // abstract-level 2 and 3 have their own iterator classes: the one to extend is found on
+      // an iterator of this database, opened and closed at once.
+      iteratorClass ??= classOfIterators(inner())
+      return fencedPromiseIterator(iteratorClass, db, options as object, fence, inner)
     }
   }
 
@@ -258,6 +262,13 @@ export function isStrong (options: ReadOptions): boolean {
   if (consistency === undefined || consistency === 'local') return false
   if (consistency === 'strong') return true
   throw createError("consistency must be 'local' or 'strong'", CODES.INVALID_OPTION, { expected: true })
+}
+
+/** The AbstractIterator class of `probe`, an iterator then closed (it was opened only to be looked at). */
+function classOfIterators (probe: object): ReturnType<typeof abstractIteratorOf> {
+  const found = abstractIteratorOf(probe)
+  ;(probe as { close: () => Promise<void> }).close().catch(() => {})
+  return found
 }
 
 /** An iterator's range, as abstract-level hands it over (encoded), as core keys. */

@@ -120,3 +120,31 @@ test('a range and a sublevel narrow a guest\'s feed; closing the database ends i
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('a position resumes after the whole host restarts: every process closed, then a new one', { timeout: 60_000 }, async () => {
+  const dir = await tempDir()
+  const open = async (): Promise<QuorumLevel<string, number>> => {
+    const db = new QuorumLevel<string, number>(dir, { valueEncoding: 'json' })
+    await db.open()
+    return db
+  }
+  try {
+    const leader = await open()
+    const guest = await open()
+    const since = await guest.lastPosition()
+    for (let i = 0; i < 10; i++) await (i % 2 === 0 ? leader : guest).put(`k${i}`, i)
+    const first = await take(guest.changes<string, number>({ since }), 5)
+    await guest.close()
+    await leader.close()
+    const again = await open()
+    try {
+      const rest = await take(again.changes<string, number>({ since: first.at(-1)?.position }), 5)
+      assert.deepEqual([...first, ...rest].map((change) => change.key), Array.from({ length: 10 }, (_, i) => `k${i}`))
+      assert.deepEqual(rest.map((change) => change.type === 'put' ? change.value : null), [5, 6, 7, 8, 9])
+    } finally {
+      await again.close()
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})

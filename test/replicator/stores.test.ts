@@ -230,3 +230,32 @@ test('a store of strings refuses bytes that are not text: it stops applying and 
     await cluster.close()
   }
 })
+
+for (const { kinds } of CLUSTERS) {
+  const names = kinds.map((kind) => kind.name).join(', ')
+
+  test(`strong gets, iterators, key and value iterators read every host's writes in every store: ${names}`, { timeout: 30_000 }, async () => {
+    const cluster = await startCluster(kinds, { minConsensus: 1 })
+    const strong = { consistency: 'strong' } as { keyEncoding?: string }
+    try {
+      await Promise.all(cluster.hosts.map((host) => once(host.replicator, 'ready', 10_000)))
+      for (const [i, { db }] of cluster.hosts.entries()) {
+        await db.batch([{ type: 'put', key: `k${i}a`, value: `v${i}a` }, { type: 'put', key: `k${i}b`, value: `v${i}b` }])
+        await db.sublevel<string, string>('sub', { valueEncoding: 'utf8' }).put(`s${i}`, 'in a sublevel')
+      }
+      await cluster.hosts[0]?.db.del('k0b')
+      const expected = cluster.hosts.flatMap((_, i) => i === 0 ? [[`k${i}a`, `v${i}a`]] : [[`k${i}a`, `v${i}a`], [`k${i}b`, `v${i}b`]])
+      for (const reader of cluster.hosts) {
+        const where = `read on ${reader.name}`
+        assert.equal(await reader.db.get('k2b', strong), 'v2b', where)
+        assert.deepEqual(await reader.db.getMany(['k1a', 'k0b'], strong), ['v1a', undefined], where)
+        assert.deepEqual(await reader.db.iterator({ gte: 'k', lt: 'l', ...strong }).all(), expected, where)
+        assert.deepEqual(await reader.db.keys({ gte: 'k', lt: 'l', reverse: true, ...strong }).all(), expected.map(([key]) => key).reverse(), where)
+        assert.deepEqual(await reader.db.values({ gte: 'k1', lt: 'l', ...strong }).all(), expected.slice(1).map(([, value]) => value), where)
+        assert.deepEqual(await reader.db.sublevel<string, string>('sub', { valueEncoding: 'utf8' }).keys(strong).all(), cluster.hosts.map((_, i) => `s${i}`), where)
+      }
+    } finally {
+      await cluster.close()
+    }
+  })
+}

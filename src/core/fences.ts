@@ -1,8 +1,7 @@
-import { isMajority } from './config.js'
 import type { RequestId } from './effects.js'
 import { SPANS_MAX, sendSync } from './catch-up.js'
 import { type FenceAnswer, type NodeState, type StrongFence, send } from './state.js'
-import { answersNeeded, fail, holdRange } from './strong-reads.js'
+import { answersNeeded, fail, holdRange, refuses } from './strong-reads.js'
 import type { HostId, KeyRange } from './types.js'
 
 /**
@@ -15,14 +14,7 @@ import type { HostId, KeyRange } from './types.js'
 
 /** Starts a fence over `range` for `request`; answered by a `read-result` with no records. */
 export function submitFence (s: NodeState, request: RequestId, range: KeyRange): void {
-  if (s.closing) {
-    fail(s, request, 'closed')
-    return
-  }
-  if (!isMajority(s.config.minConsensus, s.peerCount)) {
-    fail(s, request, 'not-majority')
-    return
-  }
+  if (refuses(s, request)) return
   const fence: StrongFence = { request, range, deadline: s.now + s.config.writeTimeoutMs, settled: false, answers: new Map(), asked: new Set(), syncedAt: s.now }
   s.fences.set(request, fence)
   holdRange(s, range, () => {

@@ -18,16 +18,17 @@ export function answersNeeded (s: NodeState): number {
   return Math.max(0, s.peerCount - s.config.minConsensus)
 }
 
+/** Fails `request` if this host takes no strong read or fence now (closing, or no majority); says whether it did. */
+export function refuses (s: NodeState, request: RequestId): boolean {
+  if (s.closing) fail(s, request, 'closed')
+  else if (!isMajority(s.config.minConsensus, s.peerCount)) fail(s, request, 'not-majority')
+  else return false
+  return true
+}
+
 /** Starts a strong read of `keys` for `request`. */
 export function submitStrongRead (s: NodeState, request: RequestId, keys: readonly Key[]): void {
-  if (s.closing) {
-    fail(s, request, 'closed')
-    return
-  }
-  if (!isMajority(s.config.minConsensus, s.peerCount)) {
-    fail(s, request, 'not-majority')
-    return
-  }
+  if (refuses(s, request)) return
   const strong: StrongRead = { request, keys, deadline: s.now + s.config.writeTimeoutMs, answers: new Map(), asked: new Set() }
   s.strongReads.set(request, strong)
   // This host's own answer is held like a peer's: once its keys are settled.

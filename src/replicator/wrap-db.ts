@@ -181,38 +181,31 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     db._batch = (operations, options, done) => { callback(replicated(() => batchOps(operations), writeIdOf(options)), done) }
     db._clear = (options, done) => { callback(clearReplicated(db, format, options, replicate), done) }
     const { _get: get, _getMany: getMany } = own
-    db._get = function (this: unknown, key, options, done) {
-      let strong: boolean
+    /** The strong read or the local one; a bad `consistency` reaches the callback, never the caller. */
+    const either = (options: ReadOptions, done: (error: Error) => void, local: () => void, strong: () => void): void => {
+      let wanted: boolean
       try {
-        strong = isStrong(options)
+        wanted = isStrong(options)
       } catch (error) {
-        // Errors of the callback API reach the callback, never the caller.
         queueMicrotask(() => { done(error as Error) })
         return
       }
-      if (!strong) {
-        get.call(this, key, options, done)
-        return
-      }
-      strongValues([key], options).then(([value]) => {
-        // abstract-level 1 reports a missing key as an error from _get.
-        if (value === undefined) done(new ModuleError('Entry not found', { code: 'LEVEL_NOT_FOUND' }))
-        else done(null, value)
-      }, (error: Error) => { done(error) })
+      if (wanted) strong()
+      else local()
+    }
+    db._get = function (this: unknown, key, options, done) {
+      either(options, done, () => { get.call(this, key, options, done) }, () => {
+        strongValues([key], options).then(([value]) => {
+          // abstract-level 1 reports a missing key as an error from _get.
+          if (value === undefined) done(new ModuleError('Entry not found', { code: 'LEVEL_NOT_FOUND' }))
+          else done(null, value)
+        }, (error: Error) => { done(error) })
+      })
     }
     db._getMany = function (this: unknown, keys, options, done) {
-      let strong: boolean
-      try {
-        strong = isStrong(options)
-      } catch (error) {
-        queueMicrotask(() => { done(error as Error) })
-        return
-      }
-      if (!strong) {
-        getMany.call(this, keys, options, done)
-        return
-      }
-      strongValues(keys, options).then((values) => { done(null, values) }, (error: Error) => { done(error) })
+      either(options, done, () => { getMany.call(this, keys, options, done) }, () => {
+        strongValues(keys, options).then((values) => { done(null, values) }, (error: Error) => { done(error) })
+      })
     }
   }
   db._chainedBatch = function (this: unknown) { return chainedBatch.call(this) }

@@ -11,7 +11,16 @@ export interface ReplicatorOptions {
   /** This host's endpoint as peers dial it; announced in the handshake. */
   host?: string
   port?: number
-  /** The other hosts of the cluster. Membership is exactly these plus `addPeer()`. */
+  /**
+   * The interface `listen()` (and a QuorumLevel leader) accepts peers on, when it is not the
+   * announced `host`: `'0.0.0.0'` or `'::'` for every one. @default `host` (every interface without it)
+   */
+  listenHost?: string
+  /**
+   * The hosts of the cluster. Membership is exactly these plus `addPeer()`. The same list may
+   * be given to every host: an entry equal to this host's own `host` and `port` is skipped, and
+   * an entry given twice counts once.
+   */
   peers?: PeerAddress[]
   /**
    * Peers (not counting this host) that must be connected for writes to start, and must vote
@@ -87,8 +96,9 @@ export interface ResolvedOptions {
 export function resolveOptions (options: ReplicatorOptions | undefined): ResolvedOptions {
   const o = options ?? {}
   if (typeof o !== 'object') throw invalid('options must be an object')
-  const peers = (o.peers ?? []).map((peer, i) => checkAddress(peer, `peers[${i}]`))
   const address = o.port === undefined && o.host === undefined ? null : checkAddress({ host: o.host ?? 'localhost', port: o.port as number }, 'host/port')
+  const peers = otherHosts((o.peers ?? []).map((peer, i) => checkAddress(peer, `peers[${i}]`)), address)
+  if (o.listenHost !== undefined && (typeof o.listenHost !== 'string' || o.listenHost.length === 0)) throw invalid('listenHost must be a non-empty string')
   const minConsensus = o.minConsensus ?? peers.length
   if (!Number.isInteger(minConsensus) || minConsensus < 0 || minConsensus > peers.length) {
     throw invalid(`minConsensus must be an integer from 0 to the number of peers (${peers.length})`)
@@ -109,7 +119,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     failAfter: positive(o.failAfter, 16, 'failAfter'),
     transport,
     listen: o.listen ?? defaultListen ?? cannotListen,
-    listenHost: o.host,
+    listenHost: o.listenHost ?? o.host,
     secret: o.secret ?? null,
     writeTimeoutMs: positive(o.writeTimeout, 10_000, 'writeTimeout'),
     callTimeoutMs,
@@ -134,6 +144,21 @@ export function checkAddress (peer: unknown, name: string): PeerAddress {
   const { dial } = peer as Record<string, unknown>
   if (dial !== undefined && typeof dial !== 'boolean') throw invalid(`${name}.dial must be a boolean`)
   return dial === false ? { host, port: port as number, dial } : { host, port: port as number }
+}
+
+/**
+ * The peers other than this host, each once: one member list can serve every host. Names are
+ * compared as given (a host named two ways is two entries), without resolving them.
+ */
+function otherHosts (peers: PeerAddress[], self: PeerAddress | null): PeerAddress[] {
+  const seen = new Set<string>()
+  if (self !== null) seen.add(`${self.host.toLowerCase()}:${self.port}`)
+  return peers.filter((peer) => {
+    const name = `${peer.host.toLowerCase()}:${peer.port}`
+    if (seen.has(name)) return false
+    seen.add(name)
+    return true
+  })
 }
 
 function positive (value: number | undefined, fallback: number, name: string): number {

@@ -44,6 +44,24 @@ test('minConsensus defaults to every peer; host and port make the announced addr
   assert.deepEqual(resolveOptions({ host: '10.0.0.1', port: 3000 }).address, { host: '10.0.0.1', port: 3000 })
 })
 
+test('one member list serves every host: the host itself is skipped, an entry given twice counts once', () => {
+  const members = [{ host: '10.0.0.1', port: 3000 }, { host: '10.0.0.2', port: 3000 }, { host: '10.0.0.3', port: 3000 }, { host: '10.0.0.2', port: 3000 }]
+  const resolved = resolveOptions({ host: '10.0.0.2', port: 3000, peers: members })
+  assert.deepEqual(resolved.peers, [{ host: '10.0.0.1', port: 3000 }, { host: '10.0.0.3', port: 3000 }])
+  assert.equal(resolved.minConsensus, 2, 'all peers by default: the other two')
+  assert.equal(resolveOptions({ host: '10.0.0.2', port: 3000, peers: members, minConsensus: 1 }).minConsensus, 1)
+  // The same name on another port is another host; names are compared without their case.
+  assert.equal(resolveOptions({ host: 'Node-2', port: 3000, peers: [{ host: 'node-2', port: 3000 }, { host: 'node-2', port: 3001 }] }).peers.length, 1)
+})
+
+test('listenHost is where listen() accepts peers, apart from the announced host', () => {
+  assert.equal(resolveOptions({ host: '10.0.0.1', port: 3000 }).listenHost, '10.0.0.1')
+  assert.equal(resolveOptions({ port: 3000 }).listenHost, undefined, 'every interface')
+  const resolved = resolveOptions({ host: '10.0.0.1', port: 3000, listenHost: '0.0.0.0' })
+  assert.equal(resolved.listenHost, '0.0.0.0')
+  assert.deepEqual(resolved.address, { host: '10.0.0.1', port: 3000 }, 'still announced as host')
+})
+
 test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
   const peers = [{ host: '10.0.0.2', port: 3000 }]
   const cases: Array<[unknown, RegExp]> = [
@@ -60,6 +78,8 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
     [{ sync: 1 }, /sync/],
     [{ now: 0 }, /now/],
     [{ witness: {} }, /witness/],
+    [{ listenHost: '' }, /listenHost/],
+    [{ listenHost: 1 }, /listenHost/],
     ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
       .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)]))
   ]

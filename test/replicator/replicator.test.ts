@@ -15,6 +15,7 @@ import { ClassicLevel } from 'classic-level'
 import { Replicator } from '../../src/index.js'
 import { LevelStore } from '../../src/storage/store.js'
 import { type HostSet, type TestHost, allReady, contents, eventually, once, openHost, optionsOf, tempDir, withHosts } from '../helpers/hosts.js'
+import { freePorts } from '../../src/cli/free-ports.js'
 
 test('a put resolves once every host has it, and every host reads it (level-2pc README)', { timeout: 30_000 }, async () => {
   await withHosts(3, undefined, async ({ hosts: [a, b, c] }) => {
@@ -133,5 +134,32 @@ test('a Replicator that cannot start refuses writes, says why, and applies nothi
     await replicator.close()
     await db.close()
     await rm(location, { recursive: true, force: true })
+  }
+})
+
+test('three hosts given one member list, each listening on every interface and announcing 127.0.0.1, become ready with the default minConsensus', { timeout: 30_000 }, async () => {
+  const ports = await freePorts(3)
+  const members = ports.map((port) => ({ host: '127.0.0.1', port }))
+  const dirs = await Promise.all(ports.map(tempDir))
+  const hosts = ports.map((port, i) => {
+    const db = new ClassicLevel<string, string>(dirs[i] as string)
+    return { db, replicator: Replicator(db, { host: '127.0.0.1', port, listenHost: '0.0.0.0', peers: members, reconnectMsMin: 20, reconnectMsMax: 100 }) }
+  })
+  try {
+    const ready = hosts.map(async ({ replicator }) => await once(replicator, 'ready', 10_000))
+    const failures: Error[] = []
+    for (const { replicator } of hosts) replicator.on('error', (error) => { failures.push(error) })
+    await Promise.all(hosts.map(async ({ replicator }) => { await replicator.listen() }))
+    await Promise.all(ready)
+    await hosts[0]?.db.put('k', 'v')
+    // minConsensus is both other hosts: the write is on every host when it resolves.
+    for (const { db } of hosts) assert.equal(await db.get('k'), 'v')
+    assert.deepEqual(failures.map((error) => (error as { code?: string }).code), [], 'no host dialed itself')
+  } finally {
+    for (const { db, replicator } of hosts) {
+      await replicator.close()
+      await db.close()
+    }
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
 })

@@ -1,5 +1,6 @@
 export { QuorumLevel } from './quorum-level.js'
-export type { QuorumLevelOptions } from './quorum-level.js'
+export type { ClusterEmitter, QuorumLevelOptions } from './quorum-level.js'
+export type { PeerReport, ReplicatorStatus } from './replicator/status.js'
 export { Replicator } from './replicator/replicator.js'
 export type { ReplicatedDatabase, ReplicatorEvents } from './replicator/replicator.js'
 export type { ReplicatorOptions } from './replicator/options.js'

@@ -17,6 +17,7 @@ import ModuleError from 'module-error'
 import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.js'
 import type { FeedReply, FeedSource } from './feed/feed-source.js'
 import { FEED_SOURCE } from './feed/feed-source-option.js'
+import type { ReplicatorStatus } from './replicator/status.js'
 
 /** Options of `new QuorumLevel(location, options)`: abstract-level's, the Replicator's, and these. */
 export interface QuorumLevelOptions<K = string, V = string> extends AbstractDatabaseOptions<K, V>, ReplicatorOptions {
@@ -30,6 +31,21 @@ export interface QuorumLevelOptions<K = string, V = string> extends AbstractData
 }
 
 type ReadOptions = { consistency?: unknown } | undefined
+
+/** `db.cluster`: the Replicator's events in every process of the host, and its status. */
+export class ClusterEmitter extends EventEmitter {
+  readonly #status: () => Promise<ReplicatorStatus>
+
+  constructor (status: () => Promise<ReplicatorStatus>) {
+    super()
+    this.#status = status
+  }
+
+  /** The host's replication state, from its leader (README, Status). */
+  async status (): Promise<ReplicatorStatus> {
+    return await this.#status()
+  }
+}
 type Callback<T = void> = (error?: Error | null, result?: T) => void
 type EncodedOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', key: Buffer }
 
@@ -40,8 +56,8 @@ type EncodedOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', ke
  * with the cluster's peers (SPEC §12).
  */
 export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K, V> {
-  /** Replicator events, in every process of the host. */
-  readonly cluster = new EventEmitter()
+  /** Replicator events, and the host's replication state, in every process of the host. */
+  readonly cluster: ClusterEmitter = new ClusterEmitter(async () => await this.#status())
   readonly #location: string
   readonly #options: QuorumLevelOptions<K, V>
   #session: Session | null = null
@@ -89,6 +105,17 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   async lastPosition (): Promise<string> {
     const { host, through } = await this[FEED_SOURCE].read({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
     return `${through}@${host}`
+  }
+
+  async #status (): Promise<ReplicatorStatus> {
+    if (this.status === 'opening') await new Promise<void>((resolve) => { this.defer(resolve) })
+    if (this.status !== 'open') throw createError('Database is not open', CODES.DATABASE_NOT_OPEN)
+    return await new Promise<ReplicatorStatus>((resolve, reject) => {
+      this.#live.run<ReplicatorStatus>((route, done) => { route.status(done) }, (error, status) => {
+        if (error != null || status === undefined) reject(error ?? new Error('no status'))
+        else resolve(status)
+      })
+    })
   }
 
   /** The host's feed, read through this process's route: for this database's feeds and its sublevels'. */

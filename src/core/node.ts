@@ -29,6 +29,11 @@ export interface NodeInspection {
   readonly locks: number
   readonly applying: boolean
   readonly marks: Readonly<Record<HostId, number>>
+  /** Per origin, the lowest sequence number this host's log still serves (1 if none was set). */
+  readonly floors: Readonly<Record<HostId, number>>
+  /** Strong reads and fences this host coordinates, and reads it holds for their keys (SPEC §14). */
+  readonly strongReads: number
+  readonly heldReads: number
 }
 
 /**
@@ -220,7 +225,10 @@ export class Node {
       prepared: s.prepared.size,
       locks: s.locks.size,
       applying: s.applying !== null || s.applyQueue.length > 0,
-      marks: s.marks.toRecord()
+      marks: s.marks.toRecord(),
+      floors: Object.fromEntries(s.floors),
+      strongReads: s.strongReads.size + s.fences.size,
+      heldReads: s.heldReads.length
     }
   }
 

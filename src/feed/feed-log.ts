@@ -58,6 +58,11 @@ export class FeedLog implements FeedSink {
     this.#db = db
   }
 
+  /** The oldest change still kept and the last one recorded. */
+  get bounds (): { oldest: number, last: number } {
+    return { oldest: this.#oldest, last: this.last }
+  }
+
   /** The number of the last change recorded (0: none yet). */
   get last (): number {
     return this.#next - 1

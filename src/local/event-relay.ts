@@ -5,6 +5,7 @@ import { CODES, createError } from '../errors.js'
 import type { FeedEntry } from '../feed/feed-log.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import { asBuffer } from '../replicator/bytes.js'
+import type { ReplicatorStatus } from '../replicator/status.js'
 
 /** Replicator events relayed from the local leader to every process of the host. */
 export const RELAYED_EVENTS = ['ready', 'notready', 'connect', 'disconnect', 'reconnect', 'fail'] as const
@@ -60,6 +61,11 @@ export class EventRelayServer {
         const feed = text.startsWith('{"feed":') ? parseFeedRequest(text) : null
         if (feed !== null) {
           answer(feed.id, serve.feed(feed.request).then((reply) => ({ feedPage: { id: feed.id, ...encodeReply(reply) } })))
+          return true
+        }
+        const status = text.startsWith('{"status":') ? parseIdRequest(text, 'status') : null
+        if (status !== null) {
+          answer(status, serve.status().then((report) => ({ statusReport: { id: status, status: report } })))
           return true
         }
         const fence = text.startsWith('{"fence":') ? parseFenceRequest(text) : null
@@ -132,6 +138,8 @@ export interface RelayedRequests {
   readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
   /** Fences over ranges of data keys (latin1), for strong iterators. */
   readonly fence: (range: KeyRange) => Promise<void>
+  /** The host's replication state. */
+  readonly status: () => Promise<ReplicatorStatus>
 }
 
 /** A guest's end of the events socket. Each request fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
@@ -142,6 +150,8 @@ export interface EventFollower {
   readStrong: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
   /** Asks the leader for a fence over a range of data keys (latin1). */
   fence: (range: KeyRange) => Promise<void>
+  /** Asks the leader for the host's replication state. */
+  status: () => Promise<ReplicatorStatus>
   destroy: () => void
 }
 
@@ -166,7 +176,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       if (ops !== null) onChange(ops)
     } else if (text.startsWith('{"feedAt":')) {
       onFeed()
-    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"fenced":') || text.startsWith('{"failed":')) {
+    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"fenced":') || text.startsWith('{"statusReport":') || text.startsWith('{"failed":')) {
       const answer = parseAnswer(text)
       const waiting = answer === null ? undefined : pending.get(answer.id)
       if (answer === null || waiting === undefined) return true
@@ -179,7 +189,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
     }
     return true
   })
-  const ask = (kind: 'feed' | 'read' | 'fence', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
+  const ask = (kind: 'feed' | 'read' | 'fence' | 'status', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
     if (socket.destroyed) {
       reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
       return
@@ -202,6 +212,11 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
     fence: async (range) => {
       const answer = await ask('fence', { range })
       if (!('fenced' in answer)) throw createError('The local leader answered a fence with something else', CODES.PROTOCOL_ERROR)
+    },
+    status: async () => {
+      const answer = await ask('status', {})
+      if (!('status' in answer)) throw createError('The local leader answered a status request with something else', CODES.PROTOCOL_ERROR)
+      return answer.status
     },
     destroy: () => { socket.destroy() }
   }
@@ -252,7 +267,19 @@ function parseFeedRequest (text: string): { id: number, request: FeedRequest } |
   }
 }
 
-type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> } | { id: number, fenced: true }
+type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> } | { id: number, fenced: true } | { id: number, status: ReplicatorStatus }
+
+/** A request that names nothing but its id, under `kind`. */
+function parseIdRequest (text: string, kind: string): number | null {
+  try {
+    const request = (JSON.parse(text) as Record<string, unknown>)[kind]
+    if (typeof request !== 'object' || request === null) return null
+    const { id } = request as Record<string, unknown>
+    return isCount(id) ? id : null
+  } catch {
+    return null
+  }
+}
 
 function parseFenceRequest (text: string): { id: number, range: KeyRange } | null {
   try {
@@ -285,7 +312,12 @@ function parseReadRequest (text: string): { id: number, keys: Key[] } | null {
 
 function parseAnswer (text: string): Answer | { id: number, error: Error } | null {
   try {
-    const { feedPage, values: read, fenced, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, fenced?: unknown, failed?: unknown }
+    const { feedPage, values: read, fenced, statusReport, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, fenced?: unknown, statusReport?: unknown, failed?: unknown }
+    if (typeof statusReport === 'object' && statusReport !== null) {
+      const { id, status } = statusReport as Record<string, unknown>
+      // The leader's own report, of the same version as this process: passed on as it is.
+      return isCount(id) && typeof status === 'object' && status !== null ? { id, status: status as ReplicatorStatus } : null
+    }
     if (typeof fenced === 'object' && fenced !== null) {
       const { id } = fenced as Record<string, unknown>
       return isCount(id) ? { id, fenced: true } : null
@@ -324,7 +356,8 @@ function isCount (value: unknown): value is number {
 const NO_REQUESTS: RelayedRequests = {
   feed: async () => { throw createError('This relay serves no feed', CODES.NOT_SUPPORTED) },
   read: async () => { throw createError('This relay serves no reads', CODES.NOT_SUPPORTED) },
-  fence: async () => { throw createError('This relay serves no fences', CODES.NOT_SUPPORTED) }
+  fence: async () => { throw createError('This relay serves no fences', CODES.NOT_SUPPORTED) },
+  status: async () => { throw createError('This relay serves no status', CODES.NOT_SUPPORTED) }
 }
 
 function noop (): void {}

@@ -5,6 +5,7 @@ import { ManyLevelGuest } from 'many-level'
 import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { rangeKeys } from './leadership.js'
+import type { ReplicatorStatus } from '../replicator/status.js'
 import { CODES, createError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -59,6 +60,10 @@ export class GuestRoute implements Route {
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {
     this.#events.readFeed(request).then((reply) => { callback(null, reply) }, callback)
+  }
+
+  status (callback: ReadCallback<ReplicatorStatus>): void {
+    this.#events.status().then((status) => { callback(null, status) }, callback)
   }
 
   fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {

@@ -15,6 +15,7 @@ import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
 import { type FeedReply, type FeedRequest, readShifted } from '../feed/feed-source.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from '../replicator/read-strong-option.js'
+import type { ReplicatorStatus } from '../replicator/status.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
@@ -91,7 +92,8 @@ export class Leadership implements Route {
     this.#relay = new EventRelayServer(options.paths.events, {
       feed: async (request) => await this.#readFeed(request),
       read: async (keys) => await this.#readStrong(keys),
-      fence: async (range) => { await this.#fence(range) }
+      fence: async (range) => { await this.#fence(range) },
+      status: async () => this.#replicator.status()
     })
     this.#unwatchFeed = this.#replicator[FEED_SOURCE].watch(() => {
       options.onFeed()
@@ -153,6 +155,11 @@ export class Leadership implements Route {
       return
     }
     (this.#root as unknown as ReadHooks)._getMany(keys.map((key) => Buffer.concat([this.#prefix, key])), BYTES, callback)
+  }
+
+  status (callback: ReadCallback<ReplicatorStatus>): void {
+    if (this.lost) process.nextTick(callback, resigned())
+    else process.nextTick(callback, null, this.#replicator.status())
   }
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {

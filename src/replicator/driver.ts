@@ -1,5 +1,5 @@
 import { Node } from '../core/index.js'
-import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, KeyRange, Message, Op, StorageWrite, WriteId } from '../core/index.js'
+import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, KeyRange, Message, NodeInspection, Op, StorageWrite, WriteId } from '../core/index.js'
 import { CODES, createError, readError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
 import type { DurabilityWitness, Progress } from '../storage/witness.js'
@@ -103,6 +103,11 @@ export class CoreDriver {
       this.#holdWhileBusy()
       if (this.#made.push({ request, ops, id }) === 1) queueMicrotask(() => { this.#submitMade() })
     })
+  }
+
+  /** What the core holds now, or null while it is being built or rebuilt. */
+  inspect (): NodeInspection | null {
+    return this.#node?.inspect() ?? null
   }
 
   /** The newest record of each key among enough hosts to meet every write quorum (SPEC §14). */

@@ -21,6 +21,21 @@ interface PeerHooks {
 }
 
 /** The Replicator's connection events, each naming the peer's address. */
+/** One configured peer as `status()` shows it. */
+export interface PeerStatus {
+  readonly host: string
+  readonly port: number
+  /** Its cluster identity, once a connection proved it. */
+  readonly id: string | null
+  readonly connected: boolean
+  /** When a frame last came from it (ms since the epoch), over any of its connections. */
+  readonly lastContactAt: number | null
+  /** How long its last answered ping took, in ms. */
+  readonly roundTripMs: number | null
+  /** Whether this host dials it (false for a peer that only dials in). */
+  readonly dialed: boolean
+}
+
 export interface PeerEvents {
   /** The first authenticated connection to a configured peer is up. */
   connect: [host: string, port: number]
@@ -83,6 +98,24 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
   /** Whether a peer is configured at `address`; the loopback names are one host. */
   knows (address: PeerAddress): boolean {
     return this.#configured.some((peer) => sameAddress(peer.address, address))
+  }
+
+  /** Every configured peer, with its connection's state. */
+  status (): PeerStatus[] {
+    return this.#configured.map((peer) => {
+      const connections = peer.id === null ? [] : this.#byId.get(peer.id) ?? []
+      const contacts = connections.map((connection) => connection.lastContactAt).filter((at): at is number => at !== null)
+      const trips = connections.map((connection) => connection.roundTripMs).filter((ms): ms is number => ms !== null)
+      return {
+        host: peer.address.host,
+        port: peer.address.port,
+        id: peer.id,
+        connected: connections.length > 0,
+        lastContactAt: contacts.length === 0 ? null : Math.max(...contacts),
+        roundTripMs: trips.length === 0 ? null : Math.round(Math.min(...trips) * 1000) / 1000,
+        dialed: peer.dialer !== null
+      }
+    })
   }
 
   /** Configures a peer; it is dialed at once if the registry has started. */

@@ -19,6 +19,7 @@ import { type FeedReply, type FeedRequest, type FeedSource, readFeedLog } from '
 import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from './read-strong-option.js'
+import { PeerMarks, type ReplicatorStatus, buildStatus } from './status.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -65,6 +66,8 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   changes: <K = unknown, V = unknown>(options?: ChangesOptions<K> & { sublevel?: object }) => ChangeFeed<K, V>
   /** The position of the last change recorded on this host: `changes({ since })` goes on after it. */
   lastPosition: () => Promise<string>
+  /** This host's replication state now: identity, readiness, peers, writes in flight, log, feed (README, Status). */
+  status: () => ReplicatorStatus
   /** Ends every peer connection and stops reconnecting; leaves the database open. */
   close: () => Promise<void>
   /** The host's feed as QuorumLevel's leader serves it to its guests. */
@@ -93,6 +96,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   #counter = 0
   #store: LevelStore | null = null
   #feed: FeedLog | null = null
+  readonly #peerMarks = new PeerMarks()
   #driver: CoreDriver | null = null
   #id: string | null = null
   #state: 'opening' | 'open' | 'failed' | 'closing' | 'closed' = 'opening'
@@ -118,7 +122,10 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     }, {
       connected: (id) => { this.#driver?.connected(id) },
       disconnected: (id) => { this.#driver?.disconnected(id) },
-      message: (from, message) => { this.#driver?.message(from, message) },
+      message: (from, message) => {
+        this.#peerMarks.observe(from, message)
+        this.#driver?.message(from, message)
+      },
       error: (error) => { this.#report(error) }
     })
     for (const event of PEER_EVENTS) this.#peers.on(event, (host, port) => { this.emit(event, host, port) })
@@ -220,6 +227,19 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     await driver.start()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     this.#peers.start(id)
+  }
+
+  status (): ReplicatorStatus {
+    return buildStatus({
+      id: this.#id,
+      state: this.#state,
+      address: this.#options.address,
+      minConsensus: this.#options.minConsensus,
+      peers: this.#peers.status(),
+      peerMarks: this.#peerMarks,
+      inspection: this.#driver?.inspect() ?? null,
+      feed: this.#feed === null ? { oldest: 1, last: 0 } : this.#feed.bounds
+    })
   }
 
   changes<K = unknown, V = unknown> (options: ChangesOptions<K> & { sublevel?: object } = {}): ChangeFeed<K, V> {

@@ -80,6 +80,9 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   #pingTimer: ReturnType<typeof setInterval> | null = null
   /** Frames written in this turn of the event loop, sent together at its end. */
   #outgoing: Uint8Array[] = []
+  /** When a frame last came from the peer (wall clock, ms), and how long the last ping took. */
+  #lastContactAt: number | null = null
+  #roundTripMs: number | null = null
 
   constructor (channel: ByteChannel, options: PeerConnectionOptions) {
     super()
@@ -108,6 +111,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   /** The peer's handshake, once it has proved itself; still known after the connection closed. */
+  /** When a frame last came from the peer (ms since the epoch), if one has. */
+  get lastContactAt (): number | null {
+    return this.#lastContactAt
+  }
+
+  /** How long the last answered ping took, in ms, if one has been. */
+  get roundTripMs (): number | null {
+    return this.#roundTripMs
+  }
+
   get remote (): Hello | null {
     return this.#opened ? this.#remote : null
   }
@@ -131,6 +144,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     try {
       while (this.#frames.length > 0 && (this.#state === 'handshake' || this.#state === 'open')) {
         const frame = this.#frames.shift() as Uint8Array
+        this.#lastContactAt = Date.now()
         const methods = this.#state === 'open' ? OPEN_METHODS : HANDSHAKE_METHODS
         const parsed = parseRpcFrame(decodePayload(frame), methods)
         if (parsed.kind === 'response') {
@@ -258,7 +272,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.#opened = true
     this.#decoder.frameBytesMax = this.#options.frameBytesMax
     this.#pingTimer = setInterval(() => {
-      this.#call('ping', []).catch((error: unknown) => { this.close(asModuleError(error)) })
+      const sent = performance.now()
+      this.#call('ping', []).then(() => { this.#roundTripMs = performance.now() - sent }, (error: unknown) => { this.close(asModuleError(error)) })
     }, this.#options.pingIntervalMs)
     this.#pingTimer.unref?.()
     this.emit('open', remote)

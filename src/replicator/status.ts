@@ -1,0 +1,97 @@
+import type { HostId, Message, NodeInspection } from '../core/index.js'
+import type { PeerAddress } from '../transport/peer-connection.js'
+import type { PeerStatus } from './peers.js'
+
+/** What `status()` shows of one peer: its connection, and how far behind it last said it was. */
+export interface PeerReport extends PeerStatus {
+  /**
+   * Per origin, how many of that origin's decisions this host has applied beyond what the peer
+   * last reported (in its latest `sync`); null before it has reported.
+   */
+  readonly lag: Readonly<Record<HostId, number>> | null
+}
+
+/** A host's replication state, as `r.status()` and `db.cluster.status()` give it. Plain data: it survives JSON. */
+export interface ReplicatorStatus {
+  /** This host's cluster identity, once the database is open. */
+  readonly id: string | null
+  readonly state: 'opening' | 'open' | 'failed' | 'closing' | 'closed'
+  /** Writes can start: `minConsensus` peers connected, recovered, storage working. */
+  readonly ready: boolean
+  /** `asking`: after a start that may have lost data, it waits to hear from every peer (SPEC §5.4). */
+  readonly recovery: 'asking' | 'aborting' | null
+  readonly address: PeerAddress | null
+  readonly minConsensus: number
+  readonly peers: readonly PeerReport[]
+  /** Own writes queued, in flight, committed but not yet acknowledged, being confirmed; own aborts still being told. */
+  readonly writes: { readonly queued: number, readonly active: number, readonly committing: number, readonly confirming: number, readonly aborting: number }
+  /** Other origins' transactions this host voted for and has not yet applied, and the keys locked. */
+  readonly prepared: number
+  readonly locks: number
+  /** Whether an apply batch is being read or written, or waits. */
+  readonly applying: boolean
+  /** Per origin: the decisions applied without a gap, and the first this host's log still serves. */
+  readonly log: ReadonlyArray<{ readonly origin: HostId, readonly applied: number, readonly floor: number }>
+  /** The change feed: the oldest change still kept and the last one recorded. */
+  readonly feed: { readonly oldest: number, readonly last: number }
+  /** Strong reads and fences in progress here. */
+  readonly strongReads: number
+}
+
+/** Remembers what each peer last said it had applied, from the syncs it sends. */
+export class PeerMarks {
+  readonly #marks = new Map<HostId, Readonly<Record<HostId, number>>>()
+
+  observe (from: HostId, message: Message): void {
+    if (message.type === 'sync') this.#marks.set(from, message.marks)
+  }
+
+  /** How far `peer` lags this host, per origin this host has applied. */
+  lag (peer: HostId | null, applied: Readonly<Record<HostId, number>>): Record<HostId, number> | null {
+    const theirs = peer === null ? undefined : this.#marks.get(peer)
+    if (theirs === undefined) return null
+    const lag: Record<HostId, number> = {}
+    for (const [origin, mine] of Object.entries(applied)) {
+      const their = Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0
+      Object.defineProperty(lag, origin, { value: Math.max(0, mine - their), enumerable: true })
+    }
+    return lag
+  }
+}
+
+/** The status of a host from its parts; `inspection` is null while its core is being built. */
+export function buildStatus (parts: {
+  id: string | null
+  state: ReplicatorStatus['state']
+  address: PeerAddress | null
+  minConsensus: number
+  peers: readonly PeerStatus[]
+  peerMarks: PeerMarks
+  inspection: NodeInspection | null
+  feed: { oldest: number, last: number }
+}): ReplicatorStatus {
+  const inspection = parts.inspection
+  const applied = inspection?.marks ?? {}
+  return {
+    id: parts.id,
+    state: parts.state,
+    ready: inspection?.ready ?? false,
+    recovery: inspection?.recovery ?? null,
+    address: parts.address,
+    minConsensus: parts.minConsensus,
+    peers: parts.peers.map((peer) => ({ ...peer, lag: parts.peerMarks.lag(peer.id, applied) })),
+    writes: {
+      queued: inspection?.queued ?? 0,
+      active: inspection?.active.length ?? 0,
+      committing: inspection?.committing ?? 0,
+      confirming: inspection?.confirming ?? 0,
+      aborting: inspection?.aborting ?? 0
+    },
+    prepared: inspection?.prepared ?? 0,
+    locks: inspection?.locks ?? 0,
+    applying: inspection?.applying ?? false,
+    log: Object.entries(applied).map(([origin, contiguous]) => ({ origin, applied: contiguous, floor: inspection?.floors[origin] ?? 1 })),
+    feed: parts.feed,
+    strongReads: inspection?.strongReads ?? 0
+  }
+}

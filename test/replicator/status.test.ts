@@ -1,0 +1,79 @@
+/**
+ * Goal: `status()` tells what a host's operator needs to see: who it is, whether it is ready,
+ * each peer (address, identity, connection, last contact, round trip, lag), the writes in
+ * flight, the log per origin and the change feed; in every QuorumLevel process too. Method:
+ * real Replicators and QuorumLevel instances on 127.0.0.1; one host stopped to make another
+ * see it gone and lagging.
+ */
+import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { test } from 'node:test'
+import { QuorumLevel } from '../../src/index.js'
+import { freePorts } from '../../src/cli/free-ports.js'
+import { eventually, once, startHosts, closeHosts, stopHost, tempDir } from '../helpers/hosts.js'
+
+test('status: identity, readiness, peers with contact, round trip and lag, the log and the feed', { timeout: 30_000 }, async () => {
+  const set = await startHosts(3, () => ({ minConsensus: 1, callTimeout: 200 }))
+  try {
+    const [a, b, c] = set.hosts
+    if (a === undefined || b === undefined || c === undefined) throw new Error('three hosts')
+    await Promise.all(set.hosts.map(async (host) => await once(host.replicator, 'ready', 10_000)))
+    for (let i = 0; i < 5; i++) await a.db.put(`k${i}`, i)
+    // A ping every callTimeout: round trips are known after one.
+    await eventually(() => a.replicator.status().peers.every((peer) => peer.roundTripMs !== null), 5_000, 'round trips measured')
+    const status = a.replicator.status()
+    assert.equal(status.id, a.replicator.id)
+    assert.equal(status.state, 'open')
+    assert.equal(status.ready, true)
+    assert.equal(status.recovery, null)
+    assert.deepEqual(status.address, { host: '127.0.0.1', port: a.port })
+    assert.equal(status.minConsensus, 1)
+    assert.deepEqual(status.peers.map((peer) => [peer.port, peer.id, peer.connected, peer.dialed]).sort(), [[b.port, b.replicator.id, true, true], [c.port, c.replicator.id, true, true]].sort())
+    for (const peer of status.peers) {
+      assert.ok(peer.lastContactAt !== null && Date.now() - peer.lastContactAt < 5_000, 'heard from lately')
+      assert.ok(peer.roundTripMs !== null && peer.roundTripMs >= 0 && peer.roundTripMs < 1_000)
+    }
+    assert.deepEqual(status.log.find((origin) => origin.origin === a.replicator.id), { origin: a.replicator.id, applied: 5, floor: 1 })
+    assert.deepEqual(status.feed, { oldest: 1, last: 5 })
+    assert.deepEqual(status.writes, { queued: 0, active: 0, committing: 0, confirming: 0, aborting: 0 })
+    // c goes away: a sees it disconnected, and, once c has missed writes, lagging.
+    await stopHost(c)
+    await eventually(() => a.replicator.status().peers.some((peer) => peer.id === c.replicator.id && !peer.connected), 5_000, 'c seen gone')
+    for (let i = 5; i < 8; i++) await a.db.put(`k${i}`, i)
+    const lagging = a.replicator.status().peers.find((peer) => peer.id === c.replicator.id)
+    // As of c's last sync, which may predate some of the first 5: at least the 3 it missed.
+    assert.ok((lagging?.lag?.[a.replicator.id as string] ?? 0) >= 3, `c lags a by ${JSON.stringify(lagging?.lag)}`)
+    // Plain data: it survives JSON as it is.
+    assert.deepEqual(JSON.parse(JSON.stringify(a.replicator.status())), a.replicator.status())
+  } finally {
+    await closeHosts(set)
+  }
+})
+
+test('db.cluster.status() answers in every process, the guest\'s through its leader', { timeout: 30_000 }, async () => {
+  const ports = await freePorts(2)
+  const dirs = await Promise.all(ports.map(tempDir))
+  const make = (h: number): QuorumLevel<string, number> => new QuorumLevel<string, number>(dirs[h] as string, { valueEncoding: 'json', host: '127.0.0.1', port: ports[h], peers: [{ host: '127.0.0.1', port: ports[1 - h] as number }] })
+  const leaders = [make(0), make(1)]
+  const instances = [...leaders]
+  try {
+    const ready = leaders.map(async (db) => await once(db.cluster, 'ready', 15_000))
+    await Promise.all(leaders.map(async (db) => { await db.open() }))
+    await Promise.all(ready)
+    const guest = make(0)
+    instances.push(guest)
+    await guest.open()
+    await guest.put('x', 1)
+    const fromGuest = await guest.cluster.status()
+    const fromLeader = await (leaders[0] as QuorumLevel<string, number>).cluster.status()
+    assert.equal(fromGuest.id, fromLeader.id)
+    assert.equal(fromGuest.ready, true)
+    assert.equal(fromGuest.feed.last, 1)
+    assert.deepEqual(fromGuest.peers.map((peer) => [peer.port, peer.connected]), [[ports[1], true]])
+    await guest.close()
+    await assert.rejects(guest.cluster.status(), { code: 'LEVEL_DATABASE_NOT_OPEN' })
+  } finally {
+    for (const db of [...instances].reverse()) await db.close()
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  }
+})

@@ -18,6 +18,7 @@ import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.
 import type { FeedReply, FeedSource } from './feed/feed-source.js'
 import { FEED_SOURCE } from './feed/feed-source-option.js'
 import type { ReplicatorStatus } from './replicator/status.js'
+import { log } from './replicator/logger.js'
 
 /** Options of `new QuorumLevel(location, options)`: abstract-level's, the Replicator's, and these. */
 export interface QuorumLevelOptions<K = string, V = string> extends AbstractDatabaseOptions<K, V>, ReplicatorOptions {
@@ -153,7 +154,10 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
       lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown, onChange, onFeed }),
       follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onChange, onFeed, onLost)
     }, {
-      leader: () => { this.emit('leader') },
+      leader: () => {
+        log(this.#options.logger, { level: 'info', event: 'leader', message: 'this process leads its host now', host: null })
+        this.emit('leader')
+      },
       fatal: (error) => {
         // A failover that cannot complete: what was pending failed with it, and the database
         // closes, as a classic-level database does not outlive its storage.

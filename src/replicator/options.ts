@@ -5,6 +5,7 @@ import { defaultListen, defaultTransport, defaultWitness } from '../platform/nod
 import type { Transport } from '../transport/dialer.js'
 import { FRAME_BYTES_MAX_DEFAULT } from '../wire/limits.js'
 import type { DurabilityWitness } from '../storage/durability.js'
+import type { Logger } from './logger.js'
 
 /** Options of `Replicator(db, options)`. */
 export interface ReplicatorOptions {
@@ -60,6 +61,8 @@ export interface ReplicatorOptions {
    * back or forward without harm (timeouts run on a monotonic clock). @default Date.now
    */
   now?: () => number
+  /** Called with a structured record of what the host does (README, Logging). @default none: silent */
+  logger?: Logger
   /**
    * Tells at start whether the database may have gone back in time (a power loss without
    * `sync`, a restore from a copy), in which case the host asks every peer before it decides
@@ -91,6 +94,7 @@ export interface ResolvedOptions {
   readonly tickIntervalMs: number
   readonly now: () => number
   readonly witness: DurabilityWitness
+  readonly logger: Logger | undefined
 }
 
 export function resolveOptions (options: ReplicatorOptions | undefined): ResolvedOptions {
@@ -108,6 +112,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
   if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length === 0)) throw invalid('secret must be a non-empty string')
   if (o.sync !== undefined && typeof o.sync !== 'boolean') throw invalid('sync must be a boolean')
   if (o.now !== undefined && typeof o.now !== 'function') throw invalid('now must be a function')
+  if (o.logger !== undefined && typeof o.logger !== 'function') throw invalid('logger must be a function (record) => void')
   if (o.witness !== undefined && (typeof o.witness !== 'object' || o.witness === null || typeof o.witness.check !== 'function')) throw invalid('witness must be a DurabilityWitness')
   const callTimeoutMs = positive(o.callTimeout, 5_000, 'callTimeout')
   const transport = o.transport ?? defaultTransport
@@ -132,7 +137,8 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     reconnectMsMax: positive(o.reconnectMsMax, 10_000, 'reconnectMsMax'),
     tickIntervalMs: positive(o.tickInterval, 10, 'tickInterval'),
     now: o.now ?? Date.now,
-    witness: o.witness ?? defaultWitness
+    witness: o.witness ?? defaultWitness,
+    logger: o.logger
   }
 }
 

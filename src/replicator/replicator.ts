@@ -20,6 +20,7 @@ import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from './read-strong-option.js'
 import { PeerMarks, type ReplicatorStatus, buildStatus } from './status.js'
+import { type LogLevel, log } from './logger.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -32,6 +33,7 @@ export interface ReplicatorEvents extends PeerEvents {
 }
 
 const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
+const PEER_LEVELS: Record<typeof PEER_EVENTS[number], LogLevel> = { connect: 'info', disconnect: 'warn', reconnect: 'debug', fail: 'warn' }
 
 /**
  * The database a Replicator wraps: an abstract-level 1, 2 or 3 database (classic-level,
@@ -128,7 +130,12 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       },
       error: (error) => { this.#report(error) }
     })
-    for (const event of PEER_EVENTS) this.#peers.on(event, (host, port) => { this.emit(event, host, port) })
+    for (const event of PEER_EVENTS) {
+      this.#peers.on(event, (host, port) => {
+        this.#log(PEER_LEVELS[event], event, `peer ${host}:${port}: ${event}`, { peer: { host, port } })
+        this.emit(event, host, port)
+      })
+    }
     this.#started = this.#start().catch((error: unknown) => {
       // It cannot replicate: it refuses writes and connections and says why, and stays
       // wrapped (fail closed) until the user closes it.
@@ -215,7 +222,10 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       wall: options.now
     }, {
       send: (to, message) => { this.#peers.send(to, message) },
-      event: (event) => { this.emit(event) },
+      event: (event) => {
+        this.#log(event === 'ready' ? 'info' : 'warn', event, event === 'ready' ? 'ready: writes can start' : 'not ready: writes wait')
+        this.emit(event)
+      },
       applied: (changes) => {
         announce(this.#db, changes.map((change) => change.ops))
         this.#onApplied?.(changes)
@@ -224,6 +234,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     })
     this.#driver = driver
     this.#state = 'open'
+    this.#log('info', 'start', `started as ${id}`)
     await driver.start()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     this.#peers.start(id)
@@ -322,7 +333,14 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   }
 
   #report (error: Error): void {
+    // Logged whether or not anyone listens: an operator sees what an unlistened error hides.
+    const code = (error as { code?: unknown }).code
+    this.#log('error', 'error', error.message, typeof code === 'string' ? { code } : {})
     if (this.listenerCount('error') > 0) this.emit('error', error)
+  }
+
+  #log (level: LogLevel, event: string, message: string, details: { peer?: { host: string, port: number }, code?: string } = {}): void {
+    log(this.#options.logger, { level, event, message, host: this.#id, ...details })
   }
 
   async #close (): Promise<void> {
@@ -340,6 +358,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#wrapped.unwrap()
     this.#driver = null
     this.#state = 'closed'
+    this.#log('info', 'close', 'closed')
   }
 }
 

@@ -24,6 +24,7 @@ test('with no options, every option takes its documented default', () => {
     sync: false,
     logRetention: 100_000,
     feedRetention: 100_000,
+    logger: undefined,
     frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
     reconnectMsMin: 100,
     reconnectMsMax: 10_000,
@@ -80,6 +81,7 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
     [{ witness: {} }, /witness/],
     [{ listenHost: '' }, /listenHost/],
     [{ listenHost: 1 }, /listenHost/],
+    [{ logger: 'console' }, /logger/],
     ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
       .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)]))
   ]

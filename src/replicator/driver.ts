@@ -73,6 +73,8 @@ export class CoreDriver {
   /** Wakes close() when the last request settles. */
   #settled: (() => void) | null = null
   #storageFailing = false
+  /** Outcomes so far, for status and metrics: writes by result, strong reads by result. */
+  readonly #counts = { writes: new Map<string, number>(), reads: new Map<string, number>() }
   /** Writes made this turn, submitted together at its end. */
   readonly #made: Array<{ readonly request: number, readonly ops: readonly Op[], readonly id: WriteId }> = []
 
@@ -103,6 +105,11 @@ export class CoreDriver {
       this.#holdWhileBusy()
       if (this.#made.push({ request, ops, id }) === 1) queueMicrotask(() => { this.#submitMade() })
     })
+  }
+
+  /** Writes settled and strong reads answered since this driver started, by outcome. */
+  counters (): { writes: Record<string, number>, strongReads: Record<string, number> } {
+    return { writes: Object.fromEntries(this.#counts.writes), strongReads: Object.fromEntries(this.#counts.reads) }
   }
 
   /** What the core holds now, or null while it is being built or rebuilt. */
@@ -294,6 +301,7 @@ export class CoreDriver {
         const request = this.#requests.get(effect.request)
         if (request === undefined) return
         this.#requests.delete(effect.request)
+        count(this.#counts.writes, effect.result.ok ? 'resolved' : effect.result.reason)
         if (effect.result.ok) request.resolve()
         else request.reject(writeError(effect.result.reason))
         this.#holdWhileBusy()
@@ -310,6 +318,7 @@ export class CoreDriver {
         const read = this.#reads.get(effect.request)
         if (read === undefined) return
         this.#reads.delete(effect.request)
+        count(this.#counts.reads, effect.result.ok ? 'answered' : effect.result.reason)
         if (effect.result.ok) read.resolve(effect.result.records)
         else read.reject(readError(effect.result.reason))
         this.#holdWhileBusy()
@@ -356,4 +365,8 @@ export class CoreDriver {
       this.#hooks.error(error instanceof Error ? error : new Error(String(error)))
     }).finally(() => { this.#rebuilding = null })
   }
+}
+
+function count (counts: Map<string, number>, outcome: string): void {
+  counts.set(outcome, (counts.get(outcome) ?? 0) + 1)
 }

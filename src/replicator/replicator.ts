@@ -249,7 +249,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       peers: this.#peers.status(),
       peerMarks: this.#peerMarks,
       inspection: this.#driver?.inspect() ?? null,
-      feed: this.#feed === null ? { oldest: 1, last: 0 } : this.#feed.bounds
+      feed: this.#feed === null ? { oldest: 1, last: 0 } : this.#feed.bounds,
+      counters: this.#driver?.counters() ?? { writes: {}, strongReads: {} }
     })
   }
 

@@ -36,6 +36,12 @@ export interface ReplicatorStatus {
   readonly feed: { readonly oldest: number, readonly last: number }
   /** Strong reads and fences in progress here. */
   readonly strongReads: number
+  /**
+   * Since the Replicator started: writes settled by outcome (`resolved`, or the failure's
+   * reason: `not-ready`, `conflict`, `unconfirmed`...), strong reads and fences by outcome
+   * (`answered`, or the failure's reason).
+   */
+  readonly counters: { readonly writes: Readonly<Record<string, number>>, readonly strongReads: Readonly<Record<string, number>> }
 }
 
 /** Remembers what each peer last said it had applied, from the syncs it sends. */
@@ -69,6 +75,7 @@ export function buildStatus (parts: {
   peerMarks: PeerMarks
   inspection: NodeInspection | null
   feed: { oldest: number, last: number }
+  counters: ReplicatorStatus['counters']
 }): ReplicatorStatus {
   const inspection = parts.inspection
   const applied = inspection?.marks ?? {}
@@ -92,6 +99,7 @@ export function buildStatus (parts: {
     applying: inspection?.applying ?? false,
     log: Object.entries(applied).map(([origin, contiguous]) => ({ origin, applied: contiguous, floor: inspection?.floors[origin] ?? 1 })),
     feed: parts.feed,
-    strongReads: inspection?.strongReads ?? 0
+    strongReads: inspection?.strongReads ?? 0,
+    counters: parts.counters
   }
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
-import { QuorumLevel } from '../../src/index.js'
+import { QuorumLevel, metricsRegistry } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
 import { eventually, once, startHosts, closeHosts, stopHost, tempDir } from '../helpers/hosts.js'
 
@@ -45,6 +45,16 @@ test('status: identity, readiness, peers with contact, round trip and lag, the l
     assert.ok((lagging?.lag?.[a.replicator.id as string] ?? 0) >= 3, `c lags a by ${JSON.stringify(lagging?.lag)}`)
     // Plain data: it survives JSON as it is.
     assert.deepEqual(JSON.parse(JSON.stringify(a.replicator.status())), a.replicator.status())
+    assert.deepEqual(a.replicator.status().counters.writes, { resolved: 8 })
+    // The same, as Prometheus scrapes it.
+    const text = await metricsRegistry(a.replicator).metrics()
+    assert.match(text, /^quorum_level_ready 1$/m)
+    assert.match(text, /^quorum_level_writes_total\{outcome="resolved"\} 8$/m)
+    assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${b.port}"\\} 1$`, 'm'))
+    assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${c.port}"\\} 0$`, 'm'))
+    assert.match(text, new RegExp(`^quorum_level_log_applied\\{origin="${a.replicator.id as string}"\\} 8$`, 'm'))
+    assert.match(text, /^quorum_level_feed_last 8$/m)
+    assert.match(text, /^# TYPE quorum_level_writes_total counter$/m)
   } finally {
     await closeHosts(set)
   }
@@ -70,6 +80,7 @@ test('db.cluster.status() answers in every process, the guest\'s through its lea
     assert.equal(fromGuest.ready, true)
     assert.equal(fromGuest.feed.last, 1)
     assert.deepEqual(fromGuest.peers.map((peer) => [peer.port, peer.connected]), [[ports[1], true]])
+    assert.match(await metricsRegistry(guest.cluster).metrics(), /^quorum_level_feed_last 1$/m)
     await guest.close()
     await assert.rejects(guest.cluster.status(), { code: 'LEVEL_DATABASE_NOT_OPEN' })
   } finally {

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path'
 import { freePorts } from '../src/cli/free-ports.js'
-import { type Process, ready, startHost, startLocalMember, stopAll, timed, withDirectories } from './processes.js'
+import { type Process, quorumMember, ready, startHost, startLocalMember, stopAll, timed, withDirectories } from './processes.js'
 import { type Row, ratio } from './report.js'
 
 const WARMUP_OPS = 200
@@ -89,8 +89,7 @@ async function measureProcesses (replicated: boolean, s: ProcessesScenario): Pro
           const socket = join(dir, 'many.sock')
           return [['many-host', location, socket], ...Array.from({ length: s.processesPerHost - 1 }, () => ['many-guest', location, socket])]
         }
-        const cluster = JSON.stringify({ host: '127.0.0.1', port: ports[h], peers: ports.filter((_, j) => j !== h).map((port) => ({ host: '127.0.0.1', port })) })
-        return Array.from({ length: s.processesPerHost }, () => ['quorum', location, '', cluster])
+        return Array.from({ length: s.processesPerHost }, () => quorumMember(dir, ports, h))
       }
       // Leaders first, on every host at once; then their guests.
       const plans = Array.from({ length: hosts }, (_, h) => members(h))

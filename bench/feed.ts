@@ -8,8 +8,7 @@
  * many entries (reopened too, for storage).
  */
 import { join } from 'node:path'
-import { freePorts } from '../src/cli/free-ports.js'
-import { ask, follow, type Process, ready, type RunCommand, startLocalMember, stopAll, withDirectories } from './processes.js'
+import { ask, follow, type Process, ready, type RunCommand, startLocalMember, startQuorumHosts, stopAll, withDirectories } from './processes.js'
 import { type FeedRow, ratio, spread } from './report.js'
 
 const WARMUP_OPS = 200
@@ -74,13 +73,7 @@ async function startDelivery (s: DeliveryScenario, dirs: string[], processes: Pr
     const location = join(dirs[0] as string, 'db')
     await startAll([['quorum', location], ['quorum', location]], processes)
   } else {
-    const ports = await freePorts(3)
-    for (const [h, dir] of dirs.entries()) {
-      const cluster = { host: '127.0.0.1', port: ports[h], peers: ports.filter((_, j) => j !== h).map((port) => ({ host: '127.0.0.1', port })), minConsensus: s.minConsensus ?? 2 }
-      processes.push(startLocalMember(['quorum', join(dir, 'db'), '', JSON.stringify(cluster)]))
-    }
-    // All at once: a host is ready when its peers are.
-    await Promise.all(processes.map(ready))
+    await startQuorumHosts(dirs, s.minConsensus ?? 2, processes)
   }
   return [processes[0] as Process, processes[1] as Process]
 }

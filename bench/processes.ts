@@ -7,6 +7,7 @@ import type { HostCommand, HostReply } from './protocol.js'
 import type { HostSetup } from './host.js'
 import { type Figures, figures } from './report.js'
 import { Child } from '../src/cli/child.js'
+import { freePorts } from '../src/cli/free-ports.js'
 
 export type Process = Child<HostCommand, HostReply>
 export type RunCommand = Extract<HostCommand, { type: 'run' }>
@@ -66,6 +67,24 @@ export async function timed (processes: Process[], writers: Process[], command: 
   const cpuAfter = await Promise.all(processes.map(usage))
   const cpu = cpuAfter.reduce((sum, after, i) => sum + after.cpuMicros - (cpuBefore[i]?.cpuMicros ?? 0), 0)
   return figures(latencies.flat(), command.count * writers.length, elapsed, cpu)
+}
+
+/**
+ * The arguments of a QuorumLevel process of host `h` of a cluster of one host per port in
+ * `ports`, on 127.0.0.1, with its database in `dir`.
+ */
+export function quorumMember (dir: string, ports: readonly number[], h: number, minConsensus?: number): string[] {
+  const peers = ports.filter((_, j) => j !== h).map((port) => ({ host: '127.0.0.1', port }))
+  const cluster = { host: '127.0.0.1', port: ports[h], peers, ...(minConsensus === undefined ? {} : { minConsensus }) }
+  return ['quorum', join(dir, 'db'), '', JSON.stringify(cluster)]
+}
+
+/** A cluster of one QuorumLevel process per directory, added to `processes`, started at once and ready. */
+export async function startQuorumHosts (dirs: readonly string[], minConsensus: number, processes: Process[]): Promise<void> {
+  const ports = await freePorts(dirs.length)
+  for (const [h, dir] of dirs.entries()) processes.push(startLocalMember(quorumMember(dir, ports, h, minConsensus)))
+  // All at once: a host is ready when its peers are.
+  await Promise.all(processes.map(ready))
 }
 
 /** Stops every process, the last started first (a guest before its leader, as a user's would). */

@@ -3,9 +3,7 @@
  * a host that holds the data: 3 hosts, one QuorumLevel process each, host A writes, host B
  * reads back the same keys, one at a time, locally and then with `consistency: 'strong'`.
  */
-import { join } from 'node:path'
-import { freePorts } from '../src/cli/free-ports.js'
-import { ask, type Process, ready, startLocalMember, stopAll, timed, usage, withDirectories } from './processes.js'
+import { ask, type Process, startQuorumHosts, stopAll, timed, usage, withDirectories } from './processes.js'
 import { type Row, figures, ratio } from './report.js'
 
 const VALUE_BYTES = 100
@@ -38,12 +36,7 @@ async function measureScenario (s: ReadsScenario): Promise<Row[]> {
   return await withDirectories(3, async (dirs) => {
     const processes: Process[] = []
     try {
-      const ports = await freePorts(3)
-      for (const [h, dir] of dirs.entries()) {
-        const cluster = { host: '127.0.0.1', port: ports[h], peers: ports.filter((_, j) => j !== h).map((port) => ({ host: '127.0.0.1', port })), minConsensus: s.minConsensus }
-        processes.push(startLocalMember(['quorum', join(dir, 'db'), '', JSON.stringify(cluster)]))
-      }
-      await Promise.all(processes.map(ready))
+      await startQuorumHosts(dirs, s.minConsensus, processes)
       const [writer, reader] = processes as [Process, Process]
       // As timed() names them for its first writer: the reader's gets, timed the same way, read them.
       await timed(processes, [writer], { type: 'run', op: 'batch', batchSize: 100, inFlight: 4, count: s.ops, valueBytes: VALUE_BYTES, prefix: 'key' })

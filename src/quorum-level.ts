@@ -15,7 +15,8 @@ import { type AnnouncingDatabase, announce } from './replicator/peer-events.js'
 import { isStrong } from './replicator/wrap-db.js'
 import ModuleError from 'module-error'
 import { ChangeFeed, type ChangesOptions, feedTarget } from './feed/change-feed.js'
-import type { FeedReply, FeedSource } from './feed/feed-source.js'
+import { type FeedReply, type FeedSource, lastPositionOf } from './feed/feed-source.js'
+import type { Route } from './local/route.js'
 import { FEED_SOURCE } from './feed/feed-source-option.js'
 import type { ReplicatorStatus } from './replicator/status.js'
 import { log } from './replicator/logger.js'
@@ -104,17 +105,24 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
 
   /** The position of the last change recorded on this host: `changes({ since })` goes on after it. */
   async lastPosition (): Promise<string> {
-    const { host, through } = await this[FEED_SOURCE].read({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
-    return `${through}@${host}`
+    return await lastPositionOf(this[FEED_SOURCE])
   }
 
   async #status (): Promise<ReplicatorStatus> {
+    return await this.#onRoute<ReplicatorStatus>((route, done) => { route.status(done) })
+  }
+
+  /**
+   * Runs `attempt` on this process's route, as an operation (SPEC §12.4), once the database
+   * is open: for what abstract-level has no hook of its own (the feed, status).
+   */
+  async #onRoute<T> (attempt: (route: Route, done: (error?: Error | null, result?: T) => void) => void): Promise<T> {
     if (this.status === 'opening') await new Promise<void>((resolve) => { this.defer(resolve) })
     if (this.status !== 'open') throw createError('Database is not open', CODES.DATABASE_NOT_OPEN)
-    return await new Promise<ReplicatorStatus>((resolve, reject) => {
-      this.#live.run<ReplicatorStatus>((route, done) => { route.status(done) }, (error, status) => {
-        if (error != null || status === undefined) reject(error ?? new Error('no status'))
-        else resolve(status)
+    return await new Promise<T>((resolve, reject) => {
+      this.#live.run<T>(attempt, (error, result) => {
+        if (error != null || result === undefined) reject(error ?? new Error('the route answered nothing'))
+        else resolve(result)
       })
     })
   }
@@ -122,16 +130,7 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   /** The host's feed, read through this process's route: for this database's feeds and its sublevels'. */
   get [FEED_SOURCE] (): FeedSource {
     return {
-      read: async (request) => {
-        if (this.status === 'opening') await new Promise<void>((resolve) => { this.defer(resolve) })
-        if (this.status !== 'open') throw createError('Database is not open', CODES.DATABASE_NOT_OPEN)
-        return await new Promise<FeedReply>((resolve, reject) => {
-          this.#live.run<FeedReply>((route, done) => { route.readFeed(request, done) }, (error, reply) => {
-            if (error != null || reply === undefined) reject(error ?? new Error('no reply'))
-            else resolve(reply)
-          })
-        })
-      },
+      read: async (request) => await this.#onRoute<FeedReply>((route, done) => { route.readFeed(request, done) }),
       watch: (listener) => {
         this.#feedWatchers.add(listener)
         return () => { this.#feedWatchers.delete(listener) }

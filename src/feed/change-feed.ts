@@ -1,9 +1,9 @@
 import { Readable } from 'readable-stream'
-import { type Key, bytesToKey, keyToBytes } from '../core/index.js'
+import { type Key, type KeyRange, bytesToKey, keyToBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { type Transcoder, codecOf } from '../replicator/peer-events.js'
 import { toBytes } from '../replicator/bytes.js'
-import type { FeedEntry, KeyBounds } from './feed-log.js'
+import type { FeedEntry } from './feed-log.js'
 import type { FeedReply, FeedSource } from './feed-source.js'
 
 /** Options of `db.changes(options)`. */
@@ -75,7 +75,7 @@ export class ChangeFeed<K = unknown, V = unknown> extends Readable {
   readonly #source: FeedSource
   readonly #decode: (entry: FeedEntry, host: string) => Change<K, V>
   readonly #prefix: Key
-  readonly #bounds: KeyBounds
+  readonly #bounds: KeyRange
   #after: number | null
   #host: string | null
   #pulling = false

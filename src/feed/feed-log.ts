@@ -271,23 +271,6 @@ function entryName (origin: HostId, seq: number): string {
   return `${seq}#${origin}`
 }
 
-/** Whether a latin1 core key lies in a range of latin1 bounds, which compare as the bytes do. */
-export function inKeyRange (key: Key, range: KeyBounds): boolean {
-  if (range.gt !== undefined && !(key > range.gt)) return false
-  if (range.gte !== undefined && !(key >= range.gte)) return false
-  if (range.lt !== undefined && !(key < range.lt)) return false
-  if (range.lte !== undefined && !(key <= range.lte)) return false
-  return true
-}
-
-/** A key range as the feed filters by it: bounds as core keys. */
-export interface KeyBounds {
-  readonly gt?: Key
-  readonly gte?: Key
-  readonly lt?: Key
-  readonly lte?: Key
-}
-
 function compacted (after: number): Error {
   return createError(`The change feed no longer reaches back to position ${after}: read the database again, then follow changes from lastPosition()`, CODES.FEED_COMPACTED, { expected: true })
 }

@@ -1,6 +1,6 @@
-import type { Key } from '../core/index.js'
+import { type Key, type KeyRange, inRange } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
-import { type FeedEntry, type FeedLog, type KeyBounds, inKeyRange } from './feed-log.js'
+import type { FeedEntry, FeedLog } from './feed-log.js'
 
 /** Which changes a reader asks for: after a number (null: from now on), on which host, in which keys. */
 export interface FeedRequest {
@@ -9,7 +9,7 @@ export interface FeedRequest {
   readonly host: string | null
   /** Every key returned starts with it, in the reader's key space. */
   readonly prefix: Key
-  readonly bounds: KeyBounds
+  readonly bounds: KeyRange
   readonly limit: number
   readonly bytesMax: number
 }
@@ -27,6 +27,12 @@ export interface FeedSource {
   watch: (listener: () => void) => () => void
 }
 
+/** The position of the last change `source` has recorded: where a feed from now would start. */
+export async function lastPositionOf (source: FeedSource): Promise<string> {
+  const { host, through } = await source.read({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
+  return `${through}@${host}`
+}
+
 /** Reads `log`, the feed of host `host`. */
 export async function readFeedLog (log: FeedLog, host: string, request: FeedRequest): Promise<FeedReply> {
   if (request.host !== null && request.host !== host) {
@@ -37,7 +43,7 @@ export async function readFeedLog (log: FeedLog, host: string, request: FeedRequ
     after: request.after ?? log.last,
     limit: request.limit,
     bytesMax: request.bytesMax,
-    accepts: (key) => key.startsWith(prefix) && inKeyRange(key, bounds)
+    accepts: (key) => key.startsWith(prefix) && inRange(key, bounds)
   })
   return { host, changes: page.changes, through: page.through }
 }
@@ -47,7 +53,16 @@ export async function readFeedLog (log: FeedLog, host: string, request: FeedRequ
  * QuorumLevel's processes do not see the data sublevel's): its bounds get it, keys lose it.
  */
 export async function readShifted (read: FeedSource['read'], shift: Key, request: FeedRequest): Promise<FeedReply> {
-  const bounds: KeyBounds = Object.fromEntries(Object.entries(request.bounds).map(([name, key]) => [name, shift + (key as Key)]))
-  const reply = await read({ ...request, prefix: shift + request.prefix, bounds })
+  const reply = await read({ ...request, prefix: shift + request.prefix, bounds: shiftRange(request.bounds, shift) })
   return { ...reply, changes: reply.changes.map((change) => ({ ...change, key: change.key.slice(shift.length) })) }
+}
+
+/** `range` with `shift` before each of its bounds: the same range, in a key space under `shift`. */
+export function shiftRange (range: KeyRange, shift: Key): KeyRange {
+  const shifted: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
+  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const key = range[name]
+    if (key !== undefined) shifted[name] = shift + key
+  }
+  return shifted
 }

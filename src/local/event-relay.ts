@@ -255,12 +255,8 @@ function parseFeedRequest (text: string): { id: number, request: FeedRequest } |
     if (typeof feed !== 'object' || feed === null) return null
     const { id, after, host, prefix, bounds, limit, bytesMax } = feed as Record<string, unknown>
     if (!isCount(id) || !(after === null || isCount(after)) || !(host === null || typeof host === 'string') || typeof prefix !== 'string') return null
-    if (!isCount(limit) || !isCount(bytesMax) || typeof bounds !== 'object' || bounds === null) return null
-    const checked: Record<string, string> = {}
-    for (const [name, key] of Object.entries(bounds)) {
-      if (!['gt', 'gte', 'lt', 'lte'].includes(name) || typeof key !== 'string') return null
-      checked[name] = key
-    }
+    const checked = parseRange(bounds)
+    if (!isCount(limit) || !isCount(bytesMax) || checked === null) return null
     return { id, request: { after, host, prefix, bounds: checked, limit, bytesMax } }
   } catch {
     return null
@@ -286,12 +282,8 @@ function parseFenceRequest (text: string): { id: number, range: KeyRange } | nul
     const { fence } = JSON.parse(text) as { fence?: unknown }
     if (typeof fence !== 'object' || fence === null) return null
     const { id, range } = fence as Record<string, unknown>
-    if (!isCount(id) || typeof range !== 'object' || range === null) return null
-    const checked: Record<string, string> = {}
-    for (const [name, key] of Object.entries(range)) {
-      if (!['gt', 'gte', 'lt', 'lte'].includes(name) || typeof key !== 'string') return null
-      checked[name] = key
-    }
+    const checked = parseRange(range)
+    if (!isCount(id) || checked === null) return null
     return { id, range: checked }
   } catch {
     return null
@@ -347,6 +339,17 @@ function parseAnswer (text: string): Answer | { id: number, error: Error } | nul
   } catch {
     return null
   }
+}
+
+/** A key range as a request names it: only `gt`, `gte`, `lt` and `lte`, each a latin1 key. */
+function parseRange (value: unknown): KeyRange | null {
+  if (typeof value !== 'object' || value === null) return null
+  const range: Record<string, string> = {}
+  for (const [name, key] of Object.entries(value)) {
+    if (!['gt', 'gte', 'lt', 'lte'].includes(name) || typeof key !== 'string') return null
+    range[name] = key
+  }
+  return range
 }
 
 function isCount (value: unknown): value is number {

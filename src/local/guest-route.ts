@@ -4,7 +4,7 @@ import { finished, pipeline } from 'readable-stream'
 import { ManyLevelGuest } from 'many-level'
 import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { asBuffer } from '../replicator/bytes.js'
-import { rangeKeys } from './leadership.js'
+import { rangeOf } from '../replicator/wrap-db.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
 import { CODES, createError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
@@ -67,7 +67,7 @@ export class GuestRoute implements Route {
   }
 
   fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {
-    this.#events.fence(rangeKeys(range)).then(() => { callback() }, callback)
+    this.#events.fence(rangeOf(range)).then(() => { callback() }, callback)
   }
 
   readStrong (keys: Buffer[], callback: ReadCallback<Array<Buffer | undefined>>): void {

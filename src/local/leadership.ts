@@ -12,7 +12,8 @@ import type { ReplicatorOptions } from '../replicator/options.js'
 import { WRITE_ID } from '../replicator/write-id-option.js'
 import { type AppliedListener, ON_APPLIED } from '../replicator/applied-option.js'
 import { EventRelayServer, RELAYED_EVENTS } from './event-relay.js'
-import { type FeedReply, type FeedRequest, readShifted } from '../feed/feed-source.js'
+import { type FeedReply, type FeedRequest, readShifted, shiftRange } from '../feed/feed-source.js'
+import { rangeOf } from '../replicator/wrap-db.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from '../replicator/read-strong-option.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
@@ -171,17 +172,13 @@ export class Leadership implements Route {
   }
 
   fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {
-    this.#fence(rangeKeys(range)).then(() => { callback() }, callback)
+    this.#fence(rangeOf(range)).then(() => { callback() }, callback)
   }
 
   /** A fence over a range of data keys (latin1, without the data sublevel's prefix): the range shifted into the sublevel. */
   async #fence (range: KeyRange): Promise<void> {
     if (this.lost) throw resigned()
-    const shifted: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
-    for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
-      const key = range[name]
-      if (key !== undefined) shifted[name] = this.#dataPrefix + key
-    }
+    const shifted: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = { ...shiftRange(range, this.#dataPrefix) }
     // Unbounded ends stay within the sublevel: its prefix, up to the next one.
     if (shifted.gt === undefined && shifted.gte === undefined) shifted.gte = this.#dataPrefix
     if (shifted.lt === undefined && shifted.lte === undefined) shifted.lt = this.#dataPrefix.slice(0, -1) + String.fromCharCode(this.#dataPrefix.charCodeAt(this.#dataPrefix.length - 1) + 1)
@@ -280,16 +277,6 @@ function servedDatabase (leadership: Leadership): unknown {
       data.batch(written as BatchOp[], id === null ? options : { ...options, [WRITE_ID]: id }, callback)
     }
   }
-}
-
-/** A range of Buffers as core keys (latin1). */
-export function rangeKeys (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }): KeyRange {
-  const keys: { gt?: Key, gte?: Key, lt?: Key, lte?: Key } = {}
-  for (const name of ['gt', 'gte', 'lt', 'lte'] as const) {
-    const bound = range[name]
-    if (bound !== undefined) keys[name] = bytesToKey(bound)
-  }
-  return keys
 }
 
 function resigned (): Error {

@@ -15,7 +15,7 @@ import { type WrappedDatabase, wrapDatabase } from './wrap-db.js'
 import { type AnnouncingDatabase, announce } from './peer-events.js'
 import { type AppliedListener, ON_APPLIED } from './applied-option.js'
 import { FeedLog } from '../feed/feed-log.js'
-import { type FeedReply, type FeedRequest, type FeedSource, readFeedLog } from '../feed/feed-source.js'
+import { type FeedReply, type FeedRequest, type FeedSource, lastPositionOf, readFeedLog } from '../feed/feed-source.js'
 import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from './read-strong-option.js'
@@ -260,8 +260,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   }
 
   async lastPosition (): Promise<string> {
-    const { host, through } = await this.#readFeed({ after: null, host: null, prefix: '', bounds: {}, limit: 0, bytesMax: 0 })
-    return `${through}@${host}`
+    return await lastPositionOf(this[FEED_SOURCE])
   }
 
   get [FEED_SOURCE] (): FeedSource {

@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { CutProxy } from '../helpers/cut-proxy.js'
+import { ProxyMesh } from '../helpers/cut-proxy.js'
 import { eventually, tempDir } from '../helpers/hosts.js'
 import { Member } from '../local/member.js'
 import type { MemberReply } from '../local/fixtures/member.js'
@@ -48,14 +48,11 @@ function lastPosition (member: Member): string {
 test('every process sees every acknowledged write once, in order per key, across kill -9, partitions and resumption', { timeout: 120_000 }, async () => {
   const root = await tempDir()
   const ports = await freePorts(3)
-  const proxies = new Map<string, CutProxy>()
-  for (let from = 0; from < 3; from++) {
-    for (let to = 0; to < 3; to++) if (from !== to) proxies.set(`${from}>${to}`, await CutProxy.start(ports[to] as number))
-  }
+  const mesh = await ProxyMesh.start(ports)
   const options = (host: number): Record<string, unknown> => ({
     host: '127.0.0.1',
     port: ports[host],
-    peers: [0, 1, 2].filter((to) => to !== host).map((to) => ({ host: '127.0.0.1', port: (proxies.get(`${host}>${to}`) as CutProxy).port })),
+    peers: mesh.peersOf(host),
     minConsensus: 1,
     writeTimeout: 3_000,
     reconnectMsMin: 20,
@@ -70,13 +67,6 @@ test('every process sees every acknowledged write once, in order per key, across
     await member.open(location(host), options(host))
     await member.request({ type: 'follow', since }, 'following')
     return member
-  }
-  const cutHost = (host: number, cut: boolean): void => {
-    for (const [link, proxy] of proxies) {
-      if (!link.split('>').includes(String(host))) continue
-      if (cut) proxy.cut()
-      else proxy.heal()
-    }
   }
   try {
     for (let host = 0; host < 3; host++) {
@@ -112,11 +102,11 @@ test('every process sees every acknowledged write once, in order per key, across
     wave()
 
     // Host 2 cut off from both others, then brought back.
-    cutHost(2, true)
+    mesh.isolate(2, true)
     wave()
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     wave()
-    cutHost(2, false)
+    mesh.isolate(2, false)
 
     // A guest killed with SIGKILL, and resumed from the last position it reported.
     const killedGuest = lineages[1] as Lineage
@@ -169,7 +159,7 @@ test('every process sees every acknowledged write once, in order per key, across
   } finally {
     for (const member of everyone) member.kill()
     await Promise.all(everyone.map(async (member) => { await member.exited() }))
-    for (const proxy of proxies.values()) await proxy.close()
+    await mesh.close()
     await rm(root, { recursive: true, force: true })
   }
 })

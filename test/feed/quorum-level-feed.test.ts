@@ -10,19 +10,12 @@ import { test } from 'node:test'
 import { QuorumLevel } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
 import { shape, take } from '../helpers/feed.js'
-import { eventually, once, tempDir } from '../helpers/hosts.js'
+import { eventually, memberOptions, once, tempDir } from '../helpers/hosts.js'
 
 async function startCluster (): Promise<{ make: (h: number) => QuorumLevel<string, unknown>, instances: Array<QuorumLevel<string, unknown>>, dirs: string[] }> {
   const ports = await freePorts(2)
   const dirs = await Promise.all(ports.map(tempDir))
-  const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, {
-    valueEncoding: 'json',
-    host: '127.0.0.1',
-    port: ports[h],
-    peers: [{ host: '127.0.0.1', port: ports[1 - h] as number }],
-    minConsensus: 1,
-    reconnectMsMin: 20
-  })
+  const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, { valueEncoding: 'json', ...memberOptions(ports, h), minConsensus: 1 })
   const leaders = [make(0), make(1)]
   const ready = leaders.map((db) => once(db.cluster, 'ready', 15_000))
   await Promise.all(leaders.map(async (db) => { await db.open() }))

@@ -1,9 +1,35 @@
 import { strict as assert } from 'node:assert'
+import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { ClassicLevel } from 'classic-level'
-import { Replicator, type Change } from '../../src/index.js'
+import { Replicator, type Change, type ReplicatorOptions } from '../../src/index.js'
 import { shape, take } from '../helpers/feed.js'
 import { allReady, closeHosts, openHost, optionsOf, startHosts, stopHost, tempDir, withHosts } from '../helpers/hosts.js'
+
+/** A Replicator without peers over a classic-level database in a fresh directory, which `reopen` restarts; both closed, and the directory removed, after `run`. */
+async function withSoloHost (options: ReplicatorOptions, run: (host: { db: () => ClassicLevel<string, number>, replicator: () => ReturnType<typeof Replicator>, reopen: () => Promise<void> }) => Promise<void>): Promise<void> {
+  const location = await tempDir()
+  let db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
+  let replicator = Replicator(db, options)
+  const close = async (): Promise<void> => {
+    await replicator.close()
+    await db.close()
+  }
+  try {
+    await run({
+      db: () => db,
+      replicator: () => replicator,
+      reopen: async () => {
+        await close()
+        db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
+        replicator = Replicator(db, options)
+      }
+    })
+  } finally {
+    await close()
+    await rm(location, { recursive: true, force: true })
+  }
+}
 
 test('every host yields the changes of every host, own writes included, in the encodings of the database', async () => {
   await withHosts(3, () => ({ minConsensus: 2 }), async ({ hosts }) => {
@@ -84,10 +110,9 @@ test('a position from another host, or malformed, is refused with LEVEL_INVALID_
 })
 
 test('a position older than the feed keeps fails with LEVEL_FEED_COMPACTED', async () => {
-  const location = await tempDir()
-  const db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
-  const replicator = Replicator(db, { feedRetention: 16 })
-  try {
+  await withSoloHost({ feedRetention: 16 }, async (host) => {
+    const db = host.db()
+    const replicator = host.replicator()
     const start = await replicator.lastPosition()
     for (let i = 0; i < 100; i++) await db.put(`k${i}`, i)
     await assert.rejects(take(replicator.changes({ since: start }), 1), { code: 'LEVEL_FEED_COMPACTED' })
@@ -96,44 +121,28 @@ test('a position older than the feed keeps fails with LEVEL_FEED_COMPACTED', asy
     const back = `${Number(number) - 10}@${recent.split('@')[1] as string}`
     const changes = await take(replicator.changes<string, number>({ since: back }), 10)
     assert.deepEqual(changes.map((change) => change.key), Array.from({ length: 10 }, (_, i) => `k${90 + i}`))
-  } finally {
-    await replicator.close()
-    await db.close()
-  }
+  })
 })
 
 test('a change whose log entry is gone is read from the data while the key keeps its version, and is compacted once it does not', async () => {
-  const location = await tempDir()
-  let db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
-  let replicator = Replicator(db, { logRetention: 3 })
-  const reopen = async (): Promise<void> => {
-    await replicator.close()
-    await db.close()
-    db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
-    replicator = Replicator(db, { logRetention: 3 })
-  }
-  try {
-    for (let i = 0; i < 10; i++) await db.put(`k${i}`, i)
-    const host = (await replicator.lastPosition()).split('@')[1] as string
+  await withSoloHost({ logRetention: 3 }, async ({ db, replicator, reopen }) => {
+    for (let i = 0; i < 10; i++) await db().put(`k${i}`, i)
+    const host = (await replicator().lastPosition()).split('@')[1] as string
     await reopen()
-    const changes = await take(replicator.changes<string, number>({ since: `0@${host}` }), 10)
+    const changes = await take(replicator().changes<string, number>({ since: `0@${host}` }), 10)
     assert.deepEqual(shape(changes), Array.from({ length: 10 }, (_, i) => ['put', `k${i}`, i]))
-    await db.put('k0', 100)
+    await db().put('k0', 100)
     await reopen()
-    await assert.rejects(take(replicator.changes({ since: `0@${host}` }), 1), { code: 'LEVEL_FEED_COMPACTED' })
-    const fromK1 = await take(replicator.changes<string, number>({ since: `1@${host}` }), 10)
+    await assert.rejects(take(replicator().changes({ since: `0@${host}` }), 1), { code: 'LEVEL_FEED_COMPACTED' })
+    const fromK1 = await take(replicator().changes<string, number>({ since: `1@${host}` }), 10)
     assert.deepEqual(shape(fromK1), [...Array.from({ length: 9 }, (_, i) => ['put', `k${i + 1}`, i + 1]), ['put', 'k0', 100]])
-  } finally {
-    await replicator.close()
-    await db.close()
-  }
+  })
 })
 
 test('a consumer that stops reading holds a bounded number of changes, slows no write, and reads on from storage', async () => {
-  const location = await tempDir()
-  const db = new ClassicLevel<string, number>(location, { valueEncoding: 'json' })
-  const replicator = Replicator(db, {})
-  try {
+  await withSoloHost({}, async (host) => {
+    const db = host.db()
+    const replicator = host.replicator()
     const feed = replicator.changes<string, number>({ since: await replicator.lastPosition(), highWaterMark: 16 })
     await db.put('first', 0)
     const [first] = await new Promise<unknown[]>((resolve) => feed.once('readable', () => { resolve([feed.read()]) }))
@@ -145,10 +154,7 @@ test('a consumer that stops reading holds a bounded number of changes, slows no 
     assert.ok(feed.readableLength <= 16 + 256, `at most a high water mark and a page held, not ${feed.readableLength}`)
     const rest = await take(feed, 20_000, 60_000)
     assert.deepEqual(rest.map((change) => change.key), Array.from({ length: 20_000 }, (_, i) => `k${String(i).padStart(5, '0')}`))
-  } finally {
-    await replicator.close()
-    await db.close()
-  }
+  })
 })
 
 test('changes that arrive by a full copy are yielded, with their values', async () => {

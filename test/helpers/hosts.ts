@@ -97,6 +97,14 @@ export async function closeHosts (set: HostSet): Promise<void> {
   for (const dir of set.dirs) await rm(dir, { recursive: true, force: true })
 }
 
+/**
+ * Host `h`'s replication options in a cluster of one host per port in `ports`, on 127.0.0.1:
+ * every host gets the same member list, which holds itself too (README, Options).
+ */
+export function memberOptions (ports: readonly number[], h: number): { host: string, port: number, peers: Array<{ host: string, port: number }>, reconnectMsMin: number } {
+  return { host: '127.0.0.1', port: ports[h] as number, peers: ports.map((port) => ({ host: '127.0.0.1', port })), reconnectMsMin: 20 }
+}
+
 /** Resolves on the next `event` of `emitter`, or rejects after `ms`. */
 export function once (emitter: NodeJS.EventEmitter, event: string, ms = 5_000): Promise<unknown[]> {
   return new Promise((resolve, reject) => {

@@ -10,18 +10,12 @@ import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { QuorumLevel } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { eventually, once, tempDir } from '../helpers/hosts.js'
+import { eventually, memberOptions, once, tempDir } from '../helpers/hosts.js'
 
 test('a write made on one host emits put, del or batch in every process of the other', { timeout: 60_000 }, async () => {
   const ports = await freePorts(2)
   const dirs = await Promise.all(ports.map(tempDir))
-  const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, {
-    valueEncoding: 'json',
-    host: '127.0.0.1',
-    port: ports[h],
-    peers: [{ host: '127.0.0.1', port: ports[1 - h] as number }],
-    reconnectMsMin: 20
-  })
+  const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, { valueEncoding: 'json', ...memberOptions(ports, h) })
   // abstract-level opens a database as it is made: each host's leader first, then its guest.
   const leaderA = make(0)
   const leaderB = make(1)

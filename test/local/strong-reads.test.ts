@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { QuorumLevel } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { CutProxy } from '../helpers/cut-proxy.js'
+import { ProxyMesh } from '../helpers/cut-proxy.js'
 import { eventually, once, tempDir } from '../helpers/hosts.js'
 
 /** Read options with a field abstract-level's types do not know: passed through to the database. */
@@ -17,16 +17,13 @@ const STRONG = { consistency: 'strong' } as { keyEncoding?: string }
 
 test('a guest\'s strong read sees a write acknowledged on another host that its own host has not applied', { timeout: 60_000 }, async () => {
   const ports = await freePorts(3)
-  const proxies = new Map<string, CutProxy>()
-  for (let from = 0; from < 3; from++) {
-    for (let to = 0; to < 3; to++) if (from !== to) proxies.set(`${from}>${to}`, await CutProxy.start(ports[to] as number))
-  }
+  const mesh = await ProxyMesh.start(ports)
   const dirs = await Promise.all(ports.map(tempDir))
   const make = (h: number): QuorumLevel<string, unknown> => new QuorumLevel<string, unknown>(dirs[h] as string, {
     valueEncoding: 'json',
     host: '127.0.0.1',
     port: ports[h],
-    peers: [0, 1, 2].filter((to) => to !== h).map((to) => ({ host: '127.0.0.1', port: (proxies.get(`${h}>${to}`) as CutProxy).port })),
+    peers: mesh.peersOf(h),
     minConsensus: 1,
     writeTimeout: 2_000,
     reconnectMsMin: 20,
@@ -44,7 +41,7 @@ test('a guest\'s strong read sees a write acknowledged on another host that its 
     const [guestA, , guestC] = guests as [QuorumLevel<string, unknown>, QuorumLevel<string, unknown>, QuorumLevel<string, unknown>]
     await guestA.put('x', 'old')
     await eventually(async () => await guestC.get('x').catch(() => undefined) === 'old', 10_000, 'host C holds the old value')
-    for (const link of ['0>2', '2>0']) proxies.get(link)?.cut()
+    mesh.cut(0, 2, true)
     await guestA.put('x', { now: 'new' })
     await guestA.put('y', 2)
     assert.equal(await guestC.get('x'), 'old', 'a local read is local')
@@ -62,7 +59,7 @@ test('a guest\'s strong read sees a write acknowledged on another host that its 
     await assert.rejects(guestC.get('x', { consistency: 'eventual' } as typeof STRONG), { code: 'LEVEL_INVALID_OPTION' })
   } finally {
     for (const db of [...instances].reverse()) await db.close()
-    for (const proxy of proxies.values()) await proxy.close()
+    await mesh.close()
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
 })

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { QuorumLevel, metricsRegistry } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { eventually, once, startHosts, closeHosts, stopHost, tempDir } from '../helpers/hosts.js'
+import { closeHosts, eventually, memberOptions, once, startHosts, stopHost, tempDir } from '../helpers/hosts.js'
 
 test('status: identity, readiness, peers with contact, round trip and lag, the log and the feed', { timeout: 30_000 }, async () => {
   const set = await startHosts(3, () => ({ minConsensus: 1, callTimeout: 200 }))
@@ -63,7 +63,7 @@ test('status: identity, readiness, peers with contact, round trip and lag, the l
 test('db.cluster.status() answers in every process, the guest\'s through its leader', { timeout: 30_000 }, async () => {
   const ports = await freePorts(2)
   const dirs = await Promise.all(ports.map(tempDir))
-  const make = (h: number): QuorumLevel<string, number> => new QuorumLevel<string, number>(dirs[h] as string, { valueEncoding: 'json', host: '127.0.0.1', port: ports[h], peers: [{ host: '127.0.0.1', port: ports[1 - h] as number }] })
+  const make = (h: number): QuorumLevel<string, number> => new QuorumLevel<string, number>(dirs[h] as string, { valueEncoding: 'json', ...memberOptions(ports, h) })
   const leaders = [make(0), make(1)]
   const instances = [...leaders]
   try {

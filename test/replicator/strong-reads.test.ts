@@ -10,7 +10,7 @@ import { test } from 'node:test'
 import { ClassicLevel } from 'classic-level'
 import { Replicator } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
-import { CutProxy } from '../helpers/cut-proxy.js'
+import { ProxyMesh } from '../helpers/cut-proxy.js'
 import { eventually, once, tempDir } from '../helpers/hosts.js'
 
 /** Read options with a field abstract-level's types do not know: passed through to the Replicator. */
@@ -23,23 +23,13 @@ interface Host {
 
 async function withCluster (minConsensus: number, run: (hosts: Host[], cut: (a: number, b: number, cut: boolean) => void) => Promise<void>): Promise<void> {
   const ports = await freePorts(3)
-  const proxies = new Map<string, CutProxy>()
-  for (let from = 0; from < 3; from++) {
-    for (let to = 0; to < 3; to++) if (from !== to) proxies.set(`${from}>${to}`, await CutProxy.start(ports[to] as number))
-  }
+  const mesh = await ProxyMesh.start(ports)
   const dirs = await Promise.all(ports.map(tempDir))
   const hosts = ports.map((port, i): Host => {
     const db = new ClassicLevel<string, unknown>(dirs[i] as string, { valueEncoding: 'json' })
-    const peers = [0, 1, 2].filter((j) => j !== i).map((j) => ({ host: '127.0.0.1', port: (proxies.get(`${i}>${j}`) as CutProxy).port }))
-    return { db, replicator: Replicator(db, { host: '127.0.0.1', port, peers, minConsensus, writeTimeout: 2_000, reconnectMsMin: 20, reconnectMsMax: 100 }) }
+    return { db, replicator: Replicator(db, { host: '127.0.0.1', port, peers: mesh.peersOf(i), minConsensus, writeTimeout: 2_000, reconnectMsMin: 20, reconnectMsMax: 100 }) }
   })
-  const cut = (a: number, b: number, value: boolean): void => {
-    for (const link of [`${a}>${b}`, `${b}>${a}`]) {
-      const proxy = proxies.get(link) as CutProxy
-      if (value) proxy.cut()
-      else proxy.heal()
-    }
-  }
+  const cut = (a: number, b: number, value: boolean): void => { mesh.cut(a, b, value) }
   try {
     const ready = hosts.map(async (host) => await once(host.replicator, 'ready', 10_000))
     await Promise.all(hosts.map(async (host) => { await host.replicator.listen() }))
@@ -50,7 +40,7 @@ async function withCluster (minConsensus: number, run: (hosts: Host[], cut: (a: 
       await host.replicator.close()
       await host.db.close()
     }
-    for (const proxy of proxies.values()) await proxy.close()
+    await mesh.close()
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
 }

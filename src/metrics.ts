@@ -74,6 +74,20 @@ export function metricsRegistry (source: StatusSource, options: { prefix?: strin
   gauge('log_floor', "The first of an origin's decisions this host's log still serves", ['origin'], (metric, status) => {
     for (const { origin, floor } of status.log) metric.set({ origin }, floor)
   })
+  gauge('log_entries', "An origin's decisions this host's log holds", ['origin'], (metric, status) => {
+    for (const { origin, entries } of status.log) metric.set({ origin }, entries)
+  })
+  gauge('catch_up_behind', 'Decisions the most advanced peer had applied beyond this host, by origin', ['origin'], (metric, status) => {
+    for (const { origin } of status.log) metric.set({ origin }, 0)
+    for (const [origin, behind] of Object.entries(status.catchUp.origins)) metric.set({ origin }, behind)
+  })
+  gauge('full_copy_records_received', 'Records of the full copy being received so far (0 when none is)', [], (metric, status) => {
+    metric.set(status.fullCopy.receiving?.records ?? 0)
+  })
+  gauge('full_copies_sending', 'Full copies this host is sending', [], (metric, status) => { metric.set(status.fullCopy.sending) })
+  gauge('tombstones', 'Keys whose latest version is a delete, as last counted', [], (metric, status) => {
+    if (status.tombstones !== null) metric.set(status.tombstones.count)
+  })
   gauge('feed_last', 'The last change recorded in the change feed', [], (metric, status) => { metric.set(status.feed.last) })
   gauge('feed_oldest', 'The oldest change the change feed keeps', [], (metric, status) => { metric.set(status.feed.oldest) })
   counter('writes_total', 'Writes settled, by outcome: resolved, or why they failed', (status) => status.counters.writes)

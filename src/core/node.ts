@@ -34,6 +34,10 @@ export interface NodeInspection {
   /** Strong reads and fences this host coordinates, and reads it holds for their keys (SPEC §14). */
   readonly strongReads: number
   readonly heldReads: number
+  /** A full copy this host is receiving: from whom, and the chunks and records received so far. */
+  readonly fullCopyIn: { readonly from: HostId, readonly parts: number, readonly records: number } | null
+  /** Full copies this host is sending to peers. */
+  readonly fullCopiesOut: number
 }
 
 /**
@@ -228,7 +232,9 @@ export class Node {
       marks: s.marks.toRecord(),
       floors: Object.fromEntries(s.floors),
       strongReads: s.strongReads.size + s.fences.size,
-      heldReads: s.heldReads.length
+      heldReads: s.heldReads.length,
+      fullCopyIn: s.snapshotIn === null ? null : { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records.length },
+      fullCopiesOut: s.snapshotsOut.size
     }
   }
 

@@ -32,6 +32,7 @@ export interface ReplicatorEvents extends PeerEvents {
   error: [error: Error]
 }
 
+const TOMBSTONE_RECOUNT_MS_MIN = 1_000
 const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
 const PEER_LEVELS: Record<typeof PEER_EVENTS[number], LogLevel> = { connect: 'info', disconnect: 'warn', reconnect: 'debug', fail: 'warn' }
 
@@ -107,6 +108,11 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   #closing: Promise<void> | null = null
   readonly #listening: Listening[] = []
   readonly #onApplied: AppliedListener | undefined
+  #tombstones: ReplicatorStatus['tombstones'] = null
+  /** The tombstone count under way: close waits for it, so that it never reads a closed store. */
+  #counting: Promise<void> | null = null
+  #countedAt = -Infinity
+  #countTook = 0
 
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
     super()
@@ -236,11 +242,13 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#state = 'open'
     this.#log('info', 'start', `started as ${id}`)
     await driver.start()
+    this.#countTombstones()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     this.#peers.start(id)
   }
 
   status (): ReplicatorStatus {
+    this.#countTombstones()
     return buildStatus({
       id: this.#id,
       state: this.#state,
@@ -250,8 +258,26 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       peerMarks: this.#peerMarks,
       inspection: this.#driver?.inspect() ?? null,
       feed: this.#feed === null ? { oldest: 1, last: 0 } : this.#feed.bounds,
-      counters: this.#driver?.counters() ?? { writes: {}, strongReads: {} }
+      counters: this.#driver?.counters() ?? { writes: {}, strongReads: {} },
+      tombstones: this.#tombstones
     })
+  }
+
+  /**
+   * Counts tombstones again when status is asked for and the last count is old: older than a
+   * second, and than 20 times what that count took, so that scans take at most about 5% of
+   * the time however large the database is.
+   */
+  #countTombstones (): void {
+    const store = this.#store
+    if (store === null || this.#state !== 'open' || this.#counting !== null) return
+    const now = Date.now()
+    if (now - this.#countedAt < Math.max(TOMBSTONE_RECOUNT_MS_MIN, 20 * this.#countTook)) return
+    this.#counting = store.countTombstones().then((count) => {
+      this.#countedAt = Date.now()
+      this.#countTook = this.#countedAt - now
+      this.#tombstones = { count, countedAt: this.#countedAt }
+    }, noop).finally(() => { this.#counting = null })
   }
 
   changes<K = unknown, V = unknown> (options: ChangesOptions<K> & { sublevel?: object } = {}): ChangeFeed<K, V> {
@@ -352,6 +378,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     await this.#started
     // Writes settle first, with connections still up: aborts and commits can still be told.
     await this.#driver?.close()
+    await this.#counting
     this.#peers.close()
     await Promise.all(this.#listening.splice(0).map(async (listening) => { await listening.close() }))
     await this.#store?.close()

@@ -30,8 +30,23 @@ export interface ReplicatorStatus {
   readonly locks: number
   /** Whether an apply batch is being read or written, or waits. */
   readonly applying: boolean
-  /** Per origin: the decisions applied without a gap, and the first this host's log still serves. */
-  readonly log: ReadonlyArray<{ readonly origin: HostId, readonly applied: number, readonly floor: number }>
+  /**
+   * Per origin: the decisions applied without a gap, the first this host's log still serves,
+   * and how many decisions the log holds from there (what catch-up can serve without a full copy).
+   */
+  readonly log: ReadonlyArray<{ readonly origin: HostId, readonly applied: number, readonly floor: number, readonly entries: number }>
+  /**
+   * Catch-up: per origin, how many decisions the most advanced peer had applied beyond this
+   * host when it last said (in its latest `sync`), and their total. Zero when caught up.
+   */
+  readonly catchUp: { readonly behind: number, readonly origins: Readonly<Record<HostId, number>> }
+  /**
+   * Full copies: the one this host is receiving (from whom, chunks and records so far; the total
+   * is not known ahead), and how many it is sending.
+   */
+  readonly fullCopy: { readonly receiving: { readonly from: HostId, readonly parts: number, readonly records: number } | null, readonly sending: number }
+  /** Keys whose latest version is a delete, as last counted (a scan of the versions, run again when status is asked for after a second and after 20 times what the last one took), and when; null before the first count ends. */
+  readonly tombstones: { readonly count: number, readonly countedAt: number } | null
   /** The change feed: the oldest change still kept and the last one recorded. */
   readonly feed: { readonly oldest: number, readonly last: number }
   /** Strong reads and fences in progress here. */
@@ -50,6 +65,21 @@ export class PeerMarks {
 
   observe (from: HostId, message: Message): void {
     if (message.type === 'sync') this.#marks.set(from, message.marks)
+  }
+
+  /** Per origin, how far this host is behind the most advanced peer's last report. */
+  behind (applied: Readonly<Record<HostId, number>>): Record<HostId, number> {
+    const behind: Record<HostId, number> = {}
+    for (const theirs of this.#marks.values()) {
+      for (const [origin, their] of Object.entries(theirs)) {
+        const mine = Object.hasOwn(applied, origin) ? applied[origin] ?? 0 : 0
+        const gap = their - mine
+        if (gap > 0 && gap > (Object.hasOwn(behind, origin) ? behind[origin] ?? 0 : 0)) {
+          Object.defineProperty(behind, origin, { value: gap, enumerable: true, writable: true })
+        }
+      }
+    }
+    return behind
   }
 
   /** How far `peer` lags this host, per origin this host has applied. */
@@ -76,9 +106,11 @@ export function buildStatus (parts: {
   inspection: NodeInspection | null
   feed: { oldest: number, last: number }
   counters: ReplicatorStatus['counters']
+  tombstones: ReplicatorStatus['tombstones']
 }): ReplicatorStatus {
   const inspection = parts.inspection
   const applied = inspection?.marks ?? {}
+  const behind = parts.peerMarks.behind(applied)
   return {
     id: parts.id,
     state: parts.state,
@@ -97,7 +129,13 @@ export function buildStatus (parts: {
     prepared: inspection?.prepared ?? 0,
     locks: inspection?.locks ?? 0,
     applying: inspection?.applying ?? false,
-    log: Object.entries(applied).map(([origin, contiguous]) => ({ origin, applied: contiguous, floor: inspection?.floors[origin] ?? 1 })),
+    log: Object.entries(applied).map(([origin, contiguous]) => {
+      const floor = inspection?.floors[origin] ?? 1
+      return { origin, applied: contiguous, floor, entries: Math.max(0, contiguous - floor + 1) }
+    }),
+    catchUp: { behind: Object.values(behind).reduce((sum, gap) => sum + gap, 0), origins: behind },
+    fullCopy: { receiving: inspection?.fullCopyIn ?? null, sending: inspection?.fullCopiesOut ?? 0 },
+    tombstones: parts.tombstones,
     feed: parts.feed,
     strongReads: inspection?.strongReads ?? 0,
     counters: parts.counters

@@ -325,6 +325,17 @@ export class LevelStore {
     return this.#feedBounds
   }
 
+  /**
+   * How many keys hold a tombstone: a scan of the version records, read directly (not through
+   * the queue) so that it never holds up a write. Status shows it; it costs a read of every
+   * key's version, so the Replicator runs it rarely.
+   */
+  async countTombstones (): Promise<number> {
+    let count = 0
+    await this.#scan(tagRange(TAG.version), (_key, value) => { if (decodeVersion(value).deleted) count++ })
+    return count
+  }
+
   /** Answers `query` against everything persisted before it was issued. */
   read (query: Query): Promise<QueryResult> {
     return this.#enqueue(async (): Promise<QueryResult> => {

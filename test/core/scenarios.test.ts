@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import type { NodeInspection } from '../../src/core/index.js'
 import { ScriptedCluster, del, put, valueOn } from '../helpers/scripted-cluster.js'
 
 const hosts = ['a', 'b', 'c']
@@ -184,7 +185,19 @@ test('catch-up: a host behind a truncated log gets a full copy, applied in one b
   cluster.advance(20)
   assert.ok((cluster.disk('a').floors.get('a') ?? 1) > 1, 'the origin truncated its log')
   cluster.rejoin('c')
+  // Round by round, the copy shows in both hosts' inspection (what status reports) while it runs.
+  let receiving: NodeInspection['fullCopyIn'] = null
+  let sending = 0
+  for (let round = 0; round < 1_000 && cluster.rounds(1); round++) {
+    const seen = cluster.node('c').inspect().fullCopyIn
+    if (seen !== null && (receiving === null || seen.records > receiving.records)) receiving = seen
+    sending = Math.max(sending, cluster.node('a').inspect().fullCopiesOut + cluster.node('b').inspect().fullCopiesOut)
+  }
+  assert.ok(receiving !== null && receiving.parts >= 2 && receiving.records >= 14, `receiving ${JSON.stringify(receiving)}`)
+  // c syncs with both peers as they connect, and both start a copy; c takes the first.
+  assert.ok(sending >= 1)
   cluster.advance(100)
+  assert.equal(cluster.node('c').inspect().fullCopyIn, null)
   assert.equal(valueOn(cluster, 'c', 'k0'), undefined)
   for (let i = 1; i < 20; i++) assert.equal(valueOn(cluster, 'c', `k${i}`), String(i))
   assert.ok((cluster.disk('c').floors.get('a') ?? 1) > 1, 'c took a full copy')

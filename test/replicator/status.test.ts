@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { QuorumLevel, metricsRegistry } from '../../src/index.js'
 import { freePorts } from '../../src/cli/free-ports.js'
+import { PeerMarks } from '../../src/replicator/status.js'
 import { closeHosts, eventually, memberOptions, once, startHosts, stopHost, tempDir } from '../helpers/hosts.js'
 
 test('status: identity, readiness, peers with contact, round trip and lag, the log and the feed', { timeout: 30_000 }, async () => {
@@ -33,27 +34,36 @@ test('status: identity, readiness, peers with contact, round trip and lag, the l
       assert.ok(peer.lastContactAt !== null && Date.now() - peer.lastContactAt < 5_000, 'heard from lately')
       assert.ok(peer.roundTripMs !== null && peer.roundTripMs >= 0 && peer.roundTripMs < 1_000)
     }
-    assert.deepEqual(status.log.find((origin) => origin.origin === a.replicator.id), { origin: a.replicator.id, applied: 5, floor: 1 })
+    assert.deepEqual(status.log.find((origin) => origin.origin === a.replicator.id), { origin: a.replicator.id, applied: 5, floor: 1, entries: 5 })
+    assert.deepEqual(status.catchUp, { behind: 0, origins: {} })
+    assert.deepEqual(status.fullCopy, { receiving: null, sending: 0 })
     assert.deepEqual(status.feed, { oldest: 1, last: 5 })
     assert.deepEqual(status.writes, { queued: 0, active: 0, committing: 0, confirming: 0, aborting: 0 })
     // c goes away: a sees it disconnected, and, once c has missed writes, lagging.
     await stopHost(c)
     await eventually(() => a.replicator.status().peers.some((peer) => peer.id === c.replicator.id && !peer.connected), 5_000, 'c seen gone')
     for (let i = 5; i < 8; i++) await a.db.put(`k${i}`, i)
+    // Deletes leave tombstones, counted again by a status asked for a second after the last count.
+    await a.db.del('k0')
+    await a.db.del('k1')
+    await a.db.del('never-written')
+    await eventually(() => a.replicator.status().tombstones?.count === 3, 5_000, 'three tombstones counted')
     const lagging = a.replicator.status().peers.find((peer) => peer.id === c.replicator.id)
     // As of c's last sync, which may predate some of the first 5: at least the 3 it missed.
     assert.ok((lagging?.lag?.[a.replicator.id as string] ?? 0) >= 3, `c lags a by ${JSON.stringify(lagging?.lag)}`)
     // Plain data: it survives JSON as it is.
     assert.deepEqual(JSON.parse(JSON.stringify(a.replicator.status())), a.replicator.status())
-    assert.deepEqual(a.replicator.status().counters.writes, { resolved: 8 })
+    assert.deepEqual(a.replicator.status().counters.writes, { resolved: 11 })
     // The same, as Prometheus scrapes it.
     const text = await metricsRegistry(a.replicator).metrics()
     assert.match(text, /^quorum_level_ready 1$/m)
-    assert.match(text, /^quorum_level_writes_total\{outcome="resolved"\} 8$/m)
+    assert.match(text, /^quorum_level_writes_total\{outcome="resolved"\} 11$/m)
+    assert.match(text, /^quorum_level_tombstones 3$/m)
     assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${b.port}"\\} 1$`, 'm'))
     assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${c.port}"\\} 0$`, 'm'))
-    assert.match(text, new RegExp(`^quorum_level_log_applied\\{origin="${a.replicator.id as string}"\\} 8$`, 'm'))
-    assert.match(text, /^quorum_level_feed_last 8$/m)
+    assert.match(text, new RegExp(`^quorum_level_log_applied\\{origin="${a.replicator.id as string}"\\} 11$`, 'm'))
+    assert.match(text, new RegExp(`^quorum_level_log_entries\\{origin="${a.replicator.id as string}"\\} 11$`, 'm'))
+    assert.match(text, /^quorum_level_feed_last 11$/m)
     assert.match(text, /^# TYPE quorum_level_writes_total counter$/m)
   } finally {
     await closeHosts(set)
@@ -87,4 +97,16 @@ test('db.cluster.status() answers in every process, the guest\'s through its lea
     for (const db of [...instances].reverse()) await db.close()
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
   }
+})
+
+test('status: catch-up progress is how far the most advanced peer\'s last sync is ahead, per origin', () => {
+  const marks = new PeerMarks()
+  assert.deepEqual(marks.behind({ a: 3 }), {})
+  marks.observe('b', { type: 'sync', marks: { a: 10, b: 4 }, above: {} })
+  marks.observe('c', { type: 'sync', marks: { a: 7, c: 2 }, above: {} })
+  assert.deepEqual(marks.behind({ a: 3, b: 4 }), { a: 7, c: 2 })
+  // A later sync replaces the peer's earlier one.
+  marks.observe('b', { type: 'sync', marks: { a: 3, b: 4 }, above: {} })
+  assert.deepEqual(marks.behind({ a: 3, b: 4 }), { a: 4, c: 2 })
+  assert.deepEqual(marks.behind({ a: 9, b: 4, c: 2 }), {})
 })

@@ -1,5 +1,5 @@
 import ModuleError from 'module-error'
-import type { FailureReason, ReadFailure } from './core/index.js'
+import type { ChangeFailure, FailureReason, ReadFailure } from './core/index.js'
 
 /**
  * The one catalogue of error codes quorum-level raises. Codes are stable; messages are free.
@@ -87,4 +87,18 @@ export function writeError (reason: FailureReason): ModuleError {
   }
   const [code, message] = FAILURES[reason]
   return createError(`${message}; nothing was written`, code, { transient: true })
+}
+
+const CHANGE_FAILURES: Record<ChangeFailure, [ErrorCode, string]> = {
+  invalid: [CODES.INVALID_OPTION, 'Membership change refused'],
+  busy: [CODES.WRITE_CONFLICT, 'Membership change refused: another change is under way on this host'],
+  'not-ready': [CODES.NOT_READY, 'Membership change failed: too few peers were connected to decide it'],
+  timeout: [CODES.TIMEOUT, 'Membership change failed: it could not start or gather its quorum before writeTimeout'],
+  closed: [CODES.DATABASE_NOT_OPEN, 'Membership change failed: the replicator closed']
+}
+
+/** The error a membership change fails with (SPEC §15.1); nothing changed. */
+export function changeError (reason: ChangeFailure, detail?: string): ModuleError {
+  const [code, message] = CHANGE_FAILURES[reason]
+  return createError(detail === undefined ? message : `${message}: ${detail}`, code, { expected: reason === 'invalid' })
 }

@@ -3,6 +3,8 @@ import type { Change, StorageWrite } from './effects.js'
 import { type ApplyJob, type ApplySource, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
 import { supersedes } from './version.js'
+import { type AppliedMarks, coversApplied } from './marks.js'
+import { type DecodedChange, type Membership, decodeChange, isMembershipOps } from './membership.js'
 
 /**
  * The apply pipeline: the one place where user data, the log and the marks change. Jobs run
@@ -59,7 +61,9 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
     if (record.version.ts > s.clock) s.clock = record.version.ts
   }
   for (const txn of s.prepared.values()) {
-    if (!txn.locked) continue
+    // A membership change holds its lock until it is applied, and the membership with it
+    // (SPEC §15.2): released earlier, this host could vote under the old one after it.
+    if (!txn.locked || (isMembershipOps(txn.ops) && !job.entries.some(({ entry }) => entry.kind === 'abort' && entry.origin === txn.origin && entry.seq === txn.seq))) continue
     const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq === txn.seq) ||
       (job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, txn.origin) && (job.snapshot.marks[txn.origin] ?? 0) >= txn.seq)
     if (!decided) continue
@@ -68,10 +72,20 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
   }
 }
 
-/** Whether a decision on `(origin, seq)` is queued or being written, so soon covered. */
+/** Whether a decision on `(origin, seq)` is queued, being written or parked, so soon covered. */
 export function isApplyPending (s: NodeState, origin: HostId, seq: number): boolean {
   const holds = (job: ApplyJob): boolean => job.entries.some(({ entry }) => entry.origin === origin && entry.seq === seq)
-  return s.applyQueue.some(holds) || (s.applying?.some(holds) ?? false)
+  return s.applyQueue.some(holds) || (s.applying?.some(holds) ?? false) || s.parked.some(({ entry }) => entry.origin === origin && entry.seq === seq)
+}
+
+/** The marks this host will have once every decision it knows of is applied: what it has decided. */
+export function decidedMarks (s: NodeState): AppliedMarks {
+  const marks = (s.writingMarks ?? s.marks).clone()
+  for (const job of [...(s.applying ?? []), ...s.applyQueue]) {
+    for (const { entry } of job.entries) marks.add(entry.origin, entry.seq)
+    for (const [origin, to] of Object.entries(job.snapshot?.marks ?? {})) marks.jump(origin, to)
+  }
+  return marks
 }
 
 function pump (s: NodeState): void {
@@ -88,7 +102,7 @@ function pump (s: NodeState): void {
   }
   for (const job of jobs) {
     for (const { entry, source } of job.entries) {
-      if (entry.kind === 'commit' && !supersedesStored(s, entry, source)) for (const op of entry.ops) need(op.key)
+      if (entry.kind === 'commit' && !isMembershipOps(entry.ops) && !supersedesStored(s, entry, source)) for (const op of entry.ops) need(op.key)
     }
     for (const [key] of job.snapshot?.records ?? []) need(key)
   }
@@ -139,6 +153,9 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   const others: Array<Extract<LogEntry, { kind: 'commit' }>> = []
   const floors = new Map<HostId, number>()
   let clock = s.clock
+  // The membership this batch puts in force, if it applies a change or a copy of a later one.
+  let membership: Membership | null = null
+  const epoch = (): number => (membership ?? s.membership).epoch
 
   const merge = (key: Key, record: DataRecord): void => {
     if (checkVersions && !supersedes(record.version, current.get(key))) return
@@ -148,13 +165,29 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
 
   for (const job of jobs) {
     for (const { entry, source } of job.entries) {
+      if (entry.kind === 'commit' && isMembershipOps(entry.ops) && !marks.covers(entry.origin, entry.seq)) {
+        const change = changeOf(entry)
+        // SPEC §15.3: a change applies in epoch order, once this host has applied what its
+        // voters had; one per batch, so the next is checked against this one's marks.
+        const next = change.membership.epoch > epoch()
+        const ready = membership === null && change.membership.epoch === epoch() + 1 &&
+          (change.before === null || s.config.mutation === 'membership-without-catch-up' || change.before.every((before) => coversApplied(marks, before)))
+        if (next && !ready) {
+          s.parked.push({ entry, source })
+          continue
+        }
+        if (next) {
+          membership = change.membership
+          writes.push({ type: 'membership', membership })
+        }
+      }
       // A decision told by its origin is acknowledged, even if it was already applied.
       if (source === 'decision') acks.push({ origin: entry.origin, seq: entry.seq })
       if (marks.covers(entry.origin, entry.seq)) continue
       marks.add(entry.origin, entry.seq)
       writes.push({ type: 'log', entry })
       if (source === 'own') own.push(entry)
-      if (entry.kind !== 'commit') continue
+      if (entry.kind !== 'commit' || isMembershipOps(entry.ops)) continue
       if (source !== 'own') others.push(entry)
       const version = { ts: entry.ts, origin: entry.origin, seq: entry.seq }
       if (entry.ts > clock) clock = entry.ts
@@ -170,6 +203,12 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
         marks.jump(origin, to)
         // This host never saw the entries the copy stands for, so it cannot serve them.
         floors.set(origin, to + 1)
+      }
+      // The copy reflects every change its sender had applied (SPEC §15.4).
+      const copied = job.snapshot.membership
+      if (copied !== null && copied.epoch > epoch()) {
+        membership = copied
+        writes.push({ type: 'membership', membership: copied })
       }
     }
   }
@@ -209,8 +248,10 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   }
 
   s.writingMarks = marks
+  if (membership !== null) s.writingMembership = membership
   persist(s, writes, () => {
     s.writingMarks = null
+    s.writingMembership = null
     s.marks = marks
     for (const [key, record] of data) rememberVersion(s, key, record.version)
     for (const [origin, floor] of floors) s.floors.set(origin, floor)
@@ -227,9 +268,36 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     // otherwise every duplicated reply would start one more request chain, for good.
     const syncAfter = new Set<HostId>()
     for (const job of jobs) if (job.syncAfter !== undefined) syncAfter.add(job.syncAfter)
-    s.afterApply(own, syncAfter)
+    s.afterApply(own, syncAfter, membership)
+    unpark(s)
     pump(s)
   })
+}
+
+/** The change a membership transaction's entry carries. */
+export function changeOf (entry: Extract<LogEntry, { kind: 'commit' }>): DecodedChange {
+  const op = entry.ops[0]
+  assert(op !== undefined && op.type === 'put', 'a membership change puts its value')
+  return decodeChange(op.value)
+}
+
+/** Parked changes that may apply now go back in the queue; those a full copy covered are dropped. */
+function unpark (s: NodeState): void {
+  if (s.parked.length === 0) return
+  const parked = s.parked.splice(0)
+  const ready: typeof parked = []
+  for (const item of parked) {
+    if (s.marks.covers(item.entry.origin, item.entry.seq) || changeOf(item.entry).membership.epoch <= s.membership.epoch) continue
+    if (ready.length === 0 && isReady(s, item.entry)) ready.push(item)
+    else s.parked.push(item)
+  }
+  if (ready.length > 0) enqueueApply(s, { entries: ready })
+}
+
+function isReady (s: NodeState, entry: Extract<LogEntry, { kind: 'commit' }>): boolean {
+  const change = changeOf(entry)
+  return change.membership.epoch === s.membership.epoch + 1 &&
+    (change.before === null || s.config.mutation === 'membership-without-catch-up' || change.before.every((before) => coversApplied(s.marks, before)))
 }
 
 /** Of each commit, the operations whose records this batch writes: the ones that took effect. */

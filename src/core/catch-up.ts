@@ -29,8 +29,15 @@ export const SPANS_MAX = 10_000
  */
 export function sendSync (s: NodeState, to: HostId): void {
   const above: Record<HostId, Array<[number, number]>> = {}
-  for (const origin of s.marks.origins()) {
-    const spans = s.marks.above(origin)
+  // Parked membership changes are held, not applied (SPEC §15.3): named among the spans, or
+  // every reply would start with them again, and one cut at its first entry would never
+  // bring what they wait for.
+  const parked = new Map<HostId, Array<[number, number]>>()
+  for (const { entry } of s.parked) {
+    if (entry.seq > s.marks.contiguous(entry.origin)) parked.set(entry.origin, [...parked.get(entry.origin) ?? [], [entry.seq, entry.seq]])
+  }
+  for (const origin of new Set([...s.marks.origins(), ...parked.keys()])) {
+    const spans = [...s.marks.above(origin), ...parked.get(origin) ?? []].sort(([a], [b]) => a - b)
     // Fewer spans named only means entries this host holds may come again, and are dropped.
     if (spans.length > 0) Object.defineProperty(above, origin, { value: spans.slice(0, SPANS_MAX), enumerable: true })
   }
@@ -66,6 +73,8 @@ export function onCatchUpTick (s: NodeState): void {
   if (connected.length > 0 && s.snapshotIn === null) {
     targets.add(connected[s.syncCursor++ % connected.length] as HostId)
   }
+  // SPEC §15.3: a parked membership change waits for what its voters had: ask every peer.
+  if (s.parked.length > 0) for (const peer of connected) targets.add(peer)
   // SPEC §5.3: a prepared transaction left undecided asks its origin for the decision.
   for (const txn of s.prepared.values()) {
     if (txn.durable && s.now - txn.since >= config.syncIntervalMs && s.connected.has(txn.origin)) targets.add(txn.origin)
@@ -121,7 +130,7 @@ function startSnapshot (s: NodeState, peer: HostId): void {
   // written, if any. Its marks are the copy's, so that the copy claims every decision whose
   // data it carries. Claiming less would let a decision travel unseen: its origin, asking
   // after a restore who holds it (SPEC §5.4), would abort it while its data lives on.
-  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), nextPart: 0, reading: false, touchedAt: s.now })
+  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, nextPart: 0, reading: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 
@@ -139,7 +148,7 @@ function sendSnapshotChunk (s: NodeState, session: number): void {
     }
     out.reading = false
     const part = out.nextPart++
-    send(s, out.peer, { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, records: result.records, done: result.done })
+    send(s, out.peer, { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, records: result.records, done: result.done })
     if (result.done) s.snapshotsOut.delete(session)
   })
 }
@@ -153,7 +162,7 @@ export function onSnapshotNext (s: NodeState, from: HostId, session: number, par
 
 export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
   if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
-    s.snapshotIn = { from, session: message.session, marks: message.marks, records: [], nextPart: 0, touchedAt: s.now }
+    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, records: [], nextPart: 0, touchedAt: s.now }
   }
   const incoming = s.snapshotIn
   if (incoming === null || incoming.from !== from || incoming.session !== message.session) return
@@ -173,7 +182,7 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   // SPEC §6.3: a full copy is applied in one atomic batch, so no reader sees half of it.
   // What it lacks is asked of the next peer in turn: its sender may be behind itself, and
   // another copy from it would bring no more.
-  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, records: incoming.records }, syncAfter: nextInTurn(s, from) })
+  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, membership: incoming.membership, records: incoming.records }, syncAfter: nextInTurn(s, from) })
 }
 
 /** The next connected peer of the round robin, other than `after` if there is another. */

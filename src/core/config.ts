@@ -1,3 +1,4 @@
+import type { Membership } from './membership.js'
 import type { HostId } from './types.js'
 
 /**
@@ -24,9 +25,19 @@ export type Mutation =
   | 'strong-read-ignores-locks'
   /** A fence holds once its answers came, without waiting to have applied what they had. */
   | 'fence-without-catch-up'
+  /** Prepares carry no epoch check: a host votes on a transaction of another membership. */
+  | 'membership-without-epoch-check'
+  /** A membership change applies at once, without first applying what its voters had. */
+  | 'membership-without-catch-up'
+  /** A membership change prepares beside other transactions, without waiting for their locks. */
+  | 'membership-without-lock'
 
 export interface NodeConfig {
   readonly id: HostId
+  /** The name this host has in memberships (SPEC §15): how it announces itself. */
+  readonly name: string
+  /** The membership this host starts with when its storage holds none: epoch 0. */
+  readonly membership: Membership
   /** Peer identities known from the start; more are learned when they connect. */
   readonly peers: readonly HostId[]
   /** How many peers the cluster has, known or not yet: what `minConsensus` counts against. */
@@ -68,7 +79,10 @@ export interface NodeConfig {
   readonly mutation?: Mutation | undefined
 }
 
-export type NodeOptions = Pick<NodeConfig, 'id' | 'peers' | 'random'> & Partial<Omit<NodeConfig, 'id' | 'peers' | 'random'>>
+export type NodeOptions = Pick<NodeConfig, 'id' | 'peers' | 'random'> & Partial<Omit<NodeConfig, 'id' | 'peers' | 'random' | 'membership'>> & {
+  /** Names the members when peers are named otherwise than by identity; by default, the host's and `peers`' identities. */
+  readonly members?: readonly string[] | undefined
+}
 
 const DEFAULTS = {
   writeTimeoutMs: 10_000,
@@ -105,7 +119,18 @@ export function resolveConfig (options: NodeOptions): NodeConfig {
   if (options.peers.includes(options.id) || new Set(options.peers).size !== options.peers.length) {
     throw new RangeError('peers must be distinct and must not include the host itself')
   }
-  return { ...DEFAULTS, ...options, peerCount, minConsensus }
+  const name = options.name ?? options.id
+  // Peers counted but not yet known are members without a name until a change names them.
+  const unnamed = Array.from({ length: peerCount - options.peers.length }, (_, i) => unnamedMember(i + 1))
+  const members = [...new Set([name, ...(options.members ?? [...options.peers, ...unnamed])])].sort()
+  if (members.length !== peerCount + 1) throw new RangeError('members must name this host and each of its peers once')
+  const { members: _members, ...rest } = options
+  return { ...DEFAULTS, ...rest, name, peerCount, minConsensus, membership: { epoch: 0, members, minConsensus } }
+}
+
+/** The placeholder of the `n`th peer counted but not named, as a member (SPEC §15). */
+export function unnamedMember (n: number): string {
+  return `?${n}`
 }
 
 /** Whether any two quorums of this size intersect, which is what serializes conflicting writes. */

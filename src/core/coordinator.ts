@@ -1,6 +1,9 @@
 import { assert } from './assert.js'
-import { enqueueApply } from './apply.js'
-import type { FailureReason, RequestId } from './effects.js'
+import { changeOf, decidedMarks, enqueueApply } from './apply.js'
+import type { ChangeResult, FailureReason, RequestId } from './effects.js'
+import { describeApplied } from './marks.js'
+import { MEMBERSHIP_KEY, changeQuorum, encodeChange, isMembershipOps, planChange } from './membership.js'
+import type { Message } from './messages.js'
 import { type ActiveTxn, type CommittingTxn, type NodeState, type PendingWrite, backoffMs, persist, queueWrite, send, uniqueKeys } from './state.js'
 import { type LogEntry, type Op, type WriteId, opsBytes, txnKey } from './types.js'
 import { admitWrite, commitWriters, failWrites, settleConfirming, settleWrite } from './writers.js'
@@ -25,7 +28,12 @@ export function maybeStartTxn (s: NodeState): void {
 }
 
 function startTxn (s: NodeState): boolean {
-  if (s.queue.length === 0 || s.closing || !s.ready || s.now < s.retryAt) return false
+  if (s.closing || s.now < s.retryAt) return false
+  // SPEC §15.2: a membership change goes alone, once nothing of this host is in flight or
+  // locked; writes wait for it, and while it is prepared here or anywhere it is voted on. It
+  // needs its own quorum connected, not the writes': a member gone for good can be removed.
+  if (s.change !== null) return s.change.seq === null && s.active.length === 0 && s.locks.size === 0 && canChange(s) && startChange(s)
+  if (!s.ready || s.queue.length === 0 || s.locks.holders(MEMBERSHIP_KEY) !== undefined) return false
   const { config } = s
   if (s.active.length >= config.pipelineDepth) return false
   for (const txn of s.active) {
@@ -58,22 +66,61 @@ function startTxn (s: NodeState): boolean {
   // and batches). Those beyond a full group go at once.
   if (!full && s.active.some((txn) => txn.state === 'preparing')) return false
   const ops = writes.flatMap((write) => write.ops)
+  if (!launch(s, writes, ops)) {
+    for (const write of writes) write.reason = 'conflict'
+    return false
+  }
+  s.queue.splice(0, writes.length)
+  return true
+}
+
+/**
+ * Starts the membership change this host proposes, planned again against the membership in
+ * force now: it may have become true, or impossible, since it was asked for.
+ */
+function startChange (s: NodeState): boolean {
+  const pending = s.change
+  assert(pending !== null && pending.seq === null, 'a change starts once at a time')
+  const plan = planChange(s.membership, s.config.name, pending.change)
+  if (!plan.ok || plan.next === s.membership) {
+    finishChange(s, plan.ok ? { ok: true, membership: s.membership } : { ok: false, reason: 'invalid', message: plan.reason })
+    return false
+  }
+  if (!launch(s, [], [{ type: 'put', key: MEMBERSHIP_KEY, value: encodeChange(plan.next, null) }])) return false
+  pending.seq = s.nextSeq - 1
+  return true
+}
+
+function canChange (s: NodeState): boolean {
+  return s.recovery === null && s.storageOk && s.membership.members.includes(s.config.name) && s.connected.size >= changeQuorum(s.membership, s.peerCount)
+}
+
+/** Answers the change this host proposes. */
+export function finishChange (s: NodeState, result: ChangeResult): void {
+  const pending = s.change
+  if (pending === null) return
+  s.change = null
+  s.out.push({ type: 'membership-result', request: pending.request, result })
+}
+
+/** Locks `ops`' keys and starts an own transaction with them, unless a key is held. */
+function launch (s: NodeState, writes: PendingWrite[], ops: Op[]): boolean {
+  const { config } = s
   const keys = uniqueKeys(ops)
   const seq = s.nextSeq
   // SPEC §5.4: after a start, nextSeq lies above every own number anyone holds a decision for.
   assert(!s.marks.covers(config.id, seq), `own sequence number ${seq} is decided already`)
   // SPEC §4.2: no-wait; a key held by a prepared remote transaction means back off and retry.
   if (!s.locks.tryAcquire(txnKey(config.id, seq), keys)) {
-    for (const write of writes) write.reason = 'conflict'
     s.retryAt = s.now + backoffMs(s)
     return false
   }
   for (const key of keys) s.activeKeys.add(key)
-  s.queue.splice(0, writes.length)
   s.nextSeq++
-  const txn: ActiveTxn = { seq, writes, ops, keys, state: 'preparing', startedAt: s.now, yes: new Map(), no: new Set<string>() }
+  const change = isMembershipOps(ops)
+  const txn: ActiveTxn = { seq, writes, ops, keys, state: 'preparing', startedAt: s.now, yes: new Map(), no: new Set<string>(), ...(change ? { before: new Map() } : {}) }
   s.active.push(txn)
-  if (config.minConsensus === 0) {
+  if (quorumOf(s, txn) === 0) {
     decideInOrder(s)
     return true
   }
@@ -99,13 +146,24 @@ function startTxn (s: NodeState): boolean {
 }
 
 function sendPrepares (s: NodeState, txn: ActiveTxn): void {
-  for (const peer of s.peers) send(s, peer, { type: 'prepare', seq: txn.seq, ops: txn.ops, clock: s.clock })
+  for (const peer of s.peers) send(s, peer, { type: 'prepare', seq: txn.seq, ops: txn.ops, clock: s.clock, epoch: s.membership.epoch })
 }
 
-export function onVote (s: NodeState, from: string, seq: number, yes: boolean, clock: number): void {
+/** Yes votes `txn` needs: `minConsensus`, and for a membership change a majority at least (SPEC §15.2). */
+function quorumOf (s: NodeState, txn: ActiveTxn): number {
+  return txn.before === undefined ? s.membership.minConsensus : changeQuorum(s.membership, s.peerCount)
+}
+
+export function onVote (s: NodeState, from: string, vote: Extract<Message, { type: 'vote' }>): void {
+  const { seq, yes, clock } = vote
   if (clock > s.clock) s.clock = clock
   const txn = s.active.find((active) => active.seq === seq)
   if (txn === undefined || txn.state !== 'preparing') return
+  if (yes && txn.before !== undefined) {
+    // A yes to a change that names nothing it applied cannot be counted (SPEC §15.3).
+    if (vote.before === null) return
+    txn.before.set(from, vote.before)
+  }
   if (yes) {
     txn.no.delete(from)
     txn.yes.set(from, clock)
@@ -113,7 +171,7 @@ export function onVote (s: NodeState, from: string, seq: number, yes: boolean, c
     txn.no.add(from)
   }
   // Too many no votes make a quorum impossible.
-  if (!txn.yes.has(from) && Math.max(s.peerCount, s.peers.length) - txn.no.size < s.config.minConsensus) abortFrom(s, txn, 'conflict')
+  if (!txn.yes.has(from) && Math.max(s.peerCount, s.peers.length) - txn.no.size < quorumOf(s, txn)) abortFrom(s, txn, 'conflict')
   else decideInOrder(s)
 }
 
@@ -125,7 +183,7 @@ export function onVote (s: NodeState, from: string, seq: number, yes: boolean, c
 function decideInOrder (s: NodeState): void {
   const outOfOrder = s.config.mutation === 'commit-out-of-order'
   for (const txn of s.active) {
-    if (txn.state === 'preparing' && txn.yes.size >= s.config.minConsensus) decideCommit(s, txn)
+    if (txn.state === 'preparing' && txn.yes.size >= quorumOf(s, txn)) decideCommit(s, txn)
     else if (txn.decision !== 'commit' && !outOfOrder) return
   }
 }
@@ -143,6 +201,15 @@ function abortFrom (s: NodeState, txn: ActiveTxn, reason: FailureReason): void {
   }
 }
 
+/**
+ * Own transactions not yet decided are aborted, and their writes queued again: their
+ * prepares carry an epoch no longer in force here (SPEC §15.4).
+ */
+export function abortUndecided (s: NodeState): void {
+  const first = s.active.find((txn) => txn.state === 'preparing' || txn.state === 'reserving')
+  if (first !== undefined) abortFrom(s, first, 'conflict')
+}
+
 function decideCommit (s: NodeState, txn: ActiveTxn): void {
   assert(txn.state === 'preparing', 'commit is decided for a preparing transaction')
   txn.state = 'deciding'
@@ -155,7 +222,20 @@ function decideCommit (s: NodeState, txn: ActiveTxn): void {
   ts += 1
   s.clock = Math.max(s.clock, ts)
   const writers = commitWriters(s, txn.seq, txn.writes)
-  enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: s.config.id, seq: txn.seq, ts, ops: txn.ops }, source: 'own' }], writers })
+  enqueueApply(s, { entries: [{ entry: { kind: 'commit', origin: s.config.id, seq: txn.seq, ts, ops: decidedOps(s, txn) }, source: 'own' }], writers })
+}
+
+/**
+ * What the commit entry carries: the transaction's ops; for a membership change, with what
+ * its quorum had applied or decided, this host included, which every host applies first
+ * (SPEC §15.3).
+ */
+function decidedOps (s: NodeState, txn: ActiveTxn): readonly Op[] {
+  if (txn.before === undefined) return txn.ops
+  const own = describeApplied(decidedMarks(s), Number.POSITIVE_INFINITY)
+  assert(own !== null, 'marks are described whatever their spans')
+  const { membership } = changeOf({ kind: 'commit', origin: s.config.id, seq: txn.seq, ts: 0, ops: txn.ops })
+  return [{ type: 'put', key: MEMBERSHIP_KEY, value: encodeChange(membership, [own, ...txn.before.values()]) }]
 }
 
 function decideAbort (s: NodeState, txn: ActiveTxn, reason: FailureReason): void {
@@ -175,10 +255,14 @@ export function onActiveDecisionDurable (s: NodeState, entry: LogEntry): void {
   s.locks.release(txnKey(config.id, txn.seq), txn.keys)
   for (const key of txn.keys) s.activeKeys.delete(key)
   s.active.splice(index, 1)
+  if (txn.before !== undefined) {
+    onChangeDecisionDurable(s, txn, entry)
+    return
+  }
   if (entry.kind === 'commit') {
     const committing: CommittingTxn = { seq: txn.seq, writes: txn.writes, entry, yesVoters: new Set(txn.yes.keys()), acks: new Set(), sentAt: s.now }
     sendCommit(s, committing, s.peers)
-    if (config.minConsensus === 0) replyOk(s, committing)
+    if (s.membership.minConsensus === 0) replyOk(s, committing)
     else if (s.closing) settleCommitting(s, committing)
     else s.committing.set(txn.seq, committing)
   } else {
@@ -194,6 +278,24 @@ export function onActiveDecisionDurable (s: NodeState, entry: LogEntry): void {
   }
 }
 
+/**
+ * An own membership change is decided and durable, and a commit applied (SPEC §15.3): the
+ * membership is in force here, and the change answered. Its peers learn the decision as any
+ * other: the commit is sent and resent until acknowledged, and catch-up carries it too.
+ */
+function onChangeDecisionDurable (s: NodeState, txn: ActiveTxn, entry: LogEntry): void {
+  if (entry.kind === 'commit') {
+    // Sent once: a peer that misses it pulls it by catch-up, as a prepared one asks its origin (§5.3).
+    sendCommit(s, { seq: txn.seq, writes: [], entry, yesVoters: new Set(), acks: new Set(), sentAt: s.now }, s.peers)
+    finishChange(s, { ok: true, membership: changeOf(entry).membership })
+    return
+  }
+  tellAbort(s, txn.seq)
+  if (s.change !== null) s.change.seq = null
+  if (s.closing) finishChange(s, { ok: false, reason: 'closed' })
+  else s.retryAt = s.now + backoffMs(s)
+}
+
 /** Puts an aborted transaction's writes back where they were in the queue. */
 function requeue (s: NodeState, writes: readonly PendingWrite[]): void {
   s.queue.push(...writes)
@@ -202,8 +304,9 @@ function requeue (s: NodeState, writes: readonly PendingWrite[]): void {
 
 function sendCommit (s: NodeState, txn: CommittingTxn, peers: readonly string[]): void {
   for (const peer of peers) {
-    // Participants that voted yes hold the ops in their prepare record already.
-    const ops = txn.yesVoters.has(peer) ? null : txn.entry.ops
+    // Participants that voted yes hold the ops in their prepare record already; but for a
+    // membership change's, whose entry adds what its quorum had applied.
+    const ops = txn.yesVoters.has(peer) && !isMembershipOps(txn.entry.ops) ? null : txn.entry.ops
     send(s, peer, { type: 'commit', seq: txn.seq, ts: txn.entry.ts, ops })
   }
   txn.sentAt = s.now
@@ -236,12 +339,13 @@ export function onAck (s: NodeState, from: string, seq: number): void {
   const txn = s.committing.get(seq)
   if (txn === undefined) return
   txn.acks.add(from)
-  if (txn.acks.size < s.config.minConsensus) return
+  if (txn.acks.size < s.membership.minConsensus) return
   s.committing.delete(seq)
   replyOk(s, txn)
 }
 
 function replyOk (s: NodeState, txn: CommittingTxn): void {
+  // A membership change was answered when it applied here; its acks only stop the resends.
   for (const write of txn.writes) settleWrite(s, write, { ok: true })
 }
 
@@ -254,10 +358,11 @@ function settleCommitting (s: NodeState, txn: CommittingTxn): void {
 function blocker (s: NodeState): FailureReason {
   if (!s.storageOk) return 'storage'
   if (s.recovery !== null) return 'recovering'
-  return s.connected.size >= s.config.minConsensus ? 'timeout' : 'not-ready'
+  return s.connected.size >= s.membership.minConsensus ? 'timeout' : 'not-ready'
 }
 
 function failExpiredWrites (s: NodeState): void {
+  if (s.change !== null && s.change.seq === null && s.change.deadline <= s.now) finishChange(s, { ok: false, reason: canChange(s) ? 'timeout' : 'not-ready' })
   // It runs at the end of every step: look before building anything.
   if (!s.queue.some((write) => write.deadline <= s.now)) return
   const expired: PendingWrite[] = []
@@ -309,4 +414,5 @@ export function onClose (s: NodeState): void {
   for (const txn of s.committing.values()) settleCommitting(s, txn)
   s.committing.clear()
   settleConfirming(s, 'unconfirmed')
+  if (s.change?.seq === null) finishChange(s, { ok: false, reason: 'closed' })
 }

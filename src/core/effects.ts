@@ -1,5 +1,6 @@
 import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op, Version, WriteId } from './types.js'
 import type { Message } from './messages.js'
+import type { Membership, MembershipChange } from './membership.js'
 
 export type RequestId = number
 
@@ -51,6 +52,20 @@ export type ReadResult =
   | { readonly ok: true, readonly records: ReadonlyArray<DataRecord | undefined> }
   | { readonly ok: false, readonly reason: ReadFailure }
 
+/** Why a membership change did not happen. */
+export type ChangeFailure =
+  /** The change breaks a rule (SPEC §15.1); `message` says which. */
+  | 'invalid'
+  /** Another change is under way on this host. */
+  | 'busy'
+  | 'not-ready'
+  | 'timeout'
+  | 'closed'
+
+export type ChangeResult =
+  | { readonly ok: true, readonly membership: Membership }
+  | { readonly ok: false, readonly reason: ChangeFailure, readonly message?: string }
+
 export type WriteResult = { readonly ok: true } | { readonly ok: false, readonly reason: FailureReason }
 
 /** What the failed-writes record of a writer holds: runs of counters that failed, with why. */
@@ -86,6 +101,8 @@ export type StorageWrite =
   | { readonly type: 'writer-committed', readonly writer: string, readonly counter: number, readonly seq: number }
   /** A writer's failed counters; local to this host, never replicated. */
   | { readonly type: 'writer-failed', readonly writer: string, readonly failed: readonly FailedRun[] }
+  /** The membership in force from this batch on (SPEC §15). */
+  | { readonly type: 'membership', readonly membership: Membership }
 
 /**
  * Reads the core asks of storage. Storage executes reads and writes in the order they were
@@ -147,6 +164,8 @@ export type Input = Timed & (
   | { readonly type: 'strong-read', readonly request: RequestId, readonly keys: readonly Key[] }
   /** A fence over `range` (SPEC §14.1), answered by one `read-result` with no records. */
   | { readonly type: 'fence', readonly request: RequestId, readonly range: KeyRange }
+  /** A membership change (SPEC §15), answered by one `membership-result`. */
+  | { readonly type: 'change-membership', readonly request: RequestId, readonly change: MembershipChange }
 )
 
 /** One transaction's operations as they took effect at a host. */
@@ -171,6 +190,13 @@ export type Effect =
   | { readonly type: 'applied', readonly changes: readonly Change[] }
   /** The answer to a `strong-read`: the newest record of each key among enough hosts. */
   | { readonly type: 'read-result', readonly request: RequestId, readonly result: ReadResult }
+  /** The answer to a `change-membership`: the membership now in force here, or why not. */
+  | { readonly type: 'membership-result', readonly request: RequestId, readonly result: ChangeResult }
+  /**
+   * This host now runs under `membership` (SPEC §15.4): it forgot every peer connection, and
+   * is told `connected` again for the members it is connected to.
+   */
+  | { readonly type: 'membership', readonly membership: Membership }
 
 /** What a host had durably written, handed to the core when it starts. */
 export interface DurableState {
@@ -187,6 +213,8 @@ export interface DurableState {
   /** The log entries applied above the contiguous mark of their origin. */
   readonly above: ReadonlyArray<{ readonly origin: HostId, readonly seq: number }>
   readonly prepared: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[], readonly clock: number }>
+  /** The membership last written, if a change was ever applied here. */
+  readonly membership: Membership | null
 }
 
 export const EMPTY_DURABLE_STATE: DurableState = {
@@ -196,5 +224,6 @@ export const EMPTY_DURABLE_STATE: DurableState = {
   marks: {},
   floors: {},
   above: [],
-  prepared: []
+  prepared: [],
+  membership: null
 }

@@ -3,6 +3,7 @@ import { SPANS_MAX, sendSync } from './catch-up.js'
 import { type FenceAnswer, type NodeState, type StrongFence, send } from './state.js'
 import { answersNeeded, fail, holdRange, refuses } from './strong-reads.js'
 import type { HostId, KeyRange } from './types.js'
+import { coversApplied, describeApplied } from './marks.js'
 
 /**
  * Fences (SPEC §14.1), what a strong iterator waits for before it reads this host's replica:
@@ -15,12 +16,24 @@ import type { HostId, KeyRange } from './types.js'
 /** Starts a fence over `range` for `request`; answered by a `read-result` with no records. */
 export function submitFence (s: NodeState, request: RequestId, range: KeyRange): void {
   if (refuses(s, request)) return
-  const fence: StrongFence = { request, range, deadline: s.now + s.config.writeTimeoutMs, settled: false, answers: new Map(), asked: new Set(), syncedAt: s.now }
+  startFence(s, request, range, s.now + s.config.writeTimeoutMs)
+}
+
+function startFence (s: NodeState, request: RequestId, range: KeyRange, deadline: number): void {
+  const fence: StrongFence = { request, range, deadline, settled: false, answers: new Map(), asked: new Set(), syncedAt: s.now }
   s.fences.set(request, fence)
   holdRange(s, range, () => {
     fence.settled = true
   })
   for (const peer of s.connected) askFence(s, fence, peer)
+}
+
+/**
+ * The membership changed (SPEC §15.5): answers from the peers of the one before may not meet
+ * the quorums of this one, so each fence starts over, with its deadline.
+ */
+export function restartFences (s: NodeState): void {
+  for (const fence of [...s.fences.values()]) startFence(s, fence.request, fence.range, fence.deadline)
 }
 
 /** A peer connected: open fences ask it too. */
@@ -39,23 +52,20 @@ export function onFenceRequest (s: NodeState, from: HostId, id: number, range: K
   // A host that may have lost decisions answers nothing (SPEC §14).
   if (s.recovery?.kind === 'asking') return
   holdRange(s, range, () => {
-    const above: Record<HostId, ReadonlyArray<readonly [number, number]>> = {}
-    for (const origin of s.marks.origins()) {
-      const spans = s.marks.above(origin)
-      // An answer that cannot name every span cannot be trusted to cover what it holds.
-      if (spans.length > SPANS_MAX) {
-        send(s, from, { type: 'fence-answer', id, marks: null, above: null })
-        return
-      }
-      if (spans.length > 0) Object.defineProperty(above, origin, { value: spans, enumerable: true })
-    }
-    send(s, from, { type: 'fence-answer', id, marks: s.marks.toRecord(), above })
+    const applied = describeApplied(s.marks, SPANS_MAX)
+    send(s, from, { type: 'fence-answer', id, marks: applied?.marks ?? null, above: applied?.above ?? null, epoch: s.membership.epoch })
   })
 }
 
-export function onFenceAnswer (s: NodeState, from: HostId, id: number, marks: FenceAnswer['marks'] | null, above: FenceAnswer['above'] | null): void {
+export function onFenceAnswer (s: NodeState, from: HostId, id: number, marks: FenceAnswer['marks'] | null, above: FenceAnswer['above'] | null, epoch: number): void {
   const fence = s.fences.get(id)
   if (fence === undefined || !fence.asked.has(from) || fence.answers.has(from)) return
+  // From a later membership, whose quorums this host's may miss: the fence waits until this
+  // host applies it, and starts over then (SPEC §15.5). Meanwhile, catch up with that peer.
+  if (epoch > s.membership.epoch) {
+    sendSync(s, from)
+    return
+  }
   if (marks === null || above === null) {
     finishFence(s, fence, 'too-large')
     return
@@ -67,13 +77,7 @@ export function onFenceAnswer (s: NodeState, from: HostId, id: number, marks: Fe
 
 /** Whether this host has applied every decision the answer names. */
 function covers (s: NodeState, answer: FenceAnswer): boolean {
-  for (const [origin, contiguous] of Object.entries(answer.marks)) {
-    if (contiguous > 0 && !s.marks.coversRange(origin, 1, contiguous)) return false
-  }
-  for (const [origin, spans] of Object.entries(answer.above)) {
-    for (const [start, last] of spans) if (!s.marks.coversRange(origin, start, last)) return false
-  }
-  return true
+  return coversApplied(s.marks, answer)
 }
 
 /**

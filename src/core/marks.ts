@@ -1,3 +1,4 @@
+import type { AppliedBefore } from './membership.js'
 import type { HostId } from './types.js'
 
 /**
@@ -121,4 +122,27 @@ export function uncovered (spans: ReadonlyArray<readonly [number, number]>, star
   }
   if (next <= last) out.push([next, last])
   return out
+}
+
+/** What `marks` have applied, as a fence answer or a vote names it; null beyond `spansMax` spans of an origin. */
+export function describeApplied (marks: AppliedMarks, spansMax: number): AppliedBefore | null {
+  const above: Record<HostId, ReadonlyArray<readonly [number, number]>> = {}
+  for (const origin of marks.origins()) {
+    const spans = marks.above(origin)
+    // An answer that cannot name every span cannot be trusted to cover what it holds.
+    if (spans.length > spansMax) return null
+    if (spans.length > 0) Object.defineProperty(above, origin, { value: spans, enumerable: true })
+  }
+  return { marks: marks.toRecord(), above }
+}
+
+/** Whether `marks` cover every decision `applied` names. */
+export function coversApplied (marks: AppliedMarks, applied: AppliedBefore): boolean {
+  for (const [origin, contiguous] of Object.entries(applied.marks)) {
+    if (contiguous > 0 && !marks.coversRange(origin, 1, contiguous)) return false
+  }
+  for (const [origin, spans] of Object.entries(applied.above)) {
+    for (const [start, last] of spans) if (!marks.coversRange(origin, start, last)) return false
+  }
+  return true
 }

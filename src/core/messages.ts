@@ -1,3 +1,4 @@
+import type { AppliedBefore, Membership } from './membership.js'
 import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op } from './types.js'
 
 /**
@@ -5,13 +6,17 @@ import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op } from './types.js
  * identity), so a transaction `(origin, seq)` travels as `seq` alone where the sender is its origin.
  */
 export type Message =
-  /** Origin asks a participant to lock `ops`' keys and durably record them. */
-  | { readonly type: 'prepare', readonly seq: number, readonly ops: readonly Op[], readonly clock: number }
+  /**
+   * Origin asks a participant to lock `ops`' keys and durably record them. `epoch` is the
+   * origin's membership: a participant under another votes no (SPEC §15.2).
+   */
+  | { readonly type: 'prepare', readonly seq: number, readonly ops: readonly Op[], readonly clock: number, readonly epoch: number }
   /**
    * Participant's answer to `prepare`; `yes` is sent only once the prepare record is durable,
-   * and carries the clock persisted with it.
+   * and carries the clock persisted with it. A yes to a membership change carries what the
+   * voter has applied or decided (`before`, SPEC §15.3); null otherwise.
    */
-  | { readonly type: 'vote', readonly seq: number, readonly yes: boolean, readonly clock: number }
+  | { readonly type: 'vote', readonly seq: number, readonly yes: boolean, readonly clock: number, readonly before: AppliedBefore | null }
   /** Origin's durable commit decision; `ops` is left out for participants that voted yes. */
   | { readonly type: 'commit', readonly seq: number, readonly ts: number, readonly ops: readonly Op[] | null }
   /** Origin's durable abort decision. */
@@ -35,6 +40,8 @@ export type Message =
     /** Chunks are numbered from 0; a receiver that misses one abandons the copy. */
     readonly part: number
     readonly marks: Readonly<Record<HostId, number>> | null
+    /** The sender's membership (first chunk only), as of the copy's marks (SPEC §15.4). */
+    readonly membership: Membership | null
     readonly records: ReadonlyArray<readonly [Key, DataRecord]>
     readonly done: boolean
   }
@@ -54,9 +61,12 @@ export type Message =
   | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[] }
   /** A strong read asks for the receiver's records of `keys`, once no transaction it knows of holds them (SPEC §14). */
   | { readonly type: 'read', readonly id: number, readonly keys: readonly Key[] }
-  /** The answer to `read`: a record per key, or null when they would not fit a message. */
-  | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null }
+  /**
+   * The answer to `read`: a record per key, or null when they would not fit a message; and the
+   * epoch of the answering host's membership (SPEC §15.5).
+   */
+  | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null, readonly epoch: number }
   /** A fence asks what the receiver has applied, once no transaction it knows of holds a key of `range` (SPEC §14.1). */
   | { readonly type: 'fence', readonly id: number, readonly range: KeyRange }
   /** The answer to `fence`: the receiver's marks and spans above them; both null when it has too many spans to name. */
-  | { readonly type: 'fence-answer', readonly id: number, readonly marks: Readonly<Record<HostId, number>> | null, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> | null }
+  | { readonly type: 'fence-answer', readonly id: number, readonly marks: Readonly<Record<HostId, number>> | null, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> | null, readonly epoch: number }

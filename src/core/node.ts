@@ -13,6 +13,8 @@ import { onWritersTick } from './writers.js'
 import { onReadAnswer, onReadRequest, onStrongReadPeerConnected, onStrongReadsClose, onStrongReadsTick, pumpHeldReads, submitStrongRead } from './strong-reads.js'
 import { onFenceAnswer, onFencePeerConnected, onFenceRequest, onFencesClose, pumpFences, submitFence } from './fences.js'
 import { assert } from './assert.js'
+import { type Membership, peerCountOf } from './membership.js'
+import { addUnnamedMember, submitChange, switchMembership } from './membership-switch.js'
 
 /** What a test or a status page may see of a node; never used to drive the protocol. */
 export interface NodeInspection {
@@ -34,6 +36,12 @@ export interface NodeInspection {
   /** Strong reads and fences this host coordinates, and reads it holds for their keys (SPEC §14). */
   readonly strongReads: number
   readonly heldReads: number
+  /** The membership in force here (SPEC §15). */
+  readonly membership: Membership
+  /** Membership changes decided but waiting until this host has applied what their voters had. */
+  readonly parkedChanges: number
+  /** A membership change asked of this host is not answered yet. */
+  readonly changing: boolean
   /** A full copy this host is receiving: from whom, and the chunks and records received so far. */
   readonly fullCopyIn: { readonly from: HostId, readonly parts: number, readonly records: number } | null
   /** Full copies this host is sending to peers. */
@@ -102,7 +110,11 @@ export class Node {
       pendingPersists: new Map(),
       pendingReads: new Map(),
       peers: [...config.peers],
-      peerCount: config.peerCount,
+      peerCount: peerCountOf(durable.membership ?? config.membership, config.name),
+      membership: durable.membership ?? config.membership,
+      writingMembership: null,
+      parked: [],
+      change: null,
       connected: new Set(),
       ready: false,
       lastSyncAt: -Infinity,
@@ -113,7 +125,7 @@ export class Node {
       strongReads: new Map(),
       heldReads: [],
       fences: new Map(),
-      afterApply: (own, syncAfter) => { afterApply(s, own, syncAfter) }
+      afterApply: (own, syncAfter, membership) => { afterApply(s, own, syncAfter, membership) }
     }
     this.#s = s
   }
@@ -163,7 +175,7 @@ export class Node {
         break
       }
       case 'connected':
-        // The host decides who is a member (SPEC §7); an identity it reports is one.
+        // The host decides who is a member (SPEC §7, §15.4); an identity it reports is one.
         if (input.peer === s.config.id || s.connected.has(input.peer)) break
         if (!s.peers.includes(input.peer)) s.peers.push(input.peer)
         s.connected.add(input.peer)
@@ -180,7 +192,7 @@ export class Node {
         updateReady(s)
         break
       case 'peer-added':
-        s.peerCount++
+        addUnnamedMember(s)
         break
       case 'tick':
         onCoordinatorTick(s)
@@ -204,11 +216,19 @@ export class Node {
       case 'fence':
         submitFence(s, input.request, input.range)
         break
+      case 'change-membership':
+        submitChange(s, input.request, input.change)
+        break
     }
     maybeStartTxn(s)
     pumpHeldReads(s)
     pumpFences(s)
     return this.#drain()
+  }
+
+  /** The membership in force (SPEC §15): cheaper than inspect(). */
+  get membership (): Membership {
+    return this.#s.membership
   }
 
   /** Whether it still asks its peers what they hold of its log (SPEC §5.4): cheaper than inspect(). */
@@ -233,6 +253,9 @@ export class Node {
       floors: Object.fromEntries(s.floors),
       strongReads: s.strongReads.size + s.fences.size,
       heldReads: s.heldReads.length,
+      membership: s.membership,
+      parkedChanges: s.parked.length,
+      changing: s.change !== null,
       fullCopyIn: s.snapshotIn === null ? null : { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records.length },
       fullCopiesOut: s.snapshotsOut.size
     }
@@ -248,7 +271,7 @@ export class Node {
 function onMessage (s: NodeState, from: HostId, message: Message): void {
   switch (message.type) {
     case 'prepare': return onPrepare(s, from, message)
-    case 'vote': return onVote(s, from, message.seq, message.yes, message.clock)
+    case 'vote': return onVote(s, from, message)
     case 'commit': return onCommit(s, from, message)
     case 'abort': return onAbort(s, from, message.seq)
     case 'ack': return onAck(s, from, message.seq)
@@ -260,14 +283,15 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'recover': return onRecover(s, from, message.start)
     case 'recovery': return onRecoveryReport(s, from, message)
     case 'read': return onReadRequest(s, from, message.id, message.keys)
-    case 'read-answer': return onReadAnswer(s, from, message.id, message.records)
+    case 'read-answer': return onReadAnswer(s, from, message.id, message.records, message.epoch)
     case 'fence': return onFenceRequest(s, from, message.id, message.range)
-    case 'fence-answer': return onFenceAnswer(s, from, message.id, message.marks, message.above)
+    case 'fence-answer': return onFenceAnswer(s, from, message.id, message.marks, message.above, message.epoch)
   }
 }
 
 /** The fan-out after a durable apply batch (SPEC §5.2 step 8). */
-function afterApply (s: NodeState, own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>): void {
+function afterApply (s: NodeState, own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>, membership: Membership | null): void {
+  // An own change's commit goes to the peers that voted on it, before the switch forgets them.
   for (const entry of own) {
     if (s.active.some((txn) => txn.seq === entry.seq && txn.state === 'deciding')) {
       onActiveDecisionDurable(s, entry)
@@ -277,6 +301,7 @@ function afterApply (s: NodeState, own: readonly LogEntry[], syncAfter: Readonly
       onRecoveryAbortDurable(s)
     }
   }
+  if (membership !== null) switchMembership(s, membership)
   for (const peer of syncAfter) sendSync(s, peer)
   checkRecovery(s)
 }

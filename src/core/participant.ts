@@ -1,9 +1,11 @@
-import { enqueueApply, isApplyPending } from './apply.js'
-import { sendSync } from './catch-up.js'
+import { decidedMarks, enqueueApply, isApplyPending } from './apply.js'
+import { SPANS_MAX, sendSync } from './catch-up.js'
 import type { StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
 import { type NodeState, type PreparedTxn, persist, send, uniqueKeys } from './state.js'
-import { type HostId, txnKey } from './types.js'
+import { type HostId, type Op, txnKey } from './types.js'
+import { MEMBERSHIP_KEY, isMembershipOps } from './membership.js'
+import { describeApplied } from './marks.js'
 
 /** A participant's side of two-phase commit: lock and record, vote, apply the decision. */
 
@@ -21,8 +23,10 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   const keys = uniqueKeys(ops)
   // SPEC §5.4: a host asking its peers may have lost its own decisions, and the clock they
   // raised: a yes vote now could order a write before one of them. It votes no until then.
-  if (s.recovery?.kind === 'asking' || !s.locks.tryAcquire(key, keys)) {
-    send(s, from, { type: 'vote', seq, yes: false, clock: s.clock })
+  // SPEC §15.2: nor does it vote on a transaction of another membership than its own, nor
+  // beside a membership change, which prepares only where nothing else is.
+  if (s.recovery?.kind === 'asking' || !sameEpoch(s, message.epoch) || !admits(s, ops) || !s.locks.tryAcquire(key, keys)) {
+    send(s, from, { type: 'vote', seq, yes: false, clock: s.clock, before: null })
     return
   }
   // SPEC §3: the vote carries the clock of this moment, and it is persisted with the record,
@@ -31,11 +35,13 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   const clock = s.clock
   const txn: PreparedTxn = { origin: from, seq, ops, keys, clock, durable: false, locked: true, touched: false, since: s.now }
   s.prepared.set(key, txn)
+  const epoch = s.membership.epoch
   const onDurable = (): void => {
     txn.durable = true
     if (s.prepared.get(key) !== txn) return
-    if (s.marks.covers(from, seq)) {
-      // Decided while the record was being written: the record is stale.
+    // Decided while the record was being written: the record is stale. Or the membership
+    // changed meanwhile: it never committed (SPEC §15.4), and no vote is owed.
+    if (s.marks.covers(from, seq) || s.membership.epoch !== epoch) {
       dropPrepared(s, txn)
       return
     }
@@ -73,7 +79,29 @@ export function dropPrepared (s: NodeState, txn: PreparedTxn): void {
 
 function sendVote (s: NodeState, txn: PreparedTxn): void {
   const clock = s.config.mutation === 'prepare-without-clock' ? s.clock : txn.clock
-  send(s, txn.origin, { type: 'vote', seq: txn.seq, yes: true, clock })
+  // SPEC §15.3: a yes to a membership change names every decision this host knows, applied
+  // or being applied: whoever applies the change applies those first.
+  const before = isMembershipOps(txn.ops) ? describeApplied(decidedMarks(s), SPANS_MAX) : null
+  if (isMembershipOps(txn.ops) && before === null) {
+    send(s, txn.origin, { type: 'vote', seq: txn.seq, yes: false, clock, before: null })
+    return
+  }
+  send(s, txn.origin, { type: 'vote', seq: txn.seq, yes: true, clock, before })
+}
+
+function sameEpoch (s: NodeState, epoch: number): boolean {
+  return epoch === s.membership.epoch || s.config.mutation === 'membership-without-epoch-check'
+}
+
+/**
+ * SPEC §15.2: a membership change is prepared only where no key is locked, and nothing is
+ * prepared beside one; so every transaction a voter took part in before the change is
+ * decided there first, and none after it is voted for under the old membership.
+ */
+function admits (s: NodeState, ops: readonly Op[]): boolean {
+  if (s.config.mutation === 'membership-without-lock') return true
+  if (isMembershipOps(ops)) return s.locks.size === 0
+  return s.locks.holders(MEMBERSHIP_KEY) === undefined
 }
 
 export function onCommit (s: NodeState, from: HostId, message: Extract<Message, { type: 'commit' }>): void {

@@ -1,6 +1,7 @@
 import type { NodeConfig } from './config.js'
 import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
+import type { AppliedBefore, Membership, MembershipChange } from './membership.js'
 import type { AppliedMarks } from './marks.js'
 import type { LockTable } from './locks.js'
 import type { DataRecord, HostId, Key, KeyRange, LogEntry, Op, Version, WriteId } from './types.js'
@@ -31,6 +32,17 @@ export interface ActiveTxn {
   readonly yes: Map<HostId, number>
   readonly no: Set<HostId>
   abortReason?: FailureReason
+  /** A membership change's: what each yes voter had applied or decided (SPEC §15.3). */
+  readonly before?: Map<HostId, AppliedBefore>
+}
+
+/** The membership change this host proposes (SPEC §15.2): one at a time. */
+export interface PendingChange {
+  readonly request: RequestId
+  readonly change: MembershipChange
+  readonly deadline: number
+  /** The own transaction carrying it, while one is in flight. */
+  seq: number | null
 }
 
 /** A durably committed own transaction whose writers wait for `minConsensus` acks. */
@@ -88,7 +100,7 @@ export type ApplySource = 'own' | 'decision' | 'sync'
 
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>
-  readonly snapshot?: { readonly marks: Readonly<Record<HostId, number>>, readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
+  readonly snapshot?: { readonly marks: Readonly<Record<HostId, number>>, readonly membership: Membership | null, readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
   /** Ask this peer for more once the job is durable (its last reply was cut at the limit). */
   readonly syncAfter?: HostId
   /** Writer records that become true with this job's own commit. */
@@ -99,6 +111,7 @@ interface IncomingSnapshot {
   readonly from: HostId
   readonly session: number
   readonly marks: Readonly<Record<HostId, number>>
+  readonly membership: Membership | null
   readonly records: Array<readonly [Key, DataRecord]>
   nextPart: number
   touchedAt: number
@@ -107,6 +120,8 @@ interface IncomingSnapshot {
 export interface OutgoingSnapshot {
   readonly peer: HostId
   readonly marks: Readonly<Record<HostId, number>>
+  /** The membership the copy's marks stand for (SPEC §15.4). */
+  readonly membership: Membership
   /** The chunk to send next; the storage cursor only moves forward. */
   nextPart: number
   /** A chunk read is in flight: a repeated request must not start a second one. */
@@ -233,8 +248,18 @@ export interface NodeState {
   readonly pendingReads: Map<number, (result: QueryResult) => void>
   /** Peer identities known so far: the configured ones and those that have connected. */
   readonly peers: HostId[]
-  /** How many peers the cluster has: `config.peerCount` plus those added since. */
+  /** How many peers the membership counts (SPEC §15): members but this host. */
   peerCount: number
+  /** The membership in force (SPEC §15). */
+  membership: Membership
+  /** The membership the batch being written puts in force, once its persist is issued. */
+  writingMembership: Membership | null
+  /**
+   * Membership changes decided but not applied: each waits until this host has applied what
+   * its voters had (SPEC §15.3), in epoch order.
+   */
+  readonly parked: Array<{ readonly entry: Extract<LogEntry, { kind: 'commit' }>, readonly source: ApplySource }>
+  change: PendingChange | null
   readonly connected: Set<HostId>
   ready: boolean
   lastSyncAt: number
@@ -252,7 +277,7 @@ export interface NodeState {
    * What follows a durable apply batch: its own decisions (by `source: 'own'`) and the peers to
    * ask for more. Set by the node, so that the apply pipeline depends on nothing above it.
    */
-  readonly afterApply: (own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>) => void
+  readonly afterApply: (own: readonly LogEntry[], syncAfter: ReadonlySet<HostId>, membership: Membership | null) => void
 }
 
 /** Puts a write in the queue for the first time. */
@@ -292,7 +317,7 @@ export function backoffMs (s: NodeState): number {
 
 /** Readiness gates starting transactions (SPEC §7); each change is announced once. */
 export function updateReady (s: NodeState): void {
-  const ready = s.connected.size >= s.config.minConsensus && s.recovery === null && s.storageOk
+  const ready = s.connected.size >= s.membership.minConsensus && s.recovery === null && s.storageOk && s.membership.members.includes(s.config.name)
   if (ready === s.ready) return
   s.ready = ready
   s.out.push({ type: 'event', event: ready ? 'ready' : 'notready' })

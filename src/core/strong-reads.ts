@@ -4,6 +4,8 @@ import type { ReadFailure, RequestId } from './effects.js'
 import { type HeldRead, type NodeState, type StrongRead, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type KeyRange, inRange, recordBytes } from './types.js'
 import { compareVersions } from './version.js'
+import { sendSync } from './catch-up.js'
+import { MEMBERSHIP_KEY, smallestMajority } from './membership.js'
 
 /**
  * Strong reads (SPEC §14): the newest version of each key among this host and enough peers
@@ -12,16 +14,22 @@ import { compareVersions } from './version.js'
  * either in its answer or not yet decided.
  */
 
-/** Peers whose answers, with this host's, meet every write quorum: `n − minConsensus − 1`. */
+/**
+ * Peers whose answers, with this host's, meet every write quorum (`n − minConsensus − 1`) and
+ * every membership change's quorum, a majority at least (SPEC §15.5): so a host that was
+ * removed, or lags a change, cannot complete a read on its own old membership.
+ */
 export function answersNeeded (s: NodeState): number {
   if (s.config.mutation === 'strong-read-alone') return 0
-  return Math.max(0, s.peerCount - s.config.minConsensus)
+  return Math.max(0, s.peerCount - s.membership.minConsensus, s.peerCount - smallestMajority(s.peerCount))
 }
 
 /** Fails `request` if this host takes no strong read or fence now (closing, or no majority); says whether it did. */
 export function refuses (s: NodeState, request: RequestId): boolean {
   if (s.closing) fail(s, request, 'closed')
-  else if (!isMajority(s.config.minConsensus, s.peerCount)) fail(s, request, 'not-majority')
+  // A host outside its own membership (removed, or not added yet) reads for no cluster.
+  else if (!s.membership.members.includes(s.config.name)) fail(s, request, 'not-ready')
+  else if (!isMajority(s.membership.minConsensus, s.peerCount)) fail(s, request, 'not-majority')
   else return false
   return true
 }
@@ -29,7 +37,19 @@ export function refuses (s: NodeState, request: RequestId): boolean {
 /** Starts a strong read of `keys` for `request`. */
 export function submitStrongRead (s: NodeState, request: RequestId, keys: readonly Key[]): void {
   if (refuses(s, request)) return
-  const strong: StrongRead = { request, keys, deadline: s.now + s.config.writeTimeoutMs, answers: new Map(), asked: new Set() }
+  startStrongRead(s, request, keys, s.now + s.config.writeTimeoutMs)
+}
+
+/**
+ * The membership changed (SPEC §15.5): answers from the peers of the one before may not meet
+ * the quorums of this one, so each read starts over, with its deadline.
+ */
+export function restartStrongReads (s: NodeState): void {
+  for (const strong of [...s.strongReads.values()]) startStrongRead(s, strong.request, strong.keys, strong.deadline)
+}
+
+function startStrongRead (s: NodeState, request: RequestId, keys: readonly Key[], deadline: number): void {
+  const strong: StrongRead = { request, keys, deadline, answers: new Map(), asked: new Set() }
   s.strongReads.set(request, strong)
   // This host's own answer is held like a peer's: once its keys are settled.
   holdRecords(s, keys, (records) => {
@@ -50,7 +70,7 @@ export function onStrongReadPeerConnected (s: NodeState, peer: HostId): void {
 }
 
 function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
-  // With every peer in every write quorum (minConsensus = all), this host's answer suffices.
+  // A single host (no peer) answers alone.
   if (strong.asked.has(peer) || answersNeeded(s) === 0) return
   strong.asked.add(peer)
   send(s, peer, { type: 'read', id: strong.request, keys: strong.keys })
@@ -60,12 +80,18 @@ function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
 export function onReadRequest (s: NodeState, from: HostId, id: number, keys: readonly Key[]): void {
   // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC §14).
   if (s.recovery?.kind === 'asking') return
-  holdRecords(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records }) })
+  holdRecords(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records, epoch: s.membership.epoch }) })
 }
 
-export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null): void {
+export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null, epoch: number): void {
   const strong = s.strongReads.get(id)
   if (strong === undefined || !strong.asked.has(from) || strong.answers.has(from)) return
+  // From a later membership, whose quorums this host's may miss: the read waits until this
+  // host applies it, and starts over then (SPEC §15.5). Meanwhile, catch up with that peer.
+  if (epoch > s.membership.epoch) {
+    sendSync(s, from)
+    return
+  }
   if (records === null) {
     finish(s, strong, { ok: false, reason: 'too-large' })
     return
@@ -144,7 +170,9 @@ export function holdRange (s: NodeState, range: KeyRange, release: () => void): 
  */
 export function pumpHeldReads (s: NodeState): void {
   // A host that may have lost decisions answers nothing, not even its own reads, until it knows.
-  if (s.heldReads.length === 0 || s.recovery?.kind === 'asking') return
+  // Nor does one that holds a membership change until it applies it (SPEC §15.5): writes of
+  // the next membership may be committing without it.
+  if (s.heldReads.length === 0 || s.recovery?.kind === 'asking' || s.locks.holders(MEMBERSHIP_KEY) !== undefined) return
   const ignoreLocks = s.config.mutation === 'strong-read-ignores-locks'
   const busy = ignoreLocks ? new Set<Key>() : applyingKeys(s)
   if (busy === 'all') return

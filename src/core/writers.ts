@@ -143,7 +143,7 @@ export function commitWriters (s: NodeState, seq: number, writes: readonly Pendi
 /** Resolves every confirming write whose quorum now holds its transaction. */
 export function checkConfirms (s: NodeState): void {
   if (s.confirming.length === 0) return
-  const { minConsensus } = s.config
+  const { minConsensus } = s.membership
   for (let i = s.confirming.length - 1; i >= 0; i--) {
     const confirming = s.confirming[i]
     if (confirming === undefined) continue

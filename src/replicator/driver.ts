@@ -1,6 +1,8 @@
 import { Node } from '../core/index.js'
-import type { Change, DataRecord, DurableState, Effect, HostId, Input, Key, KeyRange, Message, NodeInspection, Op, StorageWrite, WriteId } from '../core/index.js'
-import { CODES, createError, readError, writeError } from '../errors.js'
+import type {
+  Change, DataRecord, DurableState, Effect, HostId, Input, Key, KeyRange, Membership, MembershipChange, Message, NodeInspection, Op, StorageWrite, WriteId
+} from '../core/index.js'
+import { CODES, changeError, createError, readError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
 import type { DurabilityWitness, Progress } from '../storage/witness.js'
 
@@ -12,11 +14,16 @@ export interface DriverHooks {
   readonly applied: (changes: readonly Change[]) => void
   /** Storage failed (it is retried), or the core broke an invariant (it is rebuilt). */
   readonly error: (error: Error) => void
+  /** A membership is in force (SPEC §15.4): connect its members, and report them connected again. */
+  readonly membership: (membership: Membership) => void
 }
 
 export interface DriverOptions {
   readonly id: HostId
-  readonly peerCount: number
+  /** This host's name in memberships (SPEC §15). */
+  readonly name: string
+  /** The members at epoch 0, this host included, and their `minConsensus`: where a host without a stored membership starts. */
+  readonly members: readonly string[]
   readonly minConsensus: number
   readonly writeTimeoutMs: number
   readonly logRetention: number
@@ -59,6 +66,8 @@ export class CoreDriver {
   readonly #requests = new Map<number, Request>()
   /** Strong reads in flight (SPEC §14): asked again of a rebuilt core, as reads change nothing. */
   readonly #reads = new Map<number, StrongReadRequest>()
+  /** Membership changes asked for (SPEC §15): asked again of a rebuilt core, as a change already made answers at once. */
+  readonly #changes = new Map<number, { readonly change: MembershipChange, readonly resolve: (membership: Membership) => void, readonly reject: (error: Error) => void }>()
   readonly #effects: Effect[] = []
   #node: Node | null = null
   #nextRequest = 1
@@ -67,7 +76,6 @@ export class CoreDriver {
   #lastNow = 0
   #progress: Progress = { reserved: 0, decided: 0 }
   #connected = new Set<HostId>()
-  #addedPeers = 0
   #closed = false
   #rebuilding: Promise<void> | null = null
   /** Wakes close() when the last request settles. */
@@ -139,6 +147,17 @@ export class CoreDriver {
     })
   }
 
+  /** Changes the membership (SPEC §15); resolves with the membership in force once the change is applied here. */
+  changeMembership (change: MembershipChange): Promise<Membership> {
+    if (this.#closed) return Promise.reject(createError('Replicator is closed', CODES.DATABASE_NOT_OPEN))
+    const request = this.#nextRequest++
+    return new Promise((resolve, reject) => {
+      this.#changes.set(request, { change, resolve, reject })
+      this.#holdWhileBusy()
+      this.#step({ type: 'change-membership', ...this.#time(), request, change })
+    })
+  }
+
   /**
    * The writes made in one turn reach the core as one input: writes answered together come
    * back together (a worker awaiting each put), and one transaction then carries them all.
@@ -164,11 +183,6 @@ export class CoreDriver {
 
   message (from: HostId, message: Message): void {
     this.#step({ type: 'message', ...this.#time(), from, message })
-  }
-
-  peerAdded (): void {
-    this.#addedPeers++
-    this.#step({ type: 'peer-added', ...this.#time() })
   }
 
   /**
@@ -207,6 +221,8 @@ export class CoreDriver {
     const closed = readError('closed')
     for (const read of this.#reads.values()) read.reject(closed)
     this.#reads.clear()
+    for (const change of this.#changes.values()) change.reject(changeError('closed'))
+    this.#changes.clear()
     this.#node = null
     await this.#witness.flush()
   }
@@ -222,8 +238,10 @@ export class CoreDriver {
     const options = this.#options
     const node = new Node({
       id: options.id,
+      name: options.name,
       peers: [],
-      peerCount: options.peerCount + this.#addedPeers,
+      peerCount: options.members.length - 1,
+      members: options.members,
       minConsensus: options.minConsensus,
       // Jitter only: the core's safety never depends on it.
       random: Math.random,
@@ -246,11 +264,12 @@ export class CoreDriver {
     for (const [request, { keys, range }] of this.#reads) {
       this.#step(range === null ? { type: 'strong-read', ...this.#time(), request, keys } : { type: 'fence', ...this.#time(), request, range })
     }
+    for (const [request, { change }] of this.#changes) this.#step({ type: 'change-membership', ...this.#time(), request, change })
   }
 
   /** A tick is pending work only while a write waits on it: an idle Replicator holds nothing open. */
   #holdWhileBusy (): void {
-    if (this.#requests.size > 0 || this.#reads.size > 0) this.#tick?.ref?.()
+    if (this.#requests.size > 0 || this.#reads.size > 0 || this.#changes.size > 0) this.#tick?.ref?.()
     else this.#tick?.unref?.()
   }
 
@@ -322,7 +341,19 @@ export class CoreDriver {
         if (effect.result.ok) read.resolve(effect.result.records)
         else read.reject(readError(effect.result.reason))
         this.#holdWhileBusy()
+        return
       }
+      case 'membership-result': {
+        const change = this.#changes.get(effect.request)
+        if (change === undefined) return
+        this.#changes.delete(effect.request)
+        if (effect.result.ok) change.resolve(effect.result.membership)
+        else change.reject(changeError(effect.result.reason, effect.result.message))
+        this.#holdWhileBusy()
+        return
+      }
+      case 'membership':
+        this.#hooks.membership(effect.membership)
     }
   }
 

@@ -118,10 +118,33 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
     })
   }
 
-  /** Configures a peer; it is dialed at once if the registry has started. */
-  add (address: PeerAddress): void {
-    const peer = this.#configure(address)
-    if (this.#state === 'open') peer.dialer?.start()
+  /**
+   * The membership changed (SPEC §15.4): peers no longer members are dropped (dialer and
+   * connections), new ones configured and dialed, and held connections that announce one of
+   * them counted. The core forgot every connection: those of the peers kept are reported
+   * connected again.
+   */
+  reconfigure (addresses: readonly PeerAddress[]): void {
+    const kept = this.#configured.filter((peer) => addresses.some((address) => sameAddress(address, peer.address)))
+    for (const peer of this.#configured) {
+      if (kept.includes(peer)) continue
+      peer.dialer?.stop()
+      if (peer.id !== null) for (const connection of [...this.#byId.get(peer.id) ?? []]) connection.close()
+    }
+    this.#configured.splice(0, this.#configured.length, ...kept)
+    for (const address of addresses) {
+      if (kept.some((peer) => sameAddress(peer.address, address))) continue
+      const peer = this.#configure(address)
+      if (this.#state === 'open') peer.dialer?.start()
+      for (const connection of [...this.#held]) {
+        const announced = connection.remote?.address
+        if (announced !== undefined && announced !== null && sameAddress(announced, address) && connection.remote !== null) this.#bind(peer, connection.remote.id)
+      }
+    }
+    if (this.#state !== 'open') return
+    for (const peer of kept) {
+      if (peer.id !== null && (this.#byId.get(peer.id)?.length ?? 0) > 0) this.#hooks.connected(peer.id)
+    }
   }
 
   /** Opens for connections as `localId`: dials every configured peer, then serves waiting streams. */
@@ -275,5 +298,6 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
 
 function sameAddress (a: PeerAddress, b: PeerAddress): boolean {
-  return a.port === b.port && (a.host === b.host || (LOOPBACK.has(a.host) && LOOPBACK.has(b.host)))
+  const [hostA, hostB] = [a.host.toLowerCase(), b.host.toLowerCase()]
+  return a.port === b.port && (hostA === hostB || (LOOPBACK.has(hostA) && LOOPBACK.has(hostB)))
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'events'
 import type { Duplex } from 'readable-stream'
 import { opsBytes } from '../core/index.js'
 import { OPS_PER_MESSAGE_MAX } from '../wire/limits.js'
-import type { Key, KeyRange, Op, WriteId } from '../core/index.js'
+import type { Key, KeyRange, Membership, Op, WriteId } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { LevelStore, type StoreDatabase } from '../storage/store.js'
 import { bytesOverStrings } from '../storage/string-store.js'
@@ -21,6 +21,7 @@ import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from './read-strong-option.js'
 import { PeerMarks, type ReplicatorStatus, buildStatus } from './status.js'
 import { type LogLevel, log } from './logger.js'
+import { type MembersChange, type MembershipReport, addressOfMember, coreChange, memberName, report } from './members.js'
 
 /** Events of a Replicator, with level-2pc's meanings; `connect` to `fail` come from its peers. */
 export interface ReplicatorEvents extends PeerEvents {
@@ -30,6 +31,8 @@ export interface ReplicatorEvents extends PeerEvents {
   notready: []
   /** Emitted only while someone listens: a bad peer never crashes the process. */
   error: [error: Error]
+  /** A membership is in force here (SPEC §15): after a change, or a full copy that brought one. */
+  membership: [membership: MembershipReport]
 }
 
 const TOMBSTONE_RECOUNT_MS_MIN = 1_000
@@ -61,6 +64,14 @@ export interface Replicator extends EventEmitter<ReplicatorEvents> {
   listen: () => Promise<void>
   /** Adds a host to the cluster and dials it. */
   addPeer: (peer: PeerAddress) => void
+  /**
+   * Adds or removes one member, and or sets `minConsensus`, for the whole cluster: decided by
+   * a quorum, stored, and in force on every host once applied there (README, Membership).
+   * Resolves with the membership in force here once the change is.
+   */
+  changeMembers: (change: MembersChange) => Promise<MembershipReport>
+  /** The membership in force here. */
+  members: () => MembershipReport
   /**
    * The committed changes of the database on this host, from every process and every host, as
    * a readable stream and an async iterable of {@link Change}s (README, Change feed). With
@@ -109,9 +120,15 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   readonly #listening: Listening[] = []
   readonly #onApplied: AppliedListener | undefined
   #tombstones: ReplicatorStatus['tombstones'] = null
+  /** This host's name in memberships: its announced `host:port` (SPEC §15). */
+  readonly #name: string
+  /** The membership the options describe: where a host without a stored one starts. */
+  readonly #initial: Membership
   /** The tombstone count under way: close waits for it, so that it never reads a closed store. */
   #counting: Promise<void> | null = null
   #countedAt = -Infinity
+  /** The membership last put in force, by a change or as stored at start. */
+  #stored: Membership | null = null
   #countTook = 0
 
   constructor (db: ReplicatedDatabase, options?: ReplicatorOptions) {
@@ -142,6 +159,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
         this.emit(event, host, port)
       })
     }
+    this.#name = address === null ? `local:${this.#writer}` : memberName(address)
+    this.#initial = { epoch: 0, members: [...new Set([this.#name, ...this.#options.peers.map(memberName)])].sort(), minConsensus: this.#options.minConsensus }
     this.#started = this.#start().catch((error: unknown) => {
       // It cannot replicate: it refuses writes and connections and says why, and stays
       // wrapped (fail closed) until the user closes it.
@@ -182,14 +201,26 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     return this.#state === 'closing' || this.#state === 'closed'
   }
 
+  /** level-2pc's `addPeer`: a membership change that adds the peer, its failure reported as an `error`. */
   addPeer (peer: PeerAddress): void {
     const address = checkAddress(peer, 'peer')
     if (this.#options.transport === null) throw createError('addPeer() needs the transport option here (no TCP in a browser)', CODES.INVALID_OPTION, { expected: true })
     if (this.#isClosing()) throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
-    if (this.#peers.knows(address)) return
-    // The core counts the peer before any connection to it can open.
-    this.#driver?.peerAdded()
-    this.#peers.add(address)
+    this.changeMembers({ add: address }).catch((error: unknown) => { this.#report(error instanceof Error ? error : new Error(String(error))) })
+  }
+
+  async changeMembers (change: MembersChange): Promise<MembershipReport> {
+    const wanted = coreChange(change)
+    if (wanted.add !== undefined && this.#options.transport === null) throw createError('Adding a member needs the transport option here (no TCP in a browser)', CODES.INVALID_OPTION, { expected: true })
+    await this.#started
+    if (this.#failure !== null) throw this.#failure
+    const driver = this.#driver
+    if (driver === null || this.#isClosing()) throw createError('Replicator is closed', CODES.DATABASE_NOT_OPEN)
+    return report(await driver.changeMembership(wanted))
+  }
+
+  members (): MembershipReport {
+    return report(this.#driver?.inspect()?.membership ?? this.#stored ?? this.#initial)
   }
 
   close (): Promise<void> {
@@ -215,9 +246,14 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (this.#state !== 'opening') return
     this.#store = store
     this.#id = id
+    // A stored membership is the one in force: the options only said where it started.
+    const stored = await store.membership()
+    if (this.#state !== 'opening') return
+    if (stored !== null) this.#useMembership(stored)
     driver = new CoreDriver(store, options.witness, {
       id,
-      peerCount: this.#peers.size,
+      name: this.#name,
+      members: this.#initial.members,
       minConsensus: options.minConsensus,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
@@ -236,7 +272,12 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
         announce(this.#db, changes.map((change) => change.ops))
         this.#onApplied?.(changes)
       },
-      error: (error) => { this.#report(error) }
+      error: (error) => { this.#report(error) },
+      membership: (membership) => {
+        this.#useMembership(membership)
+        this.#log('info', 'membership', `membership epoch ${membership.epoch}: ${membership.members.join(', ')}; minConsensus ${membership.minConsensus}`)
+        this.emit('membership', report(membership))
+      }
     })
     this.#driver = driver
     this.#state = 'open'
@@ -247,13 +288,26 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#peers.start(id)
   }
 
+  /** Dials the members of `membership` and drops the others (SPEC §15.4). */
+  #useMembership (membership: Membership): void {
+    this.#stored = membership
+    const peers: PeerAddress[] = []
+    for (const name of membership.members) {
+      const address = name === this.#name ? null : addressOfMember(name)
+      // A peer that only dials in keeps its configuration.
+      if (address !== null) peers.push(this.#options.peers.find((peer) => memberName(peer) === name) ?? address)
+    }
+    this.#peers.reconfigure(peers)
+  }
+
   status (): ReplicatorStatus {
     this.#countTombstones()
+    const membership = this.members()
     return buildStatus({
       id: this.#id,
       state: this.#state,
       address: this.#options.address,
-      minConsensus: this.#options.minConsensus,
+      membership,
       peers: this.#peers.status(),
       peerMarks: this.#peerMarks,
       inspection: this.#driver?.inspect() ?? null,

@@ -1,6 +1,7 @@
 import type { HostId, Message, NodeInspection } from '../core/index.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
 import type { PeerStatus } from './peers.js'
+import type { MembershipReport } from './members.js'
 
 /** What `status()` shows of one peer: its connection, and how far behind it last said it was. */
 export interface PeerReport extends PeerStatus {
@@ -21,7 +22,10 @@ export interface ReplicatorStatus {
   /** `asking`: after a start that may have lost data, it waits to hear from every peer (SPEC §5.4). */
   readonly recovery: 'asking' | 'aborting' | null
   readonly address: PeerAddress | null
+  /** As the membership in force has it. */
   readonly minConsensus: number
+  /** The membership in force (SPEC §15): its epoch, members (`host:port`) and `minConsensus`. */
+  readonly membership: MembershipReport
   readonly peers: readonly PeerReport[]
   /** Own writes queued, in flight, committed but not yet acknowledged, being confirmed; own aborts still being told. */
   readonly writes: { readonly queued: number, readonly active: number, readonly committing: number, readonly confirming: number, readonly aborting: number }
@@ -100,7 +104,7 @@ export function buildStatus (parts: {
   id: string | null
   state: ReplicatorStatus['state']
   address: PeerAddress | null
-  minConsensus: number
+  membership: MembershipReport
   peers: readonly PeerStatus[]
   peerMarks: PeerMarks
   inspection: NodeInspection | null
@@ -117,7 +121,8 @@ export function buildStatus (parts: {
     ready: inspection?.ready ?? false,
     recovery: inspection?.recovery ?? null,
     address: parts.address,
-    minConsensus: parts.minConsensus,
+    minConsensus: parts.membership.minConsensus,
+    membership: parts.membership,
     peers: parts.peers.map((peer) => ({ ...peer, lag: parts.peerMarks.lag(peer.id, applied) })),
     writes: {
       queued: inspection?.queued ?? 0,

@@ -42,7 +42,9 @@ export const TAG = {
    * `e` + number: a record of the change feed, named by the number of its first change, so
    * that changes are numbered across records and a position is one number. Local to the host.
    */
-  feed: 0x65
+  feed: 0x65,
+  /** `n`: the membership in force, once a change was applied (SPEC §15). */
+  membership: 0x6e
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -158,6 +160,10 @@ export function clockKey (): Uint8Array {
 }
 
 /** The key of the highest reserved own sequence number. */
+export function membershipKey (): Uint8Array {
+  return reservedKey(TAG.membership, new Uint8Array(0))
+}
+
 export function reservedSeqKey (): Uint8Array {
   return reservedKey(TAG.reserved, new Uint8Array(0))
 }

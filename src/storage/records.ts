@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr'
-import type { FailedRun, FailureReason, HostId, Key, LogEntry, Op, Version } from '../core/index.js'
+import type { FailedRun, FailureReason, HostId, Key, LogEntry, Membership, Op, Version } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
 
@@ -175,6 +175,18 @@ function tuplesToOps (tuples: unknown[], what: string): Op[] {
     if (type === OP_DEL && tuple.length === 2) return { type: 'del', key: bytesToKey(key) }
     throw damaged(what)
   })
+}
+
+/** The membership record: `[epoch, members, minConsensus]`. */
+export function encodeMembership (membership: Membership): Uint8Array {
+  return packr.pack([membership.epoch, [...membership.members], membership.minConsensus])
+}
+
+export function decodeMembership (bytes: Uint8Array): Membership {
+  const [epoch, members, minConsensus] = unpackArray(bytes, 'membership')
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || typeof minConsensus !== 'number' || !Number.isSafeInteger(minConsensus) ||
+    !Array.isArray(members) || !members.every((member) => typeof member === 'string')) throw damaged('membership')
+  return { epoch, members: members as string[], minConsensus }
 }
 
 function unpack (bytes: Uint8Array, what: string): unknown {

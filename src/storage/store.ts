@@ -1,13 +1,13 @@
-import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRange, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
+import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRange, Membership, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
+  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
   parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
 import {
-  decodeFeedRecord, encodeFeedRecord, decodeLogEntry, decodeNumber, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
+  decodeFeedRecord, encodeFeedRecord, decodeLogEntry, decodeMembership, decodeNumber, encodeMembership, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
   encodeLogEntry, encodeNumber, encodePrepare, encodeString, encodeVersion, encodeWriterCommitted, encodeWriterFailed, plainBytes
 } from './records.js'
 
@@ -195,7 +195,7 @@ export class LevelStore {
    */
   load (): Promise<Omit<DurableState, 'intact'>> {
     return this.#enqueue(async () => {
-      const [clock, reserved] = await this.#db.getMany([clockKey(), reservedSeqKey()], BINARY)
+      const [clock, reserved, membership] = await this.#db.getMany([clockKey(), reservedSeqKey(), membershipKey()], BINARY)
       const marks = new Map<HostId, number>()
       await this.#scan(tagRange(TAG.mark), (key, value) => {
         marks.set(originOfKey(key, TAG.mark), decodeNumber(value, 'mark'))
@@ -226,7 +226,8 @@ export class LevelStore {
         marks: Object.fromEntries(marks),
         floors: Object.fromEntries(floors),
         above,
-        prepared
+        prepared,
+        membership: membership === undefined ? null : decodeMembership(membership)
       }
     })
   }
@@ -323,6 +324,12 @@ export class LevelStore {
       ? { oldest: 1, next: 1 }
       : { oldest: firstOfFeedKey(first[0]), next: firstOfFeedKey(last[0]) + decodeFeedRecord(last[1]).length }
     return this.#feedBounds
+  }
+
+  /** The membership last applied here (SPEC §15), or null if none ever was. */
+  async membership (): Promise<Membership | null> {
+    const [bytes] = await this.#db.getMany([membershipKey()], BINARY)
+    return bytes === undefined ? null : decodeMembership(bytes)
   }
 
   /**
@@ -588,6 +595,9 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
         break
       case 'reserved':
         ops.push({ type: 'put', key: reservedSeqKey(), value: encodeNumber(write.seq) })
+        break
+      case 'membership':
+        ops.push({ type: 'put', key: membershipKey(), value: encodeMembership(write.membership) })
         break
       case 'writer-committed':
         ops.push({ type: 'put', key: writerKey(write.writer), value: encodeWriterCommitted(write.counter, write.seq) })

@@ -74,3 +74,7 @@ export const NONCE_BYTES = 32
 
 /** Bytes of a handshake proof: the output of HMAC-SHA-256. */
 export const PROOF_BYTES = 32
+
+/** Most members a membership names (SPEC §15), and most characters in a member's name (`host:port`). */
+export const MEMBERS_MAX = 1_024
+export const MEMBER_NAME_CHARS_MAX = ADDRESS_HOST_CHARS_MAX + 6

@@ -1,6 +1,8 @@
-import type { DataRecord, HostId, Key, KeyRange, LogEntry, Message, Op } from '../core/index.js'
-import { bytesToKey, keyToBytes } from '../core/index.js'
-import { LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, OPS_PER_MESSAGE_MAX, SPANS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX } from './limits.js'
+import type { AppliedBefore, DataRecord, HostId, Key, KeyRange, LogEntry, Membership, Message, Op } from '../core/index.js'
+import { MEMBERSHIP_KEY, bytesToKey, isMembershipOps, keyToBytes } from '../core/index.js'
+import {
+  LOG_ENTRIES_PER_MESSAGE_MAX, MARKS_ORIGINS_MAX, MEMBERS_MAX, MEMBER_NAME_CHARS_MAX, OPS_PER_MESSAGE_MAX, SPANS_PER_MESSAGE_MAX, SNAPSHOT_RECORDS_PER_MESSAGE_MAX
+} from './limits.js'
 import {
   expectArray, expectBoolean, expectBytes, expectDictionary, expectHostId, expectInteger,
   expectShape, expectTag, invalid
@@ -35,8 +37,8 @@ const COUNTER_MIN = 0
  */
 export function messageToWire (message: Message): unknown {
   switch (message.type) {
-    case 'prepare': return { type: message.type, seq: message.seq, ops: message.ops.map(opToWire), clock: message.clock }
-    case 'vote': return { type: message.type, seq: message.seq, yes: message.yes, clock: message.clock }
+    case 'prepare': return { type: message.type, seq: message.seq, ops: message.ops.map(opToWire), clock: message.clock, epoch: message.epoch }
+    case 'vote': return { type: message.type, seq: message.seq, yes: message.yes, clock: message.clock, before: message.before === null ? null : appliedToWire(message.before) }
     case 'commit': return { type: message.type, seq: message.seq, ts: message.ts, ops: message.ops === null ? null : message.ops.map(opToWire) }
     case 'abort': return { type: message.type, seq: message.seq }
     case 'ack': return { type: message.type, seq: message.seq }
@@ -47,6 +49,7 @@ export function messageToWire (message: Message): unknown {
       session: message.session,
       part: message.part,
       marks: message.marks === null ? null : { ...message.marks },
+      membership: message.membership === null ? null : membershipToWire(message.membership),
       records: message.records.map(([key, record]) => [keyToBytes(key), recordToWire(record)]),
       done: message.done
     }
@@ -56,10 +59,18 @@ export function messageToWire (message: Message): unknown {
     case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared] }
     case 'read': return { type: message.type, id: message.id, keys: message.keys.map(keyToBytes) }
     // An absent record is null: msgpack has no undefined that survives every encoder.
-    case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)) }
+    case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)), epoch: message.epoch }
     case 'fence': return { type: message.type, id: message.id, range: rangeToWire(message.range) }
-    case 'fence-answer': return { type: message.type, id: message.id, marks: message.marks === null ? null : { ...message.marks }, above: message.above === null ? null : spansByOriginToWire(message.above) }
+    case 'fence-answer': return { type: message.type, id: message.id, marks: message.marks === null ? null : { ...message.marks }, above: message.above === null ? null : spansByOriginToWire(message.above), epoch: message.epoch }
   }
+}
+
+function appliedToWire (applied: AppliedBefore): unknown {
+  return { marks: { ...applied.marks }, above: spansByOriginToWire(applied.above) }
+}
+
+function membershipToWire (membership: Membership): unknown {
+  return { epoch: membership.epoch, members: [...membership.members], minConsensus: membership.minConsensus }
 }
 
 /** A range with every bound present: bytes, or null for none. */
@@ -109,12 +120,24 @@ export function messageFromWire (value: unknown): Message {
   const path = type
   switch (type) {
     case 'prepare': {
-      const m = expectShape(value, path, ['type', 'seq', 'ops', 'clock'])
-      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN), ops: opsFromWire(m['ops'], `${path}.ops`), clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
+      const m = expectShape(value, path, ['type', 'seq', 'ops', 'clock', 'epoch'])
+      return {
+        type,
+        seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN),
+        ops: opsFromWire(m['ops'], `${path}.ops`),
+        clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN),
+        epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN)
+      }
     }
     case 'vote': {
-      const m = expectShape(value, path, ['type', 'seq', 'yes', 'clock'])
-      return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN), yes: expectBoolean(m['yes'], `${path}.yes`), clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
+      const m = expectShape(value, path, ['type', 'seq', 'yes', 'clock', 'before'])
+      return {
+        type,
+        seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN),
+        yes: expectBoolean(m['yes'], `${path}.yes`),
+        clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN),
+        before: m['before'] === null ? null : appliedFromWire(m['before'], `${path}.before`)
+      }
     }
     case 'commit': {
       const m = expectShape(value, path, ['type', 'seq', 'ts', 'ops'])
@@ -136,14 +159,16 @@ export function messageFromWire (value: unknown): Message {
       return { type, entries, more: expectBoolean(m['more'], `${path}.more`) }
     }
     case 'snapshot': {
-      const m = expectShape(value, path, ['type', 'session', 'part', 'marks', 'records', 'done'])
+      const m = expectShape(value, path, ['type', 'session', 'part', 'marks', 'membership', 'records', 'done'])
       const session = expectInteger(m['session'], `${path}.session`, COUNTER_MIN)
       const part = expectInteger(m['part'], `${path}.part`, COUNTER_MIN)
-      // Only the first chunk carries the marks the whole copy reflects (core/messages.ts).
+      // Only the first chunk carries the marks and membership the whole copy reflects (core/messages.ts).
       if ((part === 0) !== (m['marks'] !== null)) throw invalid(`${path}.marks`, part === 0 ? 'must be present on part 0' : 'must be null after part 0')
+      if (part !== 0 && m['membership'] !== null) throw invalid(`${path}.membership`, 'must be null after part 0')
       const marks = m['marks'] === null ? null : marksFromWire(m['marks'], `${path}.marks`)
+      const membership = m['membership'] === null ? null : membershipFromWire(m['membership'], `${path}.membership`)
       const records = Array.from(expectArray(m['records'], `${path}.records`, SNAPSHOT_RECORDS_PER_MESSAGE_MAX), (record, i) => recordFromWire(record, `${path}.records[${i}]`))
-      return { type, session, part, marks, records, done: expectBoolean(m['done'], `${path}.done`) }
+      return { type, session, part, marks, membership, records, done: expectBoolean(m['done'], `${path}.done`) }
     }
     case 'snapshot-next': {
       const m = expectShape(value, path, ['type', 'session', 'part'])
@@ -168,25 +193,26 @@ export function messageFromWire (value: unknown): Message {
       return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), keys }
     }
     case 'read-answer': {
-      const m = expectShape(value, path, ['type', 'id', 'records'])
+      const m = expectShape(value, path, ['type', 'id', 'records', 'epoch'])
       const records = m['records'] === null
         ? null
         : Array.from(expectArray(m['records'], `${path}.records`, OPS_PER_MESSAGE_MAX), (record, i) => record === null ? undefined : dataRecordFromWire(record, `${path}.records[${i}]`))
-      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records }
+      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records, epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN) }
     }
     case 'fence': {
       const m = expectShape(value, path, ['type', 'id', 'range'])
       return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), range: rangeFromWire(m['range'], `${path}.range`) }
     }
     case 'fence-answer': {
-      const m = expectShape(value, path, ['type', 'id', 'marks', 'above'])
+      const m = expectShape(value, path, ['type', 'id', 'marks', 'above', 'epoch'])
       // Both or neither: an answer without its spans could claim too little.
       if ((m['marks'] === null) !== (m['above'] === null)) throw invalid(`${path}.above`, 'must be null exactly when marks is')
       return {
         type,
         id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN),
         marks: m['marks'] === null ? null : marksFromWire(m['marks'], `${path}.marks`),
-        above: m['above'] === null ? null : spansByOriginFromWire(m['above'], `${path}.above`)
+        above: m['above'] === null ? null : spansByOriginFromWire(m['above'], `${path}.above`),
+        epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN)
       }
     }
   }
@@ -221,7 +247,46 @@ function spanFromWire (value: unknown, path: string): readonly [number, number] 
 
 function opsFromWire (value: unknown, path: string): Op[] {
   // Array.from, not map: map skips the holes of a sparse array, which would slip through.
-  return Array.from(expectArray(value, path, OPS_PER_MESSAGE_MAX), (item, i) => opFromWire(item, `${path}[${i}]`))
+  const ops = Array.from(expectArray(value, path, OPS_PER_MESSAGE_MAX), (item, i) => opFromWire(item, `${path}[${i}]`))
+  // The membership key is written only by a membership change, alone, whose value the core
+  // decodes: checked here, so that the core never meets a malformed one (SPEC §15).
+  if (isMembershipOps(ops) && ops[0]?.type === 'put') changeFromWire(ops[0].value, `${path}[0].value`)
+  else if (ops.some((op) => op.key === MEMBERSHIP_KEY)) throw invalid(path, 'may write the membership key only as a membership change, alone')
+  return ops
+}
+
+/** Checks a membership change's value: JSON of `{ membership, before }`, as core/membership.ts encodes it. */
+function changeFromWire (value: Uint8Array, path: string): void {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value))
+  } catch {
+    throw invalid(path, 'must be a membership change in JSON')
+  }
+  const change = expectShape(parsed, path, ['membership', 'before'])
+  membershipFromWire(change['membership'], `${path}.membership`)
+  if (change['before'] !== null) {
+    Array.from(expectArray(change['before'], `${path}.before`, MEMBERS_MAX), (item, i) => appliedFromWire(item, `${path}.before[${i}]`))
+  }
+}
+
+function membershipFromWire (value: unknown, path: string): Membership {
+  const m = expectShape(value, path, ['epoch', 'members', 'minConsensus'])
+  const members = Array.from(expectArray(m['members'], `${path}.members`, MEMBERS_MAX), (name, i) => {
+    if (typeof name !== 'string' || name.length === 0 || name.length > MEMBER_NAME_CHARS_MAX || !/^[\x21-\x7e]+$/.test(name)) {
+      throw invalid(`${path}.members[${i}]`, `must be 1 to ${MEMBER_NAME_CHARS_MAX} printable ASCII characters`)
+    }
+    return name
+  })
+  if (new Set(members).size !== members.length) throw invalid(`${path}.members`, 'must not repeat a member')
+  const minConsensus = expectInteger(m['minConsensus'], `${path}.minConsensus`, COUNTER_MIN)
+  if (minConsensus >= Math.max(1, members.length)) throw invalid(`${path}.minConsensus`, 'must be below the number of members')
+  return { epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN), members, minConsensus }
+}
+
+function appliedFromWire (value: unknown, path: string): AppliedBefore {
+  const m = expectShape(value, path, ['marks', 'above'])
+  return { marks: marksFromWire(m['marks'], `${path}.marks`), above: spansByOriginFromWire(m['above'], `${path}.above`) }
 }
 
 function opFromWire (value: unknown, path: string): Op {

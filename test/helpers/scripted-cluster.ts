@@ -1,5 +1,5 @@
 import { Node } from '../../src/core/index.js'
-import type { Change, Effect, HostId, Input, Key, Message, NodeOptions, Op, Query, ReadResult, WriteId, WriteResult } from '../../src/core/index.js'
+import type { Change, ChangeResult, Effect, HostId, Input, Key, MembershipChange, Message, NodeOptions, Op, Query, ReadResult, WriteId, WriteResult } from '../../src/core/index.js'
 import { SimStorage } from '../sim/storage.js'
 
 /**
@@ -10,6 +10,7 @@ export class ScriptedCluster {
   readonly storage = new Map<HostId, SimStorage>()
   readonly results = new Map<number, WriteResult>()
   readonly readResults = new Map<number, ReadResult>()
+  readonly changeResults = new Map<number, ChangeResult>()
   readonly events: Array<{ host: HostId, event: string }> = []
   /** Every `applied` change a core announced, in order. */
   readonly announced: Array<{ host: HostId, change: Change }> = []
@@ -122,6 +123,12 @@ export class ScriptedCluster {
   }
 
   /** Tells the host its storage fails (`ok: false`) or works again. */
+  changeMembership (id: HostId, change: MembershipChange): number {
+    const request = this.#nextRequest++
+    this.#step(id, { type: 'change-membership', now: this.#now, wall: this.wall(id), request, change })
+    return request
+  }
+
   setStorage (id: HostId, ok: boolean): void {
     this.#step(id, { type: 'storage', now: this.#now, wall: this.wall(id), ok })
   }
@@ -176,7 +183,8 @@ export class ScriptedCluster {
       const told = this.#connected.get(id) ?? new Set()
       for (const peer of this.#ids) {
         if (peer === id) continue
-        const up = this.#up(id, peer)
+        // Linked, and a member of the node's membership: as the Replicator's registry reports.
+        const up = this.#up(id, peer) && (this.#nodes.get(id)?.membership.members.includes(peer) ?? false)
         if (up === told.has(peer)) continue
         if (up) told.add(peer)
         else told.delete(peer)
@@ -218,6 +226,14 @@ export class ScriptedCluster {
           break
         case 'read-result':
           this.readResults.set(effect.request, effect.result)
+          break
+        case 'membership-result':
+          this.changeResults.set(effect.request, effect.result)
+          break
+        case 'membership':
+          // The node forgot its peers: it is told again of the members it is linked to.
+          this.#connected.get(id)?.clear()
+          this.#refreshLinks()
           break
       }
     }

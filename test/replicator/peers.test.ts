@@ -148,7 +148,7 @@ test('an inbound peer that is not configured is held, delivering nothing, until 
     await settle()
     assert.deepEqual(a.log, [], 'membership never grows from what another host says')
 
-    a.registry.add(b.address)
+    a.registry.reconfigure([b.address])
     await settle()
     assert.deepEqual(entries(a, 'connect'), ['connected host-b', 'connect 127.0.0.1:2'])
     // b sends over its own dial: the connection a held until now.

@@ -6,11 +6,18 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Mutation } from '../../src/core/index.js'
-import { runSchedule } from './simulation.js'
+import { runSchedule, swarmOf } from './simulation.js'
 import { DEFAULT_SEEDS } from './seeds.js'
 
+/** Breakages of membership changes: only schedules that change the membership can show them. */
+const MEMBERSHIP_MUTATIONS: ReadonlySet<Mutation> = new Set(['membership-without-epoch-check', 'membership-without-catch-up', 'membership-without-lock'])
+
+/** The first violation among `DEFAULT_SEEDS` schedules that can show the breakage, from seed 1. */
 function firstViolation (mutation: Mutation): { seed: number, violation: string } | null {
-  for (let seed = 1; seed <= DEFAULT_SEEDS; seed++) {
+  const relevant = (seed: number): boolean => !MEMBERSHIP_MUTATIONS.has(mutation) || swarmOf(seed).membershipChanges > 0
+  for (let seed = 1, tried = 0; tried < DEFAULT_SEEDS; seed++) {
+    if (!relevant(seed)) continue
+    tried++
     const { violation } = runSchedule({ seed, mutation })
     if (violation !== null) return { seed, violation }
   }
@@ -38,7 +45,15 @@ const expectations: Array<[Mutation, RegExp]> = [
   ['commit-out-of-order', /^writer-order:/],
   ['strong-read-alone', /^linearizability:/],
   ['strong-read-ignores-locks', /^linearizability:/],
-  ['fence-without-catch-up', /^linearizability:/]
+  ['fence-without-catch-up', /^linearizability:/],
+  // A lagging host still votes under an old membership: its proposals and votes mix two
+  // memberships of one epoch, and a change can be decided that none applies.
+  ['membership-without-epoch-check', /^(membership-fork:|no quiescence|linearizability:|agreement:|convergence:)/],
+  // A host enters a membership without what the change's voters had: a strong read there misses a write acknowledged before it.
+  ['membership-without-catch-up', /^(linearizability|read-after-ack|agreement):/],
+  // A write voted beside a change is decided after it, unknown to the change: hosts then
+  // drop its prepare record when they apply the change, and an acknowledged write is lost.
+  ['membership-without-lock', /^(agreement|linearizability|isolation|convergence):/]
 ]
 
 for (const [mutation, checker] of expectations) {

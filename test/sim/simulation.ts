@@ -1,10 +1,12 @@
-import { Node, compareVersions, inRange, isMajority } from '../../src/core/index.js'
-import type { Change, DataRecord, Effect, HostId, Input, Key, KeyRange, LogEntry, Message, Mutation, Op, ReadResult, StorageWrite, Version, WriteId, WriteResult } from '../../src/core/index.js'
+import { Node, compareVersions, inRange, isMajority, isMembershipOps } from '../../src/core/index.js'
+import type {
+  Change, ChangeResult, DataRecord, Effect, HostId, Input, Key, KeyRange, LogEntry, Membership, MembershipChange, Message, Mutation, Op, ReadResult, StorageWrite, Version, WriteId, WriteResult
+} from '../../src/core/index.js'
 import { EventHeap } from './heap.js'
 import { type RegisterOp, checkRegisters } from './linearizability.js'
 import { Prng } from './prng.js'
 import { type DiskCopy, SimStorage } from './storage.js'
-import { type SwarmConfig, chooseSwarm } from './swarm.js'
+import { type SwarmConfig, chooseMembership, chooseSwarm } from './swarm.js'
 
 /**
  * The deterministic simulator: N hosts running the real protocol core over a fake network,
@@ -52,6 +54,8 @@ export interface ScheduleStats {
   freshReads: number
   strongReads: number
   strongReadsAnswered: number
+  membershipChanges: number
+  membershipChangesMade: number
 }
 
 export interface ScheduleResult {
@@ -103,6 +107,7 @@ type SimEvent =
   | { readonly kind: 'one-way-end', readonly from: HostId, readonly to: HostId }
   | { readonly kind: 'clock-step', readonly host: HostId, readonly deltaMs: number }
   | { readonly kind: 'join', readonly host: HostId }
+  | { readonly kind: 'change', readonly host: HostId }
   | { readonly kind: 'write-back', readonly host: HostId }
   | { readonly kind: 'heal' }
   | { readonly kind: 'check' }
@@ -198,6 +203,11 @@ interface Read {
   readonly fresh: boolean
 }
 
+/** What the swarm chose for a seed, without running it. */
+export function swarmOf (seed: number): SwarmConfig {
+  return new Simulation({ seed }).swarm
+}
+
 export function runSchedule (options: ScheduleOptions): ScheduleResult {
   const simulation = new Simulation(options)
   let violation: string | null = null
@@ -220,11 +230,19 @@ class Simulation {
   readonly swarm: SwarmConfig
   readonly trace: string[] = []
   readonly stats: ScheduleStats = {
-    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0
   }
 
   now = 0
   readonly #random: Prng
+  /** Membership choices, drawn apart: schedules without changes are what they were before them. */
+  readonly #changeRandom: Prng
+  /** Each epoch's membership, as the first host that applied it had it: no host may differ (SPEC §15). */
+  readonly #memberships = new Map<number, string>()
+  /** Membership changes asked for and not answered, by request. */
+  readonly #changeCalls = new Map<number, { readonly host: HostId, readonly incarnation: number, readonly change: MembershipChange }>()
+  /** The smallest `minConsensus` any membership had: what an acknowledged write is held by at least. */
+  #minConsensusLeast: number
   readonly #options: ScheduleOptions
   readonly #hosts = new Map<HostId, SimHost>()
   readonly #events = new EventHeap<SimEvent>()
@@ -253,7 +271,10 @@ class Simulation {
   constructor (options: ScheduleOptions) {
     this.#options = options
     this.#random = new Prng(options.seed)
-    this.swarm = chooseSwarm(this.#random)
+    const base = chooseSwarm(this.#random)
+    this.#changeRandom = new Prng((options.seed ^ 0x6d656d62) >>> 0)
+    this.swarm = { ...base, ...chooseMembership(this.#changeRandom, base) }
+    this.#minConsensusLeast = base.minConsensus
     const { hosts, clockSkewMs, lateHost } = this.swarm
     for (let i = 0; i < hosts; i++) {
       const id = `h${i}`
@@ -323,6 +344,9 @@ class Simulation {
     }
     if (swarm.foreverDown) this.#events.push(at(), { kind: 'crash', host: random.pick(ids), downMs: -1, power: false })
     if (swarm.lateHost) this.#events.push(random.int(0, safety / 2), { kind: 'join', host: ids[ids.length - 1] as HostId })
+    for (let i = 0; i < swarm.membershipChanges; i++) {
+      this.#events.push(this.#changeRandom.int(0, safety), { kind: 'change', host: this.#changeRandom.pick(ids) })
+    }
     for (const id of ids) this.#events.push(random.int(50, 300), { kind: 'write-back', host: id })
     this.#events.push(safety, { kind: 'heal' })
     for (let event = this.#events.pop(); event !== undefined && !this.#done; event = this.#events.pop()) {
@@ -489,6 +513,7 @@ class Simulation {
         this.#refreshLinks()
         return
       }
+      case 'change': return this.#proposeChange(event.host)
       case 'write-back': {
         const host = this.#host(event.host)
         host.storage.writeBack()
@@ -532,9 +557,7 @@ class Simulation {
     if (!intact) this.stats.recoveries++
     const node = new Node({
       id: host.id,
-      peers: swarm.learnPeers ? [] : known,
-      peerCount,
-      minConsensus: swarm.minConsensus,
+      ...this.#initialMembership(host, known, peerCount),
       random: () => host.random.next(),
       writeTimeoutMs: swarm.writeTimeoutMs,
       prepareTimeoutMs: 60,
@@ -570,9 +593,91 @@ class Simulation {
     }
   }
 
+  /**
+   * What a host is configured with: the cluster as it starts, or, for the spare host, the
+   * cluster with it added, as an operator starts a host before adding it (SPEC §15.2).
+   */
+  #initialMembership (host: SimHost, known: readonly HostId[], peerCount: number): { peers: HostId[], peerCount: number, minConsensus: number } {
+    const { swarm } = this
+    const spare = this.#spare()
+    if (spare === null) return { peers: swarm.learnPeers ? [] : [...known], peerCount, minConsensus: swarm.minConsensus }
+    const others = [...this.#hosts.keys()].filter((id) => id !== host.id)
+    if (host.id === spare) return { peers: others, peerCount: others.length, minConsensus: Math.floor((others.length + 1) / 2) }
+    const peers = others.filter((id) => id !== spare)
+    return { peers, peerCount: peers.length, minConsensus: swarm.minConsensus }
+  }
+
+  #spare (): HostId | null {
+    return this.swarm.spareHost ? `h${this.swarm.hosts - 1}` : null
+  }
+
+  /** A random member asks for a random change: add the spare, remove another member, or set minConsensus. */
+  #proposeChange (id: HostId): void {
+    const host = this.#host(id)
+    const node = host.node
+    if (node === null) return
+    const { members } = node.membership
+    if (!members.includes(id)) return
+    const random = this.#changeRandom
+    const spare = this.#spare()
+    const peers = members.length - 1
+    let change: MembershipChange
+    if (spare !== null && !members.includes(spare) && random.chance(0.7)) change = { add: spare }
+    else if (members.length > 2 && random.chance(0.6)) change = { remove: random.pick(members.filter((member) => member !== id)) }
+    else change = { minConsensus: random.int(Math.floor((peers + 1) / 2), peers) }
+    const request = this.#nextRequest++
+    this.#changeCalls.set(request, { host: id, incarnation: host.incarnation, change })
+    this.stats.membershipChanges++
+    this.#log(`${id} asks to change the membership: ${JSON.stringify(change)}`)
+    this.#step(host, { type: 'change-membership', ...this.#time(host), request, change })
+  }
+
+  #changeAnswered (host: SimHost, request: number, result: ChangeResult): void {
+    const call = this.#changeCalls.get(request)
+    if (call === undefined || call.host !== host.id || call.incarnation !== host.incarnation) throw new Violation(`membership-result for #${request} from ${host.id}, which did not get it`)
+    this.#changeCalls.delete(request)
+    this.#log(`${host.id} membership change #${request}: ${result.ok ? `epoch ${result.membership.epoch}` : `${result.reason} ${result.message ?? ''}`}`)
+    if (!result.ok) return
+    this.stats.membershipChangesMade++
+    // Answered once in force here: durably.
+    if (result.membership.epoch > 0 && (host.storage.membership?.epoch ?? 0) < result.membership.epoch) {
+      throw new Violation(`membership: ${host.id} answered epoch ${result.membership.epoch} with ${host.storage.membership?.epoch ?? 0} on its disk`)
+    }
+  }
+
+  /** A host runs under a new membership: the same as every other host's of that epoch; it reports its members connected again. */
+  #membershipApplied (host: SimHost, membership: Membership): void {
+    const shape = JSON.stringify(membership)
+    const seen = this.#memberships.get(membership.epoch)
+    if (seen !== undefined && seen !== shape) throw new Violation(`membership-fork: ${host.id} applied epoch ${membership.epoch} as ${shape}, another host as ${seen}`)
+    this.#memberships.set(membership.epoch, shape)
+    if (membership.minConsensus < this.#minConsensusLeast) this.#minConsensusLeast = membership.minConsensus
+    this.#log(`${host.id} runs under epoch ${membership.epoch}: ${membership.members.join(' ')}, minConsensus ${membership.minConsensus}`)
+    host.told.clear()
+    this.#refreshLinks()
+  }
+
+  /**
+   * The hosts the final checks hold to converge: live members of the newest membership any
+   * live host holds. A host removed, or a spare never added, is outside it and left as it is.
+   */
+  #liveMembers (): SimHost[] {
+    const live = [...this.#hosts.values()].filter((host) => !host.dead)
+    if (this.swarm.membershipChanges === 0) return live
+    let newest: Membership | null = null
+    for (const host of live) {
+      const membership = host.node?.membership ?? host.storage.membership
+      if (membership !== null && (newest === null || membership.epoch > newest.epoch)) newest = membership
+    }
+    const members = newest?.epoch === 0 || newest === null ? [...this.#hosts.keys()].filter((id) => id !== this.#spare()) : newest.members
+    return live.filter((host) => members.includes(host.id))
+  }
+
   /** The host's leader process stops: memory and unfinished disk operations are lost. */
   #stop (host: SimHost): void {
     host.node = null
+    // A change asked of this process dies with it: whoever asked sees no answer.
+    for (const [request, call] of this.#changeCalls) if (call.host === host.id) this.#changeCalls.delete(request)
     host.incarnation++
     host.storage.crash()
     this.#refreshLinks()
@@ -629,7 +734,9 @@ class Simulation {
       if (host.node === null) continue
       for (const peer of this.#hosts.keys()) {
         if (peer === host.id) continue
-        const up = this.#linkUp(host.id, peer)
+        // The host reports connected only the members of its membership (SPEC §15.4), where
+        // peers are named; where they are learned, whoever connects.
+        const up = this.#linkUp(host.id, peer) && (this.swarm.membershipChanges === 0 || (host.node?.membership.members.includes(peer) ?? false))
         if (up === host.told.has(peer)) continue
         if (up) host.told.add(peer)
         else host.told.delete(peer)
@@ -670,6 +777,12 @@ class Simulation {
           break
         case 'read-result':
           this.#strongReadAnswered(host, effect.request, effect.result)
+          break
+        case 'membership-result':
+          this.#changeAnswered(host, effect.request, effect.result)
+          break
+        case 'membership':
+          this.#membershipApplied(host, effect.membership)
           break
       }
     }
@@ -783,6 +896,8 @@ class Simulation {
         else this.stats.restartAborts++
         continue
       }
+      // A membership change writes no data: the membership checks follow it.
+      if (isMembershipOps(entry.ops)) continue
       // The same decision again (taken back after a loss), or a new one for a number whose
       // first decision was lost everywhere (the fork check above allows nothing else).
       if (this.#decisions.get(key)?.shape === shape) continue
@@ -849,6 +964,8 @@ class Simulation {
       const teller = this.#host(origin)
       // A participant whose disk went back since forgot what it was told, and pulls it again.
       if (aborted === undefined || teller.incarnation !== aborted.incarnation || participant.wentBackAt >= aborted.at || this.now - aborted.at < ABORT_REACH_MS) continue
+      // The origin tells its members only: a host it no longer counts is left as it is (SPEC §15.4).
+      if (teller.node !== null && !teller.node.membership.members.includes(participant.id)) continue
       const since = this.#linkedSince.get(linkKey(origin, participant.id))
       // Time counts from when both were linked, the abort was durable, and the participant's disk worked.
       if (since === undefined || this.now - Math.max(since, aborted.at, participant.diskFailingUntil) < ABORT_REACH_MS) continue
@@ -924,8 +1041,8 @@ class Simulation {
       write.holders = [...this.#hosts.values()].filter((h) => h.storage.hasApplied(origin, seq)).map((h) => h.id)
       // A host that acknowledged it may have lost it since, in a power loss or a restore.
       const lostSince = [...this.#hosts.values()].filter((h) => h.wentBackAt >= decision.at && !write.holders.includes(h.id)).length
-      if (write.holders.length + lostSince < this.swarm.minConsensus + 1) {
-        throw new Violation(`agreement: write ${name} acknowledged while durable on ${write.holders.length} hosts, fewer than ${this.swarm.minConsensus + 1}`)
+      if (write.holders.length + lostSince < this.#minConsensusLeast + 1) {
+        throw new Violation(`agreement: write ${name} acknowledged while durable on ${write.holders.length} hosts, fewer than ${this.#minConsensusLeast + 1}`)
       }
       return
     }
@@ -1032,14 +1149,15 @@ class Simulation {
   }
 
   #isQuiescent (): boolean {
-    const live = [...this.#hosts.values()].filter((host) => !host.dead)
+    const live = this.#liveMembers()
     if (this.#writes.some((write) => write.status === 'pending' && !this.#host(write.host).dead)) return false
-    const anyDead = live.length < this.#hosts.size
+    if (this.#changeCalls.size > 0) return false
+    const anyDead = [...this.#hosts.values()].some((host) => host.dead)
     for (const host of live) {
       const node = host.node
       if (node === null || host.storage.queue.length > 0) return false
       const view = node.inspect()
-      if (view.queued > 0 || view.active.length > 0 || view.committing > 0 || view.confirming > 0 || view.applying) return false
+      if (view.queued > 0 || view.active.length > 0 || view.committing > 0 || view.confirming > 0 || view.applying || view.parkedChanges > 0 || view.changing) return false
       // A host that asks every peer after losing data waits for good if one is gone for good.
       if (view.recovery === 'aborting' || (view.recovery === 'asking' && !anyDead)) return false
       if (view.prepared > this.#blockedPrepared(host)) return false
@@ -1078,7 +1196,7 @@ class Simulation {
   }
 
   #checkFinal (): void {
-    const live = [...this.#hosts.values()].filter((host) => !host.dead)
+    const live = this.#liveMembers()
     // The commits that survived: a power loss or a restore can lose the last copies of one,
     // and its origin then aborts the number (which the fork check allows only then). A host
     // may also cover a number through a full copy, without the entry: that counts too.

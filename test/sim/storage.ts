@@ -1,4 +1,4 @@
-import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
+import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Membership, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
 import { entryBytes, recordBytes, takeWithinBytes } from '../../src/core/index.js'
 
 export type StorageOp =
@@ -23,6 +23,7 @@ interface DiskState {
   readonly decided: Map<string, string>
   clock: number
   reserved: number
+  membership: Membership | null
 }
 
 /** Undoes one write to the state; a batch not yet synced keeps a list of these. */
@@ -48,6 +49,7 @@ export class SimStorage {
   get clock (): number { return this.#state.clock }
   get floors (): ReadonlyMap<HostId, number> { return this.#state.floors }
   get marks (): ReadonlyMap<HostId, number> { return this.#state.marks }
+  get membership (): Membership | null { return this.#state.membership }
   /** The decision shape of every entry applied here (simulator bookkeeping), by `origin#seq`. */
   get decided (): ReadonlyMap<string, string> { return this.#state.decided }
   get unsyncedBatches (): number { return this.#unsynced.length }
@@ -100,7 +102,8 @@ export class SimStorage {
       marks: Object.fromEntries(state.marks),
       floors: Object.fromEntries(state.floors),
       above,
-      prepared: [...state.prepared.values()]
+      prepared: [...state.prepared.values()],
+      membership: state.membership
     }
   }
 
@@ -168,6 +171,12 @@ export class SimStorage {
           state.reserved = write.seq
           break
         }
+        case 'membership': {
+          const before = state.membership
+          undo.push(() => { state.membership = before })
+          state.membership = write.membership
+          break
+        }
         case 'writer-committed':
           set(state.writers, write.writer, { counter: write.counter, seq: write.seq })
           break
@@ -223,7 +232,7 @@ export class SimStorage {
 }
 
 function emptyState (): DiskState {
-  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0 }
+  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0, membership: null }
 }
 
 function cloneState (state: DiskState): DiskState {
@@ -237,6 +246,7 @@ function cloneState (state: DiskState): DiskState {
     failed: new Map(state.failed),
     decided: new Map(state.decided),
     clock: state.clock,
-    reserved: state.reserved
+    reserved: state.reserved,
+    membership: state.membership
   }
 }

@@ -54,9 +54,26 @@ export interface SwarmConfig {
   readonly writeTimeoutMs: number
   /** Hosts start knowing no peer identity, only how many peers there are (as the Replicator does). */
   readonly learnPeers: boolean
+  /** Membership changes (SPEC §15) proposed by random members: add the spare, remove one, set minConsensus. */
+  readonly membershipChanges: number
+  /** The last host starts outside the membership, configured as if it had been added: a change adds it. */
+  readonly spareHost: boolean
 }
 
-export function chooseSwarm (random: Prng): SwarmConfig {
+/**
+ * The membership part of a swarm, from its own generator: seeds without changes schedule
+ * exactly what they did before changes existed. Only where every quorum meets another, and
+ * peers are named: changes need both.
+ */
+export function chooseMembership (random: Prng, swarm: Omit<SwarmConfig, 'membershipChanges' | 'spareHost'>): Pick<SwarmConfig, 'membershipChanges' | 'spareHost'> {
+  const spareHost = random.chance(0.5)
+  const members = swarm.hosts - (spareHost ? 1 : 0)
+  const eligible = !swarm.lateHost && !swarm.learnPeers && swarm.minConsensus <= members - 1 && 2 * (swarm.minConsensus + 1) > members
+  if (!eligible || !random.chance(0.4)) return { membershipChanges: 0, spareHost: false }
+  return { membershipChanges: random.pick([1, 2, 4]), spareHost }
+}
+
+export function chooseSwarm (random: Prng): Omit<SwarmConfig, 'membershipChanges' | 'spareHost'> {
   const hosts = random.pick([3, 5])
   const lateHost = random.chance(0.1)
   // A host that joins late is not counted by the others at first: minConsensus must fit both.

@@ -50,7 +50,7 @@ test('garbage, wrong shapes, huge lengths and unauthenticated messages close tha
     const victim = set.hosts[1]!
     const errors: Array<string | undefined> = []
     victim.replicator.on('error', (error: Error & { code?: string }) => errors.push(error.code))
-    const prepare = messageToWire({ type: 'prepare', seq: 1, ops: [{ type: 'put', key: 'evil', value: new TextEncoder().encode('"x"') }], clock: 1 })
+    const prepare = messageToWire({ type: 'prepare', seq: 1, ops: [{ type: 'put', key: 'evil', value: new TextEncoder().encode('"x"') }], clock: 1, epoch: 0 })
     const cases: Array<[string, Uint8Array, string]> = [
       ['random bytes', randomBytes(512), 'LEVEL_'],
       ['a bare number', frame(1), 'LEVEL_PROTOCOL_ERROR'],

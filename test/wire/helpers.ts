@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import ModuleError from 'module-error'
-import type { HostId, Key, LogEntry, Message, Op } from '../../src/core/index.js'
+import type { HostId, Key, LogEntry, Membership, Message, Op } from '../../src/core/index.js'
+import { MEMBERSHIP_KEY } from '../../src/core/index.js'
+import { encodeChange } from '../../src/core/membership.js'
 import type { ErrorCode } from '../../src/errors.js'
 import type { Prng } from '../sim/prng.js'
 
@@ -19,6 +21,8 @@ export function bytes (...values: number[]): Uint8Array {
   return new Uint8Array(values)
 }
 
+const SAMPLE_MEMBERSHIP: Membership = { epoch: 3, members: ['10.0.0.1:7000', '10.0.0.2:7000', 'db-3.example:7000'], minConsensus: 1 }
+
 /** One op of each kind, a put with an empty value, and puts under every hostile key. */
 const SAMPLE_OPS: readonly Op[] = [
   { type: 'put', key: 'a', value: bytes(1, 2, 3) },
@@ -29,11 +33,14 @@ const SAMPLE_OPS: readonly Op[] = [
 
 /** At least one message of every type, and every optional form (null ops, null marks...). */
 export const SAMPLE_MESSAGES: readonly Message[] = [
-  { type: 'prepare', seq: 1, ops: SAMPLE_OPS, clock: 0 },
-  { type: 'prepare', seq: Number.MAX_SAFE_INTEGER, ops: [], clock: 1_700_000_000_123 },
-  { type: 'vote', seq: 7, yes: true, clock: 2 ** 32 },
-  { type: 'vote', seq: 7, yes: false, clock: 2 ** 32 - 1 },
+  { type: 'prepare', seq: 1, ops: SAMPLE_OPS, clock: 0, epoch: 0 },
+  { type: 'prepare', seq: Number.MAX_SAFE_INTEGER, ops: [], clock: 1_700_000_000_123, epoch: 2 ** 40 },
+  { type: 'prepare', seq: 2, ops: [{ type: 'put', key: MEMBERSHIP_KEY, value: encodeChange(SAMPLE_MEMBERSHIP, null) }], clock: 5, epoch: 1 },
+  { type: 'vote', seq: 7, yes: true, clock: 2 ** 32, before: null },
+  { type: 'vote', seq: 7, yes: false, clock: 2 ** 32 - 1, before: null },
+  { type: 'vote', seq: 2, yes: true, clock: 5, before: { marks: { a: 3, constructor: 0 }, above: { a: [[5, 9]] } } },
   { type: 'commit', seq: 3, ts: 1_700_000_000_000, ops: SAMPLE_OPS },
+  { type: 'commit', seq: 2, ts: 6, ops: [{ type: 'put', key: MEMBERSHIP_KEY, value: encodeChange(SAMPLE_MEMBERSHIP, [{ marks: { a: 3 }, above: {} }, { marks: {}, above: { b: [[2, 4]] } }]) }] },
   { type: 'commit', seq: 3, ts: 0, ops: null },
   { type: 'abort', seq: 12 },
   { type: 'ack', seq: 2 ** 31 },
@@ -55,6 +62,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
     session: 1,
     part: 0,
     marks: { a: 3, b: 0 },
+    membership: SAMPLE_MEMBERSHIP,
     records: [
       ...HOSTILE_KEYS.map((key, i): readonly [Key, { value: Uint8Array, version: { ts: number, origin: HostId, seq: number } }] =>
         [key, { value: bytes(i, 0, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }]),
@@ -63,7 +71,8 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
     ],
     done: false
   },
-  { type: 'snapshot', session: 1, part: 1, marks: null, records: [], done: true },
+  { type: 'snapshot', session: 1, part: 1, marks: null, membership: null, records: [], done: true },
+  { type: 'snapshot', session: 2, part: 0, marks: {}, membership: null, records: [], done: true },
   { type: 'snapshot-next', session: 0, part: 0 },
   { type: 'snapshot-next', session: 4, part: 99 },
   { type: 'probe' },
@@ -73,14 +82,15 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] },
   { type: 'read', id: 0, keys: [] },
   { type: 'read', id: Number.MAX_SAFE_INTEGER, keys: [...HOSTILE_KEYS] },
-  { type: 'read-answer', id: 7, records: null },
+  { type: 'read-answer', id: 7, records: null, epoch: 0 },
   { type: 'fence', id: 1, range: {} },
   { type: 'fence', id: 2, range: { gt: HOSTILE_KEYS[0] as Key, gte: 'a', lt: HOSTILE_KEYS[1] as Key, lte: '' } },
-  { type: 'fence-answer', id: 1, marks: null, above: null },
-  { type: 'fence-answer', id: 2, marks: { a: 3, constructor: 0 }, above: { a: [[5, 9]] } },
+  { type: 'fence-answer', id: 1, marks: null, above: null, epoch: 3 },
+  { type: 'fence-answer', id: 2, marks: { a: 3, constructor: 0 }, above: { a: [[5, 9]] }, epoch: 0 },
   {
     type: 'read-answer',
     id: 7,
+    epoch: 1,
     records: [undefined, { value: null, version: { ts: 9, origin: 'b', seq: 1 } }, ...HOSTILE_KEYS.map((_, i) => ({ value: bytes(i, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }))]
   }
 ]
@@ -94,8 +104,8 @@ const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'const
 export function randomMessage (random: Prng): Message {
   const type = random.pick(MESSAGE_TYPES)
   switch (type) {
-    case 'prepare': return { type, seq: randomInteger(random, 1), ops: randomOps(random), clock: randomInteger(random, 0) }
-    case 'vote': return { type, seq: randomInteger(random, 1), yes: random.chance(0.5), clock: randomInteger(random, 0) }
+    case 'prepare': return { type, seq: randomInteger(random, 1), ops: randomOps(random), clock: randomInteger(random, 0), epoch: randomInteger(random, 0) }
+    case 'vote': return { type, seq: randomInteger(random, 1), yes: random.chance(0.5), clock: randomInteger(random, 0), before: random.chance(0.5) ? null : { marks: randomMarks(random), above: {} } }
     case 'commit': return { type, seq: randomInteger(random, 1), ts: randomInteger(random, 0), ops: random.chance(0.3) ? null : randomOps(random) }
     case 'abort':
     case 'ack': return { type, seq: randomInteger(random, 1) }
@@ -112,6 +122,7 @@ export function randomMessage (random: Prng): Message {
         session: randomInteger(random, 0),
         part,
         marks: part === 0 ? randomMarks(random) : null,
+        membership: part === 0 && random.chance(0.5) ? SAMPLE_MEMBERSHIP : null,
         records: Array.from({ length: random.int(0, 6) }, () => [randomKey(random), {
           value: random.chance(0.2) ? null : randomBytes(random, 12),
           version: { ts: randomInteger(random, 0), origin: random.pick(HOST_IDS), seq: randomInteger(random, 1) }
@@ -132,14 +143,15 @@ export function randomMessage (random: Prng): Message {
     case 'read': return { type, id: randomInteger(random, 0), keys: Array.from({ length: random.int(0, 4) }, () => randomKey(random)) }
     case 'fence': return { type, id: randomInteger(random, 0), range: random.chance(0.5) ? { gte: randomKey(random), lt: randomKey(random) } : { gt: randomKey(random), lte: randomKey(random) } }
     case 'fence-answer': {
-      if (random.chance(0.2)) return { type, id: randomInteger(random, 0), marks: null, above: null }
+      if (random.chance(0.2)) return { type, id: randomInteger(random, 0), marks: null, above: null, epoch: randomInteger(random, 0) }
       const above: Record<HostId, Array<[number, number]>> = {}
       for (const origin of Object.keys(randomMarks(random))) above[origin] = [[1, random.int(1, 9)]]
-      return { type, id: randomInteger(random, 0), marks: randomMarks(random), above }
+      return { type, id: randomInteger(random, 0), marks: randomMarks(random), above, epoch: randomInteger(random, 0) }
     }
     case 'read-answer': return {
       type,
       id: randomInteger(random, 0),
+      epoch: randomInteger(random, 0),
       records: random.chance(0.2)
         ? null
         : Array.from({ length: random.int(0, 4) }, () => random.chance(0.3)
@@ -211,5 +223,6 @@ export function withPlainMarks (message: Message): Message {
   if (message.type === 'sync') return { ...message, marks: { ...message.marks }, above: { ...message.above } }
   if (message.type === 'snapshot' && message.marks !== null) return { ...message, marks: { ...message.marks } }
   if (message.type === 'fence-answer' && message.marks !== null && message.above !== null) return { ...message, marks: { ...message.marks }, above: { ...message.above } }
+  if (message.type === 'vote' && message.before !== null) return { ...message, before: { marks: { ...message.before.marks }, above: { ...message.before.above } } }
   return message
 }

@@ -46,8 +46,8 @@ function wire (message: Message): unknown {
 
 const PUT = { type: 'put', key: 'k', value: bytes(1) } as const
 const VALID: Record<Message['type'], unknown> = {
-  prepare: wire({ type: 'prepare', seq: 1, ops: [PUT, { type: 'del', key: 'k' }], clock: 0 }),
-  vote: wire({ type: 'vote', seq: 1, yes: true, clock: 0 }),
+  prepare: wire({ type: 'prepare', seq: 1, ops: [PUT, { type: 'del', key: 'k' }], clock: 0, epoch: 0 }),
+  vote: wire({ type: 'vote', seq: 1, yes: true, clock: 0, before: { marks: { a: 1 }, above: {} } }),
   commit: wire({ type: 'commit', seq: 1, ts: 0, ops: [PUT] }),
   abort: wire({ type: 'abort', seq: 1 }),
   ack: wire({ type: 'ack', seq: 1 }),
@@ -57,15 +57,15 @@ const VALID: Record<Message['type'], unknown> = {
     entries: [{ kind: 'commit', origin: 'a', seq: 1, ts: 0, ops: [PUT] }, { kind: 'abort', origin: 'a', seq: 2 }],
     more: false
   }),
-  snapshot: wire({ type: 'snapshot', session: 0, part: 0, marks: { a: 1 }, records: [['k', { value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }]], done: true }),
+  snapshot: wire({ type: 'snapshot', session: 0, part: 0, marks: { a: 1 }, membership: { epoch: 1, members: ['a:1', 'b:1'], minConsensus: 1 }, records: [['k', { value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }]], done: true }),
   'snapshot-next': wire({ type: 'snapshot-next', session: 0, part: 0 }),
   probe: wire({ type: 'probe' }),
   recover: wire({ type: 'recover', start: 7 }),
   recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4] }),
   read: wire({ type: 'read', id: 3, keys: ['k'] }),
-  'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined] }),
+  'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined], epoch: 0 }),
   fence: wire({ type: 'fence', id: 3, range: { gt: 'a', gte: 'b', lt: 'c', lte: 'd' } }),
-  'fence-answer': wire({ type: 'fence-answer', id: 3, marks: { a: 1 }, above: { b: [[3, 4]] } })
+  'fence-answer': wire({ type: 'fence-answer', id: 3, marks: { a: 1 }, above: { b: [[3, 4]] }, epoch: 2 })
 }
 
 type Kind = 'seq' | 'counter' | 'boolean' | 'bytes' | 'nullable-bytes' | 'host-id' | 'array' | 'nullable-array' | 'object' | 'literal'
@@ -178,8 +178,8 @@ await test('a message must be a plain object with a known type', () => {
 })
 
 await test('string keys are refused where bytes belong', () => {
-  assertCode(() => messageFromWire({ type: 'prepare', seq: 1, ops: [{ type: 'del', key: 'k' }], clock: 0 }), CODES.PROTOCOL_ERROR, /prepare\.ops\[0\]\.key must be bytes/)
-  assertCode(() => messageFromWire({ type: 'snapshot', session: 0, part: 0, marks: {}, records: [['k', { value: null, version: { ts: 0, origin: 'a', seq: 1 } }]], done: true }), CODES.PROTOCOL_ERROR, /records\[0\]\[0\] must be bytes/)
+  assertCode(() => messageFromWire({ type: 'prepare', seq: 1, ops: [{ type: 'del', key: 'k' }], clock: 0, epoch: 0 }), CODES.PROTOCOL_ERROR, /prepare\.ops\[0\]\.key must be bytes/)
+  assertCode(() => messageFromWire({ type: 'snapshot', session: 0, part: 0, marks: {}, membership: null, records: [['k', { value: null, version: { ts: 0, origin: 'a', seq: 1 } }]], done: true }), CODES.PROTOCOL_ERROR, /records\[0\]\[0\] must be bytes/)
 })
 
 await test('arrays beyond their limits are refused', () => {
@@ -187,12 +187,12 @@ await test('arrays beyond their limits are refused', () => {
   const entry = { kind: 'abort', origin: 'a', seq: 1 }
   const record = [bytes(1), { value: null, version: { ts: 0, origin: 'a', seq: 1 } }]
   const cases: Array<[unknown, unknown]> = [
-    [{ type: 'prepare', seq: 1, ops: new Array(OPS_PER_MESSAGE_MAX).fill(del), clock: 0 }, { type: 'prepare', seq: 1, ops: new Array(OPS_PER_MESSAGE_MAX + 1).fill(del), clock: 0 }],
+    [{ type: 'prepare', seq: 1, ops: new Array(OPS_PER_MESSAGE_MAX).fill(del), clock: 0, epoch: 0 }, { type: 'prepare', seq: 1, ops: new Array(OPS_PER_MESSAGE_MAX + 1).fill(del), clock: 0, epoch: 0 }],
     [{ type: 'commit', seq: 1, ts: 0, ops: new Array(OPS_PER_MESSAGE_MAX).fill(del) }, { type: 'commit', seq: 1, ts: 0, ops: new Array(OPS_PER_MESSAGE_MAX + 1).fill(del) }],
     [{ type: 'entries', entries: new Array(LOG_ENTRIES_PER_MESSAGE_MAX).fill(entry), more: true }, { type: 'entries', entries: new Array(LOG_ENTRIES_PER_MESSAGE_MAX + 1).fill(entry), more: true }],
     [
-      { type: 'snapshot', session: 0, part: 1, marks: null, records: new Array(SNAPSHOT_RECORDS_PER_MESSAGE_MAX).fill(record), done: false },
-      { type: 'snapshot', session: 0, part: 1, marks: null, records: new Array(SNAPSHOT_RECORDS_PER_MESSAGE_MAX + 1).fill(record), done: false }
+      { type: 'snapshot', session: 0, part: 1, marks: null, membership: null, records: new Array(SNAPSHOT_RECORDS_PER_MESSAGE_MAX).fill(record), done: false },
+      { type: 'snapshot', session: 0, part: 1, marks: null, membership: null, records: new Array(SNAPSHOT_RECORDS_PER_MESSAGE_MAX + 1).fill(record), done: false }
     ]
   ]
   cases.push([
@@ -229,9 +229,9 @@ await test('marks refuse bad host ids, __proto__ keys, bad counts and non-plain 
 
 await test('sparse arrays are refused at their holes', () => {
   // eslint-disable-next-line no-sparse-arrays
-  assertCode(() => messageFromWire({ type: 'prepare', seq: 1, ops: [, { type: 'del', key: bytes(1) }], clock: 0 }), CODES.PROTOCOL_ERROR, /prepare\.ops\[0\] must be an object/)
+  assertCode(() => messageFromWire({ type: 'prepare', seq: 1, ops: [, { type: 'del', key: bytes(1) }], clock: 0, epoch: 0 }), CODES.PROTOCOL_ERROR, /prepare\.ops\[0\] must be an object/)
   assertCode(() => messageFromWire({ type: 'entries', entries: new Array(1), more: false }), CODES.PROTOCOL_ERROR, /entries\[0\]/)
-  assertCode(() => messageFromWire({ type: 'snapshot', session: 0, part: 1, marks: null, records: new Array(1), done: false }), CODES.PROTOCOL_ERROR, /records\[0\]/)
+  assertCode(() => messageFromWire({ type: 'snapshot', session: 0, part: 1, marks: null, membership: null, records: new Array(1), done: false }), CODES.PROTOCOL_ERROR, /records\[0\]/)
 })
 
 await test('decoded marks have no prototype, so absent origins read as undefined', () => {
@@ -250,7 +250,7 @@ await test('cross-field rules: recovery spans, snapshot marks only on part 0, re
   // An abort entry has no ops, and no range.
   assertCode(() => messageFromWire({ type: 'entries', entries: [{ kind: 'abort', origin: 'a', seq: 1, ops: [] }], more: false }), CODES.PROTOCOL_ERROR, /ops is not a known field/)
   assertCode(() => messageFromWire({ type: 'entries', entries: [{ kind: 'abort', origin: 'a', seq: 1, last: 1 }], more: false }), CODES.PROTOCOL_ERROR, /last is not a known field/)
-  const snapshot = (part: number, marks: unknown, records: unknown[] = []): unknown => ({ type: 'snapshot', session: 1, part, marks, records, done: true })
+  const snapshot = (part: number, marks: unknown, records: unknown[] = []): unknown => ({ type: 'snapshot', session: 1, part, marks, membership: null, records, done: true })
   assertCode(() => messageFromWire(snapshot(0, null)), CODES.PROTOCOL_ERROR, /marks must be present on part 0/)
   assertCode(() => messageFromWire(snapshot(1, {})), CODES.PROTOCOL_ERROR, /marks must be null after part 0/)
   const version = { ts: 0, origin: 'a', seq: 1 }

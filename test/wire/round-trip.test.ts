@@ -83,7 +83,7 @@ await test('seeded random messages round-trip byte-exact', () => {
 
 await test('hostile keys and values survive exactly, as bytes', () => {
   for (const key of HOSTILE_KEYS) {
-    const message: Message = { type: 'prepare', seq: 1, ops: [{ type: 'put', key, value: keyToBytes(key) }], clock: 0 }
+    const message: Message = { type: 'prepare', seq: 1, ops: [{ type: 'put', key, value: keyToBytes(key) }], clock: 0, epoch: 0 }
     const [received] = transmit([message], new Prng(key.length), 3)
     assert.ok(received !== undefined && received.type === 'prepare')
     const [op] = received.ops

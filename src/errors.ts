@@ -6,7 +6,10 @@ import type { FailureReason, ReadFailure } from './core/index.js'
  * Every code here is listed in README "Errors", and README lists no other.
  */
 export const CODES = {
-  /** Fewer than `minConsensus` peers were connected until `writeTimeout`. */
+  /**
+   * Fewer than `minConsensus` peers were connected until `writeTimeout`; or a process that
+   * may not lead (`lead: false`) found no leader serving its directory within `lockWait`.
+   */
   NOT_READY: 'LEVEL_NOT_READY',
   /** Too few peers voted yes until `writeTimeout`. */
   QUORUM_FAILED: 'LEVEL_QUORUM_FAILED',

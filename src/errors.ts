@@ -84,6 +84,18 @@ export function readError (reason: ReadFailure): ModuleError {
   return createError(message, code, { expected: reason === 'not-majority' })
 }
 
+/**
+ * A write that failed at the host's leader with `code`, as a guest learns of it: many-level
+ * carries only the code across the local socket (its message would read "Could not get
+ * value"), so the message is rebuilt from what that code means for a write.
+ */
+export function leaderWriteError (code: string): ModuleError {
+  if (code === CODES.COMMITTED_UNCONFIRMED) return writeError('unconfirmed')
+  const meanings = Object.values(FAILURES).filter(([failure]) => failure === code).map(([, message]) => message.replace(/^Write failed: /, ''))
+  if (meanings.length === 0) return new ModuleError('Write failed at the host\'s leader (many-level carries only its code across the local socket)', { code })
+  return createError(`Write failed: ${meanings.join(', or ')}; nothing was written`, code as ErrorCode, { transient: true })
+}
+
 export function writeError (reason: FailureReason): ModuleError {
   if (reason === 'unconfirmed') {
     return createError('Write committed at its origin, but fewer than minConsensus peers confirmed it in time; it will reach every host', CODES.COMMITTED_UNCONFIRMED)

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { freePorts } from '../../src/cli/free-ports.js'
@@ -134,6 +134,7 @@ export async function scratch (t: TestContext): Promise<Scratch> {
     },
     write: async (name, content) => {
       const path = join(dir, name)
+      await mkdir(dirname(path), { recursive: true })
       await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content, null, 2))
       return path
     }

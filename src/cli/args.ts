@@ -2,7 +2,7 @@ import { COMMANDS, type CommandSpec, type OptionSpec } from './commands.js'
 import { InputError } from './input-error.js'
 
 /** What a command line asks for: help (of the tool, a group or a command), the version, or a command. */
-export type Request =
+type Request =
   | { readonly kind: 'help', readonly topic: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'run', readonly args: Args }

@@ -9,7 +9,7 @@ import { formatMembers, formatStatus, membersOf, showData } from './format.js'
 import { InputError } from './input-error.js'
 
 /** The commands that reach a host through its leader: all but `serve`. */
-export type ClientCommandName = Exclude<CommandName, 'serve'>
+type ClientCommandName = Exclude<CommandName, 'serve'>
 
 /** A read's options: strong reads ask for it (README, Read consistency). */
 type ReadOptions = { consistency?: 'strong' }
@@ -35,6 +35,7 @@ const COMMANDS: Record<ClientCommandName, (args: Args, out: Writable) => Promise
     await withClient(args, encodings, async (db) => {
       let value: unknown
       try {
+        // abstract-level's types do not know `consistency`; QuorumLevel reads it.
         value = await db.get(key, readOptions(args) as object)
       } catch (error) {
         if ((error as { code?: string }).code !== 'LEVEL_NOT_FOUND') throw error

@@ -5,8 +5,10 @@ import type { LogLevel } from '../replicator/logger.js'
  * against it, and the help is printed from it, so the two cannot disagree.
  */
 
+/** A command as typed, its words separated by a space. */
 export type CommandName = 'serve' | 'status' | 'members list' | 'get' | 'put' | 'del' | 'ls' | 'metrics'
 
+/** An option a command takes: `--name <value>`, or a flag `--name`. */
 export interface OptionSpec {
   /** Without its dashes: `value-encoding`. */
   readonly name: string
@@ -17,6 +19,7 @@ export interface OptionSpec {
   readonly summary: string
 }
 
+/** A command: what it takes, and what its help says. */
 export interface CommandSpec {
   readonly name: CommandName
   /** Its arguments, in order, all required: `key`, `value`. */
@@ -55,6 +58,7 @@ const VALUE_ENCODING: OptionSpec = { name: 'value-encoding', value: 'name', choi
 const CONSISTENCY: OptionSpec = { name: 'consistency', value: 'level', choices: ['local', 'strong'], summary: "local (default): this host's replica; strong: linearizable, asks the peers" }
 const JSON_OUTPUT: OptionSpec = { name: 'json', summary: 'print it as JSON' }
 
+/** Every command, in the order the tool's help lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'serve',

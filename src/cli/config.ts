@@ -7,7 +7,7 @@ import type { PeerAddress } from '../transport/peer-connection.js'
 import { InputError } from './input-error.js'
 
 /** A host's configuration file, read and checked. */
-export interface HostConfig {
+interface HostConfig {
   /** The data directory, absolute. */
   readonly location: string
   /** What `serve` opens the database with. */

@@ -8,7 +8,7 @@ import { InputError } from './input-error.js'
 export type LogFormat = 'text' | 'json'
 
 /** One member of the cluster as `members list` shows it. */
-export interface Member {
+interface Member {
   readonly address: string | null
   readonly id: string | null
   /** This host, the one whose status it is. */

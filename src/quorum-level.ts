@@ -77,7 +77,9 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   readonly #feedWatchers = new Set<() => void>()
 
   constructor (location: string, options: QuorumLevelOptions<K, V> = {}) {
-    // Before super(), which schedules the open: a bad option must not start one.
+    // Before super(), which schedules the open: a bad argument must not start one (it would
+    // throw on the next tick, out of anyone's reach).
+    if (typeof location !== 'string' || location === '') throw createError('location must be a non-empty string', CODES.INVALID_OPTION, { expected: true })
     if (options.lead !== undefined && typeof options.lead !== 'boolean') throw createError('lead must be a boolean', CODES.INVALID_OPTION, { expected: true })
     super({
       encodings: { buffer: true },
@@ -89,7 +91,6 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
       errorIfExists: false,
       events: { leader: true }
     }, options)
-    if (typeof location !== 'string' || location === '') throw createError('location must be a non-empty string', CODES.INVALID_OPTION, { expected: true })
     this.#location = resolvePath(location)
     this.#options = options
     // Cluster errors are reported only to listeners; an unlistened one must not throw.

@@ -6,7 +6,10 @@ import type { ChangeFailure, FailureReason, ReadFailure } from './core/index.js'
  * Every code here is listed in README "Errors", and README lists no other.
  */
 export const CODES = {
-  /** Fewer than `minConsensus` peers were connected until `writeTimeout`. */
+  /**
+   * Fewer than `minConsensus` peers were connected until `writeTimeout`; or a process that
+   * may not lead (`lead: false`) found no leader serving its directory within `lockWait`.
+   */
   NOT_READY: 'LEVEL_NOT_READY',
   /** Too few peers voted yes until `writeTimeout`. */
   QUORUM_FAILED: 'LEVEL_QUORUM_FAILED',
@@ -79,6 +82,18 @@ const READ_FAILURES: Record<ReadFailure, [ErrorCode, string]> = {
 export function readError (reason: ReadFailure): ModuleError {
   const [code, message] = READ_FAILURES[reason]
   return createError(message, code, { expected: reason === 'not-majority' })
+}
+
+/**
+ * A write that failed at the host's leader with `code`, as a guest learns of it: many-level
+ * carries only the code across the local socket (its message would read "Could not get
+ * value"), so the message is rebuilt from what that code means for a write.
+ */
+export function leaderWriteError (code: string): ModuleError {
+  if (code === CODES.COMMITTED_UNCONFIRMED) return writeError('unconfirmed')
+  const meanings = Object.values(FAILURES).filter(([failure]) => failure === code).map(([, message]) => message.replace(/^Write failed: /, ''))
+  if (meanings.length === 0) return new ModuleError('Write failed at the host\'s leader (many-level carries only its code across the local socket)', { code })
+  return createError(`Write failed: ${meanings.join(', or ')}; nothing was written`, code as ErrorCode, { transient: true })
 }
 
 export function writeError (reason: FailureReason): ModuleError {

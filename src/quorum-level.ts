@@ -27,9 +27,19 @@ export interface QuorumLevelOptions<K = string, V = string> extends AbstractData
   retry?: boolean
   /**
    * Milliseconds `open()` waits while the database is locked by something that serves no
-   * quorum-level socket, before it fails with `LEVEL_LOCKED`. @default 10000
+   * quorum-level socket, before it fails with `LEVEL_LOCKED`; with `lead: false`, how long it
+   * waits for a leader at all (at `open()`, and after its leader goes away). @default 10000
    */
   lockWait?: number
+  /**
+   * Whether this process may become its host's leader. With `false` it only ever reaches the
+   * database through a leader's socket: it never takes the LevelDB lock, so it never opens the
+   * database itself nor replicates (a client such as the `quorum-level` command). With no
+   * leader within `lockWait`, `open()` fails (`LEVEL_NOT_READY` as the cause); when its leader
+   * goes away it waits as long for the next one, then fails its pending operations and closes.
+   * @default true
+   */
+  lead?: boolean
 }
 
 type ReadOptions = { consistency?: unknown } | undefined
@@ -67,6 +77,10 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
   readonly #feedWatchers = new Set<() => void>()
 
   constructor (location: string, options: QuorumLevelOptions<K, V> = {}) {
+    // Before super(), which schedules the open: a bad argument must not start one (it would
+    // throw on the next tick, out of anyone's reach).
+    if (typeof location !== 'string' || location === '') throw createError('location must be a non-empty string', CODES.INVALID_OPTION, { expected: true })
+    if (options.lead !== undefined && typeof options.lead !== 'boolean') throw createError('lead must be a boolean', CODES.INVALID_OPTION, { expected: true })
     super({
       encodings: { buffer: true },
       // An iterator resumed on another route reads what is there then.
@@ -77,7 +91,6 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
       errorIfExists: false,
       events: { leader: true }
     }, options)
-    if (typeof location !== 'string' || location === '') throw createError('location must be a non-empty string', CODES.INVALID_OPTION, { expected: true })
     this.#location = resolvePath(location)
     this.#options = options
     // Cluster errors are reported only to listeners; an unlistened one must not throw.
@@ -143,12 +156,13 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
     // Other hosts' writes, durable on this host: announced as a local write would be.
     const onChange = (ops: Op[]): void => { announce(this as unknown as AnnouncingDatabase, [ops]) }
     const onFeed = (): void => { for (const watcher of this.#feedWatchers) watcher() }
-    const { retry = true, lockWait = 10_000, keyEncoding: _keyEncoding, valueEncoding: _valueEncoding, ...replicator } = this.#options
+    const { retry = true, lockWait = 10_000, lead = true, keyEncoding: _keyEncoding, valueEncoding: _valueEncoding, ...replicator } = this.#options
     // Each open is a new session, with a new writer: counters restart, so ids never collide.
     const session = new Session({
       location: this.#location,
       paths,
       lockWaitMs: lockWait,
+      mayLead: lead,
       retry,
       lead: async (root, stepDown) => await Leadership.start(root, { paths, replicator, cluster: this.cluster, stepDown, onChange, onFeed }),
       follow: (socket, onLost) => new GuestRoute(socket, paths, this.cluster, onChange, onFeed, onLost)

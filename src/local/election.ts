@@ -11,8 +11,16 @@ export interface ElectionOptions {
   /** The data directory, absolute. */
   readonly location: string
   readonly paths: SocketPaths
-  /** How long the lock may be held by something that serves no leader socket. */
+  /**
+   * How long the search may go on without a leader socket answering: while the lock is held by
+   * something that serves none, or, for a process that may not lead, at all.
+   */
   readonly lockWaitMs: number
+  /**
+   * Whether this process may take the lock and lead. One that may not only ever follows a
+   * leader: it never opens the database itself, so it never replicates or holds the lock.
+   */
+  readonly mayLead: boolean
   /** Leads with `root`, whose lock this process now holds; `stepDown` ends it. */
   readonly lead: (root: ClassicLevel<Buffer, Buffer>, stepDown: () => void) => Promise<Route>
   /** Follows the leader over `socket`, just connected; `onLost` is called once it closes. */
@@ -42,8 +50,8 @@ export class Election {
   /** Bumped by `stop`: a search that started before is stale and undoes what it finds. */
   #generation = 0
   #stopped = false
-  /** Since when the lock has been held with no leader socket answering (monotonic ms). */
-  #lockedSince: number | null = null
+  /** Since when no leader socket has answered, this search (monotonic ms). */
+  #waitingSince: number | null = null
   /** A leader just went away: its successor is probably up already, so look at once. */
   #lookAtOnce = false
 
@@ -92,14 +100,13 @@ export class Election {
         return
       }
       if (socket !== null) {
-        this.#lockedSince = null
         this.#lookAtOnce = false
         let route: Route | null = null
         route = this.#options.follow(socket, () => { if (route !== null) this.drop(route) })
         this.#use(route)
         return
       }
-      const root = await lock(this.#options.location)
+      const root = this.#options.mayLead ? await lock(this.#options.location) : null
       if (generation !== this.#generation) {
         await root?.close()
         return
@@ -109,10 +116,8 @@ export class Election {
         return
       }
       const now = performance.now()
-      this.#lockedSince ??= now
-      if (now - this.#lockedSince > this.#options.lockWaitMs) {
-        throw createError('Database is locked by a process that serves no quorum-level socket', CODES.LOCKED)
-      }
+      this.#waitingSince ??= now
+      if (now - this.#waitingSince > this.#options.lockWaitMs) throw this.#notFound()
       if (!this.#lookAtOnce) await delay(LEADER_RETRY_MS)
       this.#lookAtOnce = false
     }
@@ -134,7 +139,15 @@ export class Election {
     if (steppedDown) this.drop(route)
   }
 
+  /** Why the search gave up: the lock is held by something else, or no leader came. */
+  #notFound (): Error {
+    if (this.#options.mayLead) return createError('Database is locked by a process that serves no quorum-level socket', CODES.LOCKED)
+    return createError(`No quorum-level host serves ${this.#options.location} (waited ${this.#options.lockWaitMs} ms for its leader; this process does not lead): start one, e.g. with \`quorum-level serve\``, CODES.NOT_READY, { transient: true, expected: true })
+  }
+
   #use (route: Route): void {
+    // Found: a later search, after this route is lost, waits its own full time.
+    this.#waitingSince = null
     this.#route = route
     this.#hooks.route(route)
   }

@@ -6,7 +6,7 @@ import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { rangeOf } from '../replicator/wrap-db.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
-import { CODES, createError } from '../errors.js'
+import { CODES, createError, leaderWriteError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
@@ -79,7 +79,11 @@ export class GuestRoute implements Route {
       process.nextTick(callback, lostError())
       return
     }
-    this.#guest.batch(stampWriteId(ops, id), BYTES, callback)
+    this.#guest.batch(stampWriteId(ops, id), BYTES, (error) => {
+      // A lost connection stays as it is: the session tries the write again elsewhere.
+      const code = (error as { code?: unknown } | null | undefined)?.code
+      callback(typeof code !== 'string' || this.isLoss(error as Error) ? error : leaderWriteError(code))
+    })
   }
 
   get lost (): boolean {

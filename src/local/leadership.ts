@@ -131,7 +131,14 @@ export class Leadership implements Route {
       await root.close()
       throw error
     }
-    const leadership = new Leadership(root, options)
+    let leadership: Leadership
+    try {
+      // The Replicator checks its options here: one it refuses must not leave the lock held.
+      leadership = new Leadership(root, options)
+    } catch (error) {
+      await root.close()
+      throw error
+    }
     try {
       await leadership.#listen(options)
     } catch (error) {

@@ -2,7 +2,8 @@
  * Goal: the published package works for every consumer: the packed tarball holds what it
  * needs (LICENSE, the compiled code, its sources for the source maps, no tests), its source
  * maps resolve, its types compile in a strict TypeScript project with `skipLibCheck: false`,
- * and it loads with `import` from an ES module and with `require()` from CommonJS. Method:
+ * it loads with `import` from an ES module and with `require()` from CommonJS, and its
+ * `quorum-level` command runs. Method:
  * `npm pack` (without scripts: the build is the one under test), the tarball installed with
  * npm into a fresh directory holding an ESM and a CommonJS TypeScript project, compiled with
  * the repository's tsc and run with node; and a browser app bundled from it with esbuild,
@@ -83,6 +84,10 @@ test('the packed package installs, type-checks strictly, and loads from ESM and 
   await writeFile(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, packed.filename), '@types/node@20', 'classic-level@1'], { cwd: work, timeout: NPM_MS })
   const installed = join(work, 'node_modules', 'quorum-level')
+
+  // The installed command runs from node_modules/.bin, as npx and npm scripts run it.
+  const help = await run(join(work, 'node_modules', '.bin', 'quorum-level'), ['--help'], { cwd: work, timeout: 60_000 })
+  assert.match(help.stdout, /^Usage: quorum-level <command>/, 'the quorum-level command is installed')
 
   // Every source map points at files the package ships.
   const maps = (await files(join(installed, 'dist'))).filter((path) => path.endsWith('.js.map'))

@@ -19,6 +19,7 @@ import { type FeedReply, type FeedSource, lastPositionOf } from './feed/feed-sou
 import type { Route } from './local/route.js'
 import { FEED_SOURCE } from './feed/feed-source-option.js'
 import type { ReplicatorStatus } from './replicator/status.js'
+import type { MembersChange, MembershipReport } from './replicator/members.js'
 import { log } from './replicator/logger.js'
 
 /** Options of `new QuorumLevel(location, options)`: abstract-level's, the Replicator's, and these. */
@@ -44,18 +45,30 @@ export interface QuorumLevelOptions<K = string, V = string> extends AbstractData
 
 type ReadOptions = { consistency?: unknown } | undefined
 
-/** `db.cluster`: the Replicator's events in every process of the host, and its status. */
+/** `db.cluster`: the Replicator's events in every process of the host, its status, and its membership. */
 export class ClusterEmitter extends EventEmitter {
   readonly #status: () => Promise<ReplicatorStatus>
+  readonly #change: (change: MembersChange) => Promise<MembershipReport>
 
-  constructor (status: () => Promise<ReplicatorStatus>) {
+  constructor (status: () => Promise<ReplicatorStatus>, change: (change: MembersChange) => Promise<MembershipReport>) {
     super()
     this.#status = status
+    this.#change = change
   }
 
   /** The host's replication state, from its leader (README, Status). */
   async status (): Promise<ReplicatorStatus> {
     return await this.#status()
+  }
+
+  /** The membership in force on this host (README, Membership). */
+  async members (): Promise<MembershipReport> {
+    return (await this.#status()).membership
+  }
+
+  /** Adds or removes one member, and or sets `minConsensus`, for the whole cluster, through the host's leader (README, Membership). */
+  async changeMembers (change: MembersChange): Promise<MembershipReport> {
+    return await this.#change(change)
   }
 }
 type Callback<T = void> = (error?: Error | null, result?: T) => void
@@ -69,7 +82,7 @@ type EncodedOp = { type: 'put', key: Buffer, value: Buffer } | { type: 'del', ke
  */
 export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K, V> {
   /** Replicator events, and the host's replication state, in every process of the host. */
-  readonly cluster: ClusterEmitter = new ClusterEmitter(async () => await this.#status())
+  readonly cluster: ClusterEmitter = new ClusterEmitter(async () => await this.#status(), async (change) => await this.#changeMembers(change))
   readonly #location: string
   readonly #options: QuorumLevelOptions<K, V>
   #session: Session | null = null
@@ -123,6 +136,11 @@ export class QuorumLevel<K = string, V = string> extends AbstractLevel<Buffer, K
 
   async #status (): Promise<ReplicatorStatus> {
     return await this.#onRoute<ReplicatorStatus>((route, done) => { route.status(done) })
+  }
+
+  // Tried again on the next route if its route is lost: a change already made answers at once.
+  async #changeMembers (change: MembersChange): Promise<MembershipReport> {
+    return await this.#onRoute<MembershipReport>((route, done) => { route.changeMembers(change, done) })
   }
 
   /**

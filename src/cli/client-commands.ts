@@ -5,7 +5,8 @@ import { metricsRegistry } from '../metrics.js'
 import type { Args } from './args.js'
 import { withClient } from './client.js'
 import { type CommandName, ENCODINGS, type Encoding } from './commands.js'
-import { formatMembers, formatStatus, membersOf, showData } from './format.js'
+import { formatMembers, formatMembership, formatStatus, membersOf, showData } from './format.js'
+import type { MembersChange } from '../replicator/members.js'
 import { InputError } from './input-error.js'
 
 /** The commands that reach a host through its leader: all but `serve`. */
@@ -27,6 +28,20 @@ const COMMANDS: Record<ClientCommandName, (args: Args, out: Writable) => Promise
       const members = membersOf(await db.cluster.status())
       await write(out, `${args.flag('json') ? JSON.stringify(members, null, 2) : formatMembers(members)}\n`)
     })
+  },
+
+  'members add': async (args, out) => {
+    await changeMembers(args, out, { add: args.arg('address'), ...minConsensusOf(args) })
+  },
+
+  'members remove': async (args, out) => {
+    await changeMembers(args, out, { remove: args.arg('address'), ...minConsensusOf(args) })
+  },
+
+  'members min-consensus': async (args, out) => {
+    const text = args.arg('n')
+    if (!/^\d+$/.test(text)) throw new InputError(`<n> must be a whole number, not ${text}`, args.command.name)
+    await changeMembers(args, out, { minConsensus: Number(text) })
   },
 
   get: async (args, out) => {
@@ -79,6 +94,19 @@ const COMMANDS: Record<ClientCommandName, (args: Args, out: Writable) => Promise
       await write(out, await metricsRegistry(db.cluster).metrics())
     })
   }
+}
+
+/** Makes a membership change through the host's leader, and prints the membership in force after it. */
+async function changeMembers (args: Args, out: Writable, change: MembersChange): Promise<void> {
+  await withClient(args, UTF8, async (db) => {
+    const membership = await db.cluster.changeMembers(change)
+    await write(out, `${args.flag('json') ? JSON.stringify(membership, null, 2) : formatMembership(membership)}\n`)
+  })
+}
+
+function minConsensusOf (args: Args): { minConsensus?: number } {
+  const minConsensus = args.integer('min-consensus', 0)
+  return minConsensus === undefined ? {} : { minConsensus }
 }
 
 /** Runs a client command; a failure is thrown, for the tool to report. */

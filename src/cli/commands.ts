@@ -6,7 +6,7 @@ import type { LogLevel } from '../replicator/logger.js'
  */
 
 /** A command as typed, its words separated by a space. */
-export type CommandName = 'serve' | 'status' | 'members list' | 'get' | 'put' | 'del' | 'ls' | 'metrics'
+export type CommandName = 'serve' | 'status' | 'members list' | 'members add' | 'members remove' | 'members min-consensus' | 'get' | 'put' | 'del' | 'ls' | 'metrics'
 
 /** An option a command takes: `--name <value>`, or a flag `--name`. */
 export interface OptionSpec {
@@ -87,6 +87,30 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: 'Lists the members of the cluster as this host knows them: itself, then each configured peer, with its address, its identity (once it connected) and whether it is connected now.',
     options: [...TARGET, JSON_OUTPUT],
     examples: ['quorum-level members list --config cluster.json']
+  },
+  {
+    name: 'members add',
+    args: ['address'],
+    summary: 'add a host to the cluster, for every member, durably',
+    description: "Adds the host at <address> (host:port, as it announces itself) to the cluster's membership: a change decided by a majority of the members, stored, and in force on every host once applied there. Start the new host first, with its configuration listing every member and itself; it catches up once added. minConsensus stays if it still is a majority, else becomes the smallest one, unless --min-consensus says. Prints the membership now in force.",
+    options: [...TARGET, { name: 'min-consensus', value: 'n', summary: 'the minConsensus of the new membership (a majority)' }, JSON_OUTPUT],
+    examples: ['quorum-level members add 10.0.0.4:7000 --config cluster.json']
+  },
+  {
+    name: 'members remove',
+    args: ['address'],
+    summary: 'remove a host from the cluster, for every member, durably',
+    description: "Removes the host at <address> (host:port) from the cluster's membership: the others stop counting it, connecting to it and waiting for it, so a host gone for good can be removed though every write needed it. A host cannot remove itself: ask another member. Prints the membership now in force.",
+    options: [...TARGET, { name: 'min-consensus', value: 'n', summary: 'the minConsensus of the new membership (a majority)' }, JSON_OUTPUT],
+    examples: ['quorum-level members remove 10.0.0.3:7000 --config cluster.json']
+  },
+  {
+    name: 'members min-consensus',
+    args: ['n'],
+    summary: 'set how many peers must vote for and acknowledge each write',
+    description: 'Sets minConsensus to <n> for the whole cluster, as a membership change: it must stay a majority, so that every two quorums meet. Prints the membership now in force.',
+    options: [...TARGET, JSON_OUTPUT],
+    examples: ['quorum-level members min-consensus 2 --config cluster.json']
   },
   {
     name: 'get',

@@ -1,5 +1,6 @@
 import type { LogRecord } from '../replicator/logger.js'
 import type { PeerReport, ReplicatorStatus } from '../replicator/status.js'
+import type { MembershipReport } from '../replicator/members.js'
 import type { PeerAddress } from '../transport/peer-connection.js'
 import type { Encoding } from './commands.js'
 import { InputError } from './input-error.js'
@@ -35,6 +36,10 @@ export function formatStatus (status: ReplicatorStatus): string {
     ['ready:', status.ready ? 'yes' : 'no'],
     ['recovery:', status.recovery ?? 'none'],
     ['minConsensus:', `${status.minConsensus} of ${status.peers.length} peer${status.peers.length === 1 ? '' : 's'}`],
+    ['membership:', `epoch ${status.membership.epoch}, ${status.membership.members.length} member${status.membership.members.length === 1 ? '' : 's'}`],
+    ['catch-up:', status.catchUp.behind === 0 ? 'caught up' : `${status.catchUp.behind} decisions behind`],
+    ['full copy:', status.fullCopy.receiving === null ? 'none' : `receiving from ${status.fullCopy.receiving.from}: ${status.fullCopy.receiving.records} records so far`],
+    ['tombstones:', status.tombstones === null ? 'not counted yet' : String(status.tombstones.count)],
     ['writes:', `queued ${writes.queued}, active ${writes.active}, committing ${writes.committing}, confirming ${writes.confirming}, aborting ${writes.aborting}`],
     ['prepared:', `${status.prepared}, locks ${status.locks}, strong reads ${status.strongReads}`],
     ['peers:', `${status.peers.length}, ${connected} connected`]
@@ -66,6 +71,15 @@ export function formatMembers (members: readonly Member[]): string {
       member.id ?? '-',
       member.self ? 'this host' : member.connected === true ? 'connected' : 'disconnected'
     ])
+  ]).join('\n')
+}
+
+/** A membership as the `members` changes print it. */
+export function formatMembership (membership: MembershipReport): string {
+  return table([
+    ['epoch:', String(membership.epoch)],
+    ['members:', membership.members.join(', ')],
+    ['minConsensus:', String(membership.minConsensus)]
   ]).join('\n')
 }
 

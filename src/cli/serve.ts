@@ -7,8 +7,10 @@ import { LOG_LEVELS } from './commands.js'
 import { loadConfig } from './config.js'
 import { type LogFormat, formatLogRecord } from './format.js'
 import { InputError } from './input-error.js'
+import { ProgressLine } from './progress.js'
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const
+const PROGRESS_POLL_MS = 500
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json']
 
 /**
@@ -25,8 +27,18 @@ export async function serve (args: Args, log: Writable): Promise<void> {
   const format = args.choice('log-format', LOG_FORMATS, 'text')
   // Debug records (each reconnection attempt to a peer that is down) are left out by default.
   const least = LOG_LEVELS.indexOf(args.choice('log-level', LOG_LEVELS, 'info'))
+  // On a terminal, a progress line of catch-up and full copies stays under the log; a record
+  // first clears it, and the next poll draws it again.
+  const terminal = (log as { isTTY?: boolean }).isTTY === true
+  let progressShown = false
+  const clearProgress = (): void => {
+    if (progressShown) log.write('\r\x1b[2K')
+    progressShown = false
+  }
   const logger: Logger = (record: LogRecord) => {
-    if (LOG_LEVELS.indexOf(record.level) >= least) log.write(`${formatLogRecord(record, format)}\n`)
+    if (LOG_LEVELS.indexOf(record.level) < least) return
+    clearProgress()
+    log.write(`${formatLogRecord(record, format)}\n`)
   }
   const say = (level: LogLevel, event: string, message: string): void => { logger({ time: Date.now(), level, event, message, host: null }) }
 
@@ -51,6 +63,19 @@ export async function serve (args: Args, log: Writable): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
   // A host without peers holds nothing open by itself (README, Limits): this does, until a signal.
   const hold = setInterval(() => {}, 2 ** 30)
+  const progress = new ProgressLine()
+  const poll = terminal
+    ? setInterval(() => {
+      if (db.status !== 'open') return
+      db.cluster.status().then((status) => {
+        const line = progress.render(status)
+        clearProgress()
+        if (line === null) return
+        log.write(line)
+        progressShown = true
+      }, () => {})
+    }, PROGRESS_POLL_MS)
+    : null
   try {
     const opening = db.open()
     // A signal during the open closes the database at once; open() then reports that it was undone.
@@ -68,6 +93,8 @@ export async function serve (args: Args, log: Writable): Promise<void> {
     await db.close()
     say('info', 'stop', 'database closed')
   } finally {
+    if (poll !== null) clearInterval(poll)
+    clearProgress()
     clearInterval(hold)
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
   }

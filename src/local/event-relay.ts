@@ -6,6 +6,7 @@ import type { FeedEntry } from '../feed/feed-log.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import { asBuffer } from '../replicator/bytes.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
+import type { MembersChange, MembershipReport } from '../replicator/members.js'
 
 /** Replicator events relayed from the local leader to every process of the host. */
 export const RELAYED_EVENTS = ['ready', 'notready', 'connect', 'disconnect', 'reconnect', 'fail'] as const
@@ -66,6 +67,11 @@ export class EventRelayServer {
         const status = text.startsWith('{"status":') ? parseIdRequest(text, 'status') : null
         if (status !== null) {
           answer(status, serve.status().then((report) => ({ statusReport: { id: status, status: report } })))
+          return true
+        }
+        const members = text.startsWith('{"members":') ? parseMembersRequest(text) : null
+        if (members !== null) {
+          answer(members.id, serve.changeMembers(members.change).then((membership) => ({ membership: { id: members.id, membership } })))
           return true
         }
         const fence = text.startsWith('{"fence":') ? parseFenceRequest(text) : null
@@ -140,6 +146,8 @@ export interface RelayedRequests {
   readonly fence: (range: KeyRange) => Promise<void>
   /** The host's replication state. */
   readonly status: () => Promise<ReplicatorStatus>
+  /** A membership change (SPEC §15), as the user asked for it: the Replicator checks it. */
+  readonly changeMembers: (change: MembersChange) => Promise<MembershipReport>
 }
 
 /** A guest's end of the events socket. Each request fails with `LEVEL_CONNECTION_LOST` if the connection closes first. */
@@ -152,6 +160,8 @@ export interface EventFollower {
   fence: (range: KeyRange) => Promise<void>
   /** Asks the leader for the host's replication state. */
   status: () => Promise<ReplicatorStatus>
+  /** Asks the leader to change the membership. */
+  changeMembers: (change: MembersChange) => Promise<MembershipReport>
   destroy: () => void
 }
 
@@ -176,7 +186,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       if (ops !== null) onChange(ops)
     } else if (text.startsWith('{"feedAt":')) {
       onFeed()
-    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"fenced":') || text.startsWith('{"statusReport":') || text.startsWith('{"failed":')) {
+    } else if (text.startsWith('{"feedPage":') || text.startsWith('{"values":') || text.startsWith('{"fenced":') || text.startsWith('{"statusReport":') || text.startsWith('{"membership":') || text.startsWith('{"failed":')) {
       const answer = parseAnswer(text)
       const waiting = answer === null ? undefined : pending.get(answer.id)
       if (answer === null || waiting === undefined) return true
@@ -189,7 +199,7 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
     }
     return true
   })
-  const ask = (kind: 'feed' | 'read' | 'fence' | 'status', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
+  const ask = (kind: 'feed' | 'read' | 'fence' | 'status' | 'members', body: Record<string, unknown>): Promise<Answer> => new Promise((resolve, reject) => {
     if (socket.destroyed) {
       reject(createError('Connection to the local leader lost', CODES.CONNECTION_LOST))
       return
@@ -217,6 +227,11 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       const answer = await ask('status', {})
       if (!('status' in answer)) throw createError('The local leader answered a status request with something else', CODES.PROTOCOL_ERROR)
       return answer.status
+    },
+    changeMembers: async (change) => {
+      const answer = await ask('members', { change })
+      if (!('membership' in answer)) throw createError('The local leader answered a membership change with something else', CODES.PROTOCOL_ERROR)
+      return answer.membership
     },
     destroy: () => { socket.destroy() }
   }
@@ -263,9 +278,21 @@ function parseFeedRequest (text: string): { id: number, request: FeedRequest } |
   }
 }
 
-type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> } | { id: number, fenced: true } | { id: number, status: ReplicatorStatus }
+type Answer = { id: number, reply: FeedReply } | { id: number, values: Array<Uint8Array | undefined> } | { id: number, fenced: true } | { id: number, status: ReplicatorStatus } | { id: number, membership: MembershipReport }
 
 /** A request that names nothing but its id, under `kind`. */
+/** A membership change a guest asks for; the Replicator checks the change itself. */
+function parseMembersRequest (text: string): { id: number, change: MembersChange } | null {
+  try {
+    const { members } = JSON.parse(text) as { members?: unknown }
+    if (typeof members !== 'object' || members === null) return null
+    const { id, change } = members as Record<string, unknown>
+    return isCount(id) && typeof change === 'object' && change !== null ? { id, change: change as MembersChange } : null
+  } catch {
+    return null
+  }
+}
+
 function parseIdRequest (text: string, kind: string): number | null {
   try {
     const request = (JSON.parse(text) as Record<string, unknown>)[kind]
@@ -304,7 +331,12 @@ function parseReadRequest (text: string): { id: number, keys: Key[] } | null {
 
 function parseAnswer (text: string): Answer | { id: number, error: Error } | null {
   try {
-    const { feedPage, values: read, fenced, statusReport, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, fenced?: unknown, statusReport?: unknown, failed?: unknown }
+    const { feedPage, values: read, fenced, statusReport, membership: changed, failed } = JSON.parse(text) as { feedPage?: unknown, values?: unknown, fenced?: unknown, statusReport?: unknown, membership?: unknown, failed?: unknown }
+    if (typeof changed === 'object' && changed !== null) {
+      const { id, membership } = changed as Record<string, unknown>
+      // The leader's own report, of the same version as this process: passed on as it is.
+      return isCount(id) && typeof membership === 'object' && membership !== null ? { id, membership: membership as MembershipReport } : null
+    }
     if (typeof statusReport === 'object' && statusReport !== null) {
       const { id, status } = statusReport as Record<string, unknown>
       // The leader's own report, of the same version as this process: passed on as it is.
@@ -360,7 +392,8 @@ const NO_REQUESTS: RelayedRequests = {
   feed: async () => { throw createError('This relay serves no feed', CODES.NOT_SUPPORTED) },
   read: async () => { throw createError('This relay serves no reads', CODES.NOT_SUPPORTED) },
   fence: async () => { throw createError('This relay serves no fences', CODES.NOT_SUPPORTED) },
-  status: async () => { throw createError('This relay serves no status', CODES.NOT_SUPPORTED) }
+  status: async () => { throw createError('This relay serves no status', CODES.NOT_SUPPORTED) },
+  changeMembers: async () => { throw createError('This relay serves no membership changes', CODES.NOT_SUPPORTED) }
 }
 
 function noop (): void {}

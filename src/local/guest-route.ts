@@ -6,6 +6,7 @@ import { type Op, type WriteId, bytesToKey } from '../core/index.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { rangeOf } from '../replicator/wrap-db.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
+import type { MembersChange, MembershipReport } from '../replicator/members.js'
 import { CODES, createError, leaderWriteError } from '../errors.js'
 import { type EventFollower, followEvents } from './event-relay.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
@@ -64,6 +65,10 @@ export class GuestRoute implements Route {
 
   status (callback: ReadCallback<ReplicatorStatus>): void {
     this.#events.status().then((status) => { callback(null, status) }, callback)
+  }
+
+  changeMembers (change: MembersChange, callback: ReadCallback<MembershipReport>): void {
+    this.#events.changeMembers(change).then((membership) => { callback(null, membership) }, callback)
   }
 
   fence (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback): void {

@@ -17,6 +17,7 @@ import { rangeOf } from '../replicator/wrap-db.js'
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from '../replicator/read-strong-option.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
+import type { MembersChange, MembershipReport } from '../replicator/members.js'
 import { asBuffer } from '../replicator/bytes.js'
 import { BYTES, type ReadCallback, type Route, type RouteDatabase, type WriteCallback } from './route.js'
 import type { SocketPaths } from './socket-path.js'
@@ -94,7 +95,8 @@ export class Leadership implements Route {
       feed: async (request) => await this.#readFeed(request),
       read: async (keys) => await this.#readStrong(keys),
       fence: async (range) => { await this.#fence(range) },
-      status: async () => this.#replicator.status()
+      status: async () => this.#replicator.status(),
+      changeMembers: async (change) => await this.#replicator.changeMembers(change)
     })
     this.#unwatchFeed = this.#replicator[FEED_SOURCE].watch(() => {
       options.onFeed()
@@ -168,6 +170,11 @@ export class Leadership implements Route {
   status (callback: ReadCallback<ReplicatorStatus>): void {
     if (this.lost) process.nextTick(callback, resigned())
     else process.nextTick(callback, null, this.#replicator.status())
+  }
+
+  changeMembers (change: MembersChange, callback: ReadCallback<MembershipReport>): void {
+    if (this.lost) process.nextTick(callback, resigned())
+    else this.#replicator.changeMembers(change).then((membership) => { callback(null, membership) }, callback)
   }
 
   readFeed (request: FeedRequest, callback: ReadCallback<FeedReply>): void {

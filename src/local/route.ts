@@ -2,6 +2,7 @@ import type { AbstractLevel } from 'abstract-level'
 import type { WriteId } from '../core/index.js'
 import type { FeedReply, FeedRequest } from '../feed/feed-source.js'
 import type { ReplicatorStatus } from '../replicator/status.js'
+import type { MembersChange, MembershipReport } from '../replicator/members.js'
 import type { BatchOp } from './write-ids.js'
 
 /** The database a route reads: keys and values are bytes, and the user's data is all there is. */
@@ -33,6 +34,8 @@ export interface Route {
   fence: (range: { gt?: Buffer, gte?: Buffer, lt?: Buffer, lte?: Buffer }, callback: WriteCallback) => void
   /** The host's replication state (README, Status). */
   status: (callback: ReadCallback<ReplicatorStatus>) => void
+  /** A membership change, made by the host's Replicator (SPEC §15). */
+  changeMembers: (change: MembersChange, callback: ReadCallback<MembershipReport>) => void
   /** Reads a page of the host's change feed, in the data's key space (SPEC §13.3). */
   readFeed: (request: FeedRequest, callback: ReadCallback<FeedReply>) => void
   /** Writes `ops` as one transaction named `id` (SPEC §4.7). */

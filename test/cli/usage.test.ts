@@ -35,6 +35,7 @@ test('--help of each command: its usage, every option it takes, exit 0', { timeo
   const group = await run(['members', '--help'], HERE)
   assert.equal(group.code, 0)
   assert.match(group.stdout, /^ {2}members list +this host and each configured peer/m)
+  for (const name of ['add', 'remove', 'min-consensus']) assert.match(group.stdout, new RegExp(`^ {2}members ${name} `, 'm'))
 })
 
 test('--version prints the package version', { timeout: 30_000 }, async () => {
@@ -51,7 +52,8 @@ const WRONG: ReadonlyArray<readonly [readonly string[], string]> = [
   [['status', '--foo=1'], 'unknown option --foo (see quorum-level status --help)'],
   [['ls', '-x'], 'unknown option -x (see quorum-level ls --help)'],
   [['members'], 'missing command after members (see quorum-level members --help)'],
-  [['members', 'add'], 'unknown command members add (see quorum-level members --help)'],
+  [['members', 'add'], 'missing <address> (see quorum-level members add --help)'],
+  [['members', 'join'], 'unknown command members join (see quorum-level members --help)'],
   [['get', '--location', 'data'], 'missing <key> (see quorum-level get --help)'],
   [['put', 'k', '--location', 'data'], 'missing <value> (see quorum-level put --help)'],
   [['del', 'a', 'b', '--location', 'data'], 'unexpected argument "b" (see quorum-level del --help)'],

@@ -110,3 +110,37 @@ test('status: catch-up progress is how far the most advanced peer\'s last sync i
   assert.deepEqual(marks.behind({ a: 3, b: 4 }), { a: 4, c: 2 })
   assert.deepEqual(marks.behind({ a: 9, b: 4, c: 2 }), {})
 })
+
+test('db.cluster.changeMembers() works from a guest: the leader\'s Replicator makes the change, refusals come back as they are', { timeout: 45_000 }, async () => {
+  const ports = await freePorts(3)
+  const dirs = await Promise.all(ports.map(tempDir))
+  const peers = ports.map((port) => ({ host: '127.0.0.1', port }))
+  const make = (h: number, list: typeof peers): QuorumLevel<string, number> => new QuorumLevel<string, number>(dirs[h] as string, {
+    valueEncoding: 'json', host: '127.0.0.1', port: ports[h] as number, peers: list, minConsensus: 1, reconnectMsMin: 20
+  })
+  const leaders = [make(0, peers.slice(0, 2)), make(1, peers.slice(0, 2))]
+  const instances = [...leaders]
+  try {
+    const ready = leaders.map(async (db) => await once(db.cluster, 'ready', 15_000))
+    await Promise.all(leaders.map(async (db) => { await db.open() }))
+    await Promise.all(ready)
+    await (leaders[0] as QuorumLevel<string, number>).put('x', 1)
+    // The third host, started with the list it will be part of.
+    const third = make(2, peers)
+    instances.push(third)
+    await third.open()
+    const guest = make(0, peers.slice(0, 2))
+    instances.push(guest)
+    await guest.open()
+    assert.equal(guest.isLeader, false)
+    const added = await guest.cluster.changeMembers({ add: `127.0.0.1:${ports[2] as number}` })
+    assert.deepEqual(added, { epoch: 1, members: ports.map((port) => `127.0.0.1:${port}`).sort(), minConsensus: 1 })
+    assert.deepEqual(await guest.cluster.members(), added)
+    for (const db of [leaders[1] as QuorumLevel<string, number>, third]) await eventually(async () => (await db.cluster.members()).epoch === 1, 10_000, 'every host runs under epoch 1')
+    assert.equal(await third.get('x', { consistency: 'strong' } as { keyEncoding?: string }), 1)
+    await assert.rejects(guest.cluster.changeMembers({ minConsensus: 0 }), { code: 'LEVEL_INVALID_OPTION', message: /quorums miss each other/ })
+  } finally {
+    for (const db of [...instances].reverse()) await db.close()
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+  }
+})

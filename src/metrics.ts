@@ -85,6 +85,9 @@ export function metricsRegistry (source: StatusSource, options: { prefix?: strin
     metric.set(status.fullCopy.receiving?.records ?? 0)
   })
   gauge('full_copies_sending', 'Full copies this host is sending', [], (metric, status) => { metric.set(status.fullCopy.sending) })
+  gauge('disk_bytes', 'What the database takes on disk, as LevelDB estimates it', [], (metric, status) => {
+    if (status.disk !== null) metric.set(status.disk.bytes)
+  })
   gauge('tombstones', 'Keys whose latest version is a delete, as last counted', [], (metric, status) => {
     if (status.tombstones !== null) metric.set(status.tombstones.count)
   })

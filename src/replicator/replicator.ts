@@ -36,6 +36,8 @@ export interface ReplicatorEvents extends PeerEvents {
 }
 
 const TOMBSTONE_RECOUNT_MS_MIN = 1_000
+/** Above every key: user keys and the reserved ones (`\xff\xffql`...) alike. */
+const ALL_KEYS_END = new Uint8Array(64).fill(0xff)
 const PEER_EVENTS = ['connect', 'disconnect', 'reconnect', 'fail'] as const satisfies ReadonlyArray<keyof PeerEvents>
 const PEER_LEVELS: Record<typeof PEER_EVENTS[number], LogLevel> = { connect: 'info', disconnect: 'warn', reconnect: 'debug', fail: 'warn' }
 
@@ -126,6 +128,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   readonly #initial: Membership
   /** The tombstone count under way: close waits for it, so that it never reads a closed store. */
   #counting: Promise<void> | null = null
+  #disk: ReplicatorStatus['disk'] = null
   #countedAt = -Infinity
   /** The membership last put in force, by a change or as stored at start. */
   #stored: Membership | null = null
@@ -313,7 +316,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       inspection: this.#driver?.inspect() ?? null,
       feed: this.#feed === null ? { oldest: 1, last: 0 } : this.#feed.bounds,
       counters: this.#driver?.counters() ?? { writes: {}, strongReads: {} },
-      tombstones: this.#tombstones
+      tombstones: this.#tombstones,
+      disk: this.#disk
     })
   }
 
@@ -327,11 +331,19 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     if (store === null || this.#state !== 'open' || this.#counting !== null) return
     const now = Date.now()
     if (now - this.#countedAt < Math.max(TOMBSTONE_RECOUNT_MS_MIN, 20 * this.#countTook)) return
-    this.#counting = store.countTombstones().then((count) => {
+    this.#counting = Promise.all([store.countTombstones(), this.#diskBytes()]).then(([count, bytes]) => {
       this.#countedAt = Date.now()
       this.#countTook = this.#countedAt - now
       this.#tombstones = { count, countedAt: this.#countedAt }
+      this.#disk = bytes === null ? null : { bytes, measuredAt: this.#countedAt }
     }, noop).finally(() => { this.#counting = null })
+  }
+
+  /** What the database takes on disk, as the store estimates it (classic-level's `approximateSize`); null for a store that cannot say. */
+  async #diskBytes (): Promise<number | null> {
+    const sized = this.#db as { approximateSize?: (start: Uint8Array, end: Uint8Array, options: object) => Promise<number> }
+    if (typeof sized.approximateSize !== 'function') return null
+    return await sized.approximateSize(new Uint8Array(0), ALL_KEYS_END, { keyEncoding: 'view' })
   }
 
   changes<K = unknown, V = unknown> (options: ChangesOptions<K> & { sublevel?: object } = {}): ChangeFeed<K, V> {

@@ -51,6 +51,11 @@ export interface ReplicatorStatus {
   readonly fullCopy: { readonly receiving: { readonly from: HostId, readonly parts: number, readonly records: number } | null, readonly sending: number }
   /** Keys whose latest version is a delete, as last counted (a scan of the versions, run again when status is asked for after a second and after 20 times what the last one took), and when; null before the first count ends. */
   readonly tombstones: { readonly count: number, readonly countedAt: number } | null
+  /**
+   * What the database takes on disk, as LevelDB estimates it (its table files: not the write-ahead
+   * log), measured with the tombstones; null for a store that cannot say (memory-level, a browser).
+   */
+  readonly disk: { readonly bytes: number, readonly measuredAt: number } | null
   /** The change feed: the oldest change still kept and the last one recorded. */
   readonly feed: { readonly oldest: number, readonly last: number }
   /** Strong reads and fences in progress here. */
@@ -111,6 +116,7 @@ export function buildStatus (parts: {
   feed: { oldest: number, last: number }
   counters: ReplicatorStatus['counters']
   tombstones: ReplicatorStatus['tombstones']
+  disk: ReplicatorStatus['disk']
 }): ReplicatorStatus {
   const inspection = parts.inspection
   const applied = inspection?.marks ?? {}
@@ -141,6 +147,7 @@ export function buildStatus (parts: {
     catchUp: { behind: Object.values(behind).reduce((sum, gap) => sum + gap, 0), origins: behind },
     fullCopy: { receiving: inspection?.fullCopyIn ?? null, sending: inspection?.fullCopiesOut ?? 0 },
     tombstones: parts.tombstones,
+    disk: parts.disk,
     feed: parts.feed,
     strongReads: inspection?.strongReads ?? 0,
     counters: parts.counters

@@ -6,6 +6,7 @@
  * see it gone and lagging.
  */
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { QuorumLevel, metricsRegistry } from '../../src/index.js'
@@ -48,22 +49,28 @@ test('status: identity, readiness, peers with contact, round trip and lag, the l
     await a.db.del('k1')
     await a.db.del('never-written')
     await eventually(() => a.replicator.status().tombstones?.count === 3, 5_000, 'three tombstones counted')
+    // Disk use, as LevelDB estimates its table files: some once the data is compacted into one.
+    // Random, so that LevelDB's compression does not shrink it away.
+    await a.db.put('large', randomBytes(100_000).toString('hex'))
+    await (a.db as unknown as { compactRange: (start: string, end: string) => Promise<void> }).compactRange('\x00', '\xff\xff\xff\xff')
+    await eventually(() => (a.replicator.status().disk?.bytes ?? 0) > 100_000, 5_000, 'disk use measured')
     const lagging = a.replicator.status().peers.find((peer) => peer.id === c.replicator.id)
     // As of c's last sync, which may predate some of the first 5: at least the 3 it missed.
     assert.ok((lagging?.lag?.[a.replicator.id as string] ?? 0) >= 3, `c lags a by ${JSON.stringify(lagging?.lag)}`)
     // Plain data: it survives JSON as it is.
     assert.deepEqual(JSON.parse(JSON.stringify(a.replicator.status())), a.replicator.status())
-    assert.deepEqual(a.replicator.status().counters.writes, { resolved: 11 })
+    assert.deepEqual(a.replicator.status().counters.writes, { resolved: 12 })
     // The same, as Prometheus scrapes it.
     const text = await metricsRegistry(a.replicator).metrics()
     assert.match(text, /^quorum_level_ready 1$/m)
-    assert.match(text, /^quorum_level_writes_total\{outcome="resolved"\} 11$/m)
+    assert.match(text, /^quorum_level_writes_total\{outcome="resolved"\} 12$/m)
+    assert.match(text, /^quorum_level_disk_bytes [1-9]\d{5,}$/m)
     assert.match(text, /^quorum_level_tombstones 3$/m)
     assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${b.port}"\\} 1$`, 'm'))
     assert.match(text, new RegExp(`^quorum_level_peer_connected\\{peer="127.0.0.1:${c.port}"\\} 0$`, 'm'))
-    assert.match(text, new RegExp(`^quorum_level_log_applied\\{origin="${a.replicator.id as string}"\\} 11$`, 'm'))
-    assert.match(text, new RegExp(`^quorum_level_log_entries\\{origin="${a.replicator.id as string}"\\} 11$`, 'm'))
-    assert.match(text, /^quorum_level_feed_last 11$/m)
+    assert.match(text, new RegExp(`^quorum_level_log_applied\\{origin="${a.replicator.id as string}"\\} 12$`, 'm'))
+    assert.match(text, new RegExp(`^quorum_level_log_entries\\{origin="${a.replicator.id as string}"\\} 12$`, 'm'))
+    assert.match(text, /^quorum_level_feed_last 12$/m)
     assert.match(text, /^# TYPE quorum_level_writes_total counter$/m)
   } finally {
     await closeHosts(set)

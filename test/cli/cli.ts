@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -163,4 +164,11 @@ export async function writeCluster (scratchpad: Scratch, count: number, extra: (
     configs.push(name)
   }
   return { configs, ports }
+}
+
+/** A command that must succeed: its stdout, after checking it exited 0 and said nothing on stderr. */
+export function ok (result: Result): string {
+  assert.equal(result.stderr, '', 'nothing on stderr')
+  assert.equal(result.code, 0, 'exit 0')
+  return result.stdout
 }

@@ -8,14 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ReplicatorStatus } from '../../src/index.js'
-import { type Result, run, scratch, writeCluster } from './cli.js'
-
-/** A command that must succeed: its stdout, after checking it exited 0 and said nothing on stderr. */
-function ok (result: Result): string {
-  assert.equal(result.stderr, '', 'nothing on stderr')
-  assert.equal(result.code, 0, 'exit 0')
-  return result.stdout
-}
+import { ok, run, scratch, writeCluster } from './cli.js'
 
 test('three hosts from three configuration files: put, get, ls, del, status, members, metrics', { timeout: 120_000 }, async (t) => {
   const pad = await scratch(t)

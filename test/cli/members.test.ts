@@ -7,13 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ReplicatorStatus } from '../../src/index.js'
 import { ProgressLine } from '../../src/cli/progress.js'
-import { type Result, run, scratch, writeCluster } from './cli.js'
-
-function ok (result: Result): string {
-  assert.equal(result.stderr, '', 'nothing on stderr')
-  assert.equal(result.code, 0, 'exit 0')
-  return result.stdout
-}
+import { ok, run, scratch, writeCluster } from './cli.js'
 
 test('members add, remove and min-consensus change the cluster, and refusals say why', { timeout: 120_000 }, async (t) => {
   const pad = await scratch(t)

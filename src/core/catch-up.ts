@@ -65,7 +65,15 @@ export function onCatchUpTick (s: NodeState): void {
   for (const [session, out] of s.snapshotsOut) {
     if (s.now - out.touchedAt >= config.snapshotIdleMs) dropOutgoing(s, session, out)
   }
-  if (s.snapshotIn !== null && s.now - s.snapshotIn.touchedAt >= config.snapshotIdleMs) s.snapshotIn = null
+  const incoming = s.snapshotIn
+  if (incoming !== null && s.now - incoming.touchedAt >= config.snapshotIdleMs) {
+    s.snapshotIn = null
+  } else if (incoming !== null && s.now - incoming.askedAt >= config.commitResendMs) {
+    // A chunk asked for and not come (it, or the request, was lost): asked again, so that a
+    // lost message costs a resend and not the whole copy, until the copy goes idle.
+    incoming.askedAt = s.now
+    send(s, incoming.from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+  }
   if (s.now - s.lastSyncAt < config.syncIntervalMs) return
   s.lastSyncAt = s.now
   const targets = new Set<HostId>()
@@ -130,7 +138,7 @@ function startSnapshot (s: NodeState, peer: HostId): void {
   // written, if any. Its marks are the copy's, so that the copy claims every decision whose
   // data it carries. Claiming less would let a decision travel unseen: its origin, asking
   // after a restore who holds it (SPEC §5.4), would abort it while its data lives on.
-  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, nextPart: 0, reading: false, touchedAt: s.now })
+  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, nextPart: 0, last: null, reading: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 
@@ -148,33 +156,40 @@ function sendSnapshotChunk (s: NodeState, session: number): void {
     }
     out.reading = false
     const part = out.nextPart++
-    send(s, out.peer, { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, records: result.records, done: result.done })
+    const chunk = { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, records: result.records, done: result.done } as const
+    out.last = chunk
+    send(s, out.peer, chunk)
     if (result.done) s.snapshotsOut.delete(session)
   })
 }
 
 export function onSnapshotNext (s: NodeState, from: HostId, session: number, part: number): void {
   const out = s.snapshotsOut.get(session)
-  if (out === undefined || out.peer !== from || part !== out.nextPart) return
+  if (out === undefined || out.peer !== from) return
+  // The chunk sent last was lost on the way: it goes again, as it was (SPEC §6.3).
+  if (part === out.nextPart - 1 && out.last !== null && !out.reading) {
+    out.touchedAt = s.now
+    send(s, from, out.last)
+    return
+  }
+  if (part !== out.nextPart) return
   out.touchedAt = s.now
   sendSnapshotChunk(s, session)
 }
 
 export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
   if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
-    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, records: [], nextPart: 0, touchedAt: s.now }
+    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, records: [], nextPart: 0, touchedAt: s.now, askedAt: s.now }
   }
   const incoming = s.snapshotIn
-  if (incoming === null || incoming.from !== from || incoming.session !== message.session) return
-  if (message.part !== incoming.nextPart) {
-    // A chunk is missing or repeated: the copy would claim marks it does not reflect.
-    if (message.part > incoming.nextPart) s.snapshotIn = null
-    return
-  }
+  // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
+  // marks it does not reflect. The chunk wanted is asked for again on the tick.
+  if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart) return
   incoming.nextPart++
   incoming.records.push(...message.records)
   incoming.touchedAt = s.now
   if (!message.done) {
+    incoming.askedAt = s.now
     send(s, from, { type: 'snapshot-next', session: message.session, part: incoming.nextPart })
     return
   }

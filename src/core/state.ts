@@ -115,6 +115,8 @@ interface IncomingSnapshot {
   readonly records: Array<readonly [Key, DataRecord]>
   nextPart: number
   touchedAt: number
+  /** When chunk `nextPart` was last asked for: asked again if it does not come. */
+  askedAt: number
 }
 
 export interface OutgoingSnapshot {
@@ -124,6 +126,8 @@ export interface OutgoingSnapshot {
   readonly membership: Membership
   /** The chunk to send next; the storage cursor only moves forward. */
   nextPart: number
+  /** The chunk sent last, kept to send again if the receiver asks for it again (it was lost). */
+  last: Extract<Message, { type: 'snapshot' }> | null
   /** A chunk read is in flight: a repeated request must not start a second one. */
   reading: boolean
   touchedAt: number

@@ -202,3 +202,26 @@ test('catch-up: a host behind a truncated log gets a full copy, applied in one b
   for (let i = 1; i < 20; i++) assert.equal(valueOn(cluster, 'c', `k${i}`), String(i))
   assert.ok((cluster.disk('c').floors.get('a') ?? 1) > 1, 'c took a full copy')
 })
+
+test('catch-up: a full copy whose chunk is lost asks for it again, and goes on instead of starting over', () => {
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  cluster.isolate('c')
+  for (let i = 0; i < 20; i++) {
+    cluster.write('a', [put(`k${i}`, String(i))])
+    cluster.settle()
+  }
+  // Only a copies to c (b is cut off from it), and its second chunk is lost, once.
+  let lost = 0
+  const firsts: number[] = []
+  cluster.cut(({ from, to, message }) => {
+    if (to !== 'c' || message.type !== 'snapshot') return false
+    if (from !== 'a') return true
+    if (message.part === 0) firsts.push(message.session)
+    return message.part === 1 && lost++ === 0
+  })
+  cluster.rejoin('c')
+  cluster.advance(200)
+  assert.equal(lost, 2, 'the lost chunk was sent again')
+  assert.equal(firsts.length, 1, 'one copy, not started over')
+  for (let i = 0; i < 20; i++) assert.equal(valueOn(cluster, 'c', `k${i}`), String(i))
+})

@@ -29,8 +29,6 @@ export type Mutation =
   | 'membership-without-epoch-check'
   /** A membership change applies at once, without first applying what its voters had. */
   | 'membership-without-catch-up'
-  /** A membership change prepares beside other transactions, without waiting for their locks. */
-  | 'membership-without-lock'
 
 export interface NodeConfig {
   readonly id: HostId

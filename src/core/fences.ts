@@ -49,8 +49,8 @@ function askFence (s: NodeState, fence: StrongFence, peer: HostId): void {
 
 /** A peer's fence: answered with this host's marks once its range is settled. */
 export function onFenceRequest (s: NodeState, from: HostId, id: number, range: KeyRange): void {
-  // A host that may have lost decisions answers nothing (SPEC §14).
-  if (s.recovery?.kind === 'asking') return
+  // A host that may have lost decisions answers nothing (SPEC §14), nor one outside its own membership (§15.5).
+  if (s.recovery?.kind === 'asking' || !s.membership.members.includes(s.config.name)) return
   holdRange(s, range, () => {
     const applied = describeApplied(s.marks, SPANS_MAX)
     send(s, from, { type: 'fence-answer', id, marks: applied?.marks ?? null, above: applied?.above ?? null, epoch: s.membership.epoch })

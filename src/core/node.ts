@@ -109,7 +109,9 @@ export class Node {
       nextIoId: 0,
       pendingPersists: new Map(),
       pendingReads: new Map(),
-      peers: [...config.peers],
+      // Identities known from the start, but only those its membership still names: after a
+      // change, one removed is no peer, whatever the host was configured with.
+      peers: config.peers.filter((peer) => (durable.membership ?? config.membership).members.includes(peer)),
       peerCount: peerCountOf(durable.membership ?? config.membership, config.name),
       membership: durable.membership ?? config.membership,
       writingMembership: null,

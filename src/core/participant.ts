@@ -25,7 +25,8 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
   // raised: a yes vote now could order a write before one of them. It votes no until then.
   // SPEC §15.2: nor does it vote on a transaction of another membership than its own, nor
   // beside a membership change, which prepares only where nothing else is.
-  if (s.recovery?.kind === 'asking' || !sameEpoch(s, message.epoch) || !admits(s, ops) || !s.locks.tryAcquire(key, keys)) {
+  // Nor does a host outside its own membership (removed, or not yet added): it is nobody's peer.
+  if (s.recovery?.kind === 'asking' || !sameEpoch(s, message.epoch) || !isMember(s) || !admits(s, ops) || !s.locks.tryAcquire(key, keys)) {
     send(s, from, { type: 'vote', seq, yes: false, clock: s.clock, before: null })
     return
   }
@@ -89,6 +90,10 @@ function sendVote (s: NodeState, txn: PreparedTxn): void {
   send(s, txn.origin, { type: 'vote', seq: txn.seq, yes: true, clock, before })
 }
 
+function isMember (s: NodeState): boolean {
+  return s.membership.members.includes(s.config.name)
+}
+
 function sameEpoch (s: NodeState, epoch: number): boolean {
   return epoch === s.membership.epoch || s.config.mutation === 'membership-without-epoch-check'
 }
@@ -99,7 +104,6 @@ function sameEpoch (s: NodeState, epoch: number): boolean {
  * decided there first, and none after it is voted for under the old membership.
  */
 function admits (s: NodeState, ops: readonly Op[]): boolean {
-  if (s.config.mutation === 'membership-without-lock') return true
   if (isMembershipOps(ops)) return s.locks.size === 0
   return s.locks.holders(MEMBERSHIP_KEY) === undefined
 }

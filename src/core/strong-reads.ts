@@ -78,8 +78,9 @@ function ask (s: NodeState, strong: StrongRead, peer: HostId): void {
 
 /** A peer asks for this host's records of `keys`: answered once they are settled, unless this host may have lost data. */
 export function onReadRequest (s: NodeState, from: HostId, id: number, keys: readonly Key[]): void {
-  // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC §14).
-  if (s.recovery?.kind === 'asking') return
+  // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC
+  // §14). Nor does one outside its own membership (SPEC §15.5).
+  if (s.recovery?.kind === 'asking' || !s.membership.members.includes(s.config.name)) return
   holdRecords(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records, epoch: s.membership.epoch }) })
 }
 

@@ -111,3 +111,39 @@ test('a host removed while away cannot complete a strong read on its old members
   assert.ok(result !== undefined && !result.ok, `c answered ${JSON.stringify(result)}`)
   assert.equal(cluster.node('c').membership.epoch, 0, 'nobody counts c: it never learns')
 })
+
+test('the change\'s lock: no change is prepared beside a write, and no write beside a change, until applied', () => {
+  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 1 })
+  const votes: Array<{ from: string, to: string, seq: number, yes: boolean }> = []
+  let holdDecisionsToB = true
+  cluster.cut(({ from, to, message }) => {
+    if (message.type === 'vote') votes.push({ from, to, seq: message.seq, yes: message.yes })
+    // b learns no decision (neither the write's nor the change's) while this holds.
+    return holdDecisionsToB && to === 'b' && (message.type === 'commit' || message.type === 'abort' || message.type === 'entries' || message.type === 'snapshot')
+  })
+  const write = cluster.write('a', [put('k', '1')])
+  cluster.advance(20)
+  assert.deepEqual(cluster.results.get(write), { ok: true })
+  assert.equal(cluster.node('b').inspect().prepared, 1, 'b holds the write prepared, its decision withheld')
+  // c proposes a change: b, holding a write's lock, votes no; a votes yes, and it is decided.
+  const change = cluster.changeMembership('c', { minConsensus: 2 })
+  cluster.advance(20)
+  assert.ok(votes.some((vote) => vote.from === 'b' && vote.to === 'c' && !vote.yes), 'b refused the change beside a write')
+  assert.equal(cluster.changeResults.get(change)?.ok, true)
+  // b learns everything now; then a change prepared at b blocks a write's prepare there.
+  holdDecisionsToB = false
+  cluster.advance(100)
+  assert.equal(cluster.node('b').membership.epoch, 1)
+  holdDecisionsToB = true
+  const second = cluster.changeMembership('a', { minConsensus: 1 })
+  cluster.advance(20)
+  assert.equal(cluster.node('b').inspect().locks, 1, 'b holds the change, its decision withheld')
+  votes.length = 0
+  const blocked = cluster.write('c', [put('k', '2')])
+  cluster.advance(20)
+  assert.ok(votes.some((vote) => vote.from === 'b' && vote.to === 'c' && !vote.yes), 'b refused a write beside a change')
+  holdDecisionsToB = false
+  cluster.advance(2_000)
+  assert.equal(cluster.changeResults.get(second)?.ok, true)
+  assert.deepEqual(cluster.results.get(blocked), { ok: true })
+})

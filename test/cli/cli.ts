@@ -21,10 +21,22 @@ export interface Result {
   readonly stderr: string
 }
 
-/** Runs `quorum-level ...args` in `cwd` to its end; killed (and the test failed) after `ms`. */
-export function run (args: readonly string[], cwd: string, ms = WAIT_MS): Promise<Result> {
+/**
+ * The command line that runs `quorum-level ...args`, after `prefix`: a command that runs
+ * another, such as `ip netns exec <name>` to run it in a network namespace.
+ */
+function commandLine (prefix: readonly string[], args: readonly string[]): [string, string[]] {
+  const [command = process.execPath, ...rest] = [...prefix, process.execPath, SCRIPT, ...args]
+  return [command, rest]
+}
+
+/**
+ * Runs `quorum-level ...args` in `cwd` to its end, after `prefix` if given; killed (and the
+ * test failed) after `ms`.
+ */
+export function run (args: readonly string[], cwd: string, ms = WAIT_MS, prefix: readonly string[] = []): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(...commandLine(prefix, args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
@@ -41,15 +53,15 @@ export function run (args: readonly string[], cwd: string, ms = WAIT_MS): Promis
   })
 }
 
-/** A `quorum-level serve` process, its stderr kept line by line. */
+/** A `quorum-level serve` process (after `prefix`, as `run`'s), its stderr kept line by line. */
 export class Server {
   readonly lines: string[] = []
   readonly #child: ChildProcess
   readonly #exit: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   readonly #waiters = new Set<() => void>()
 
-  constructor (args: readonly string[], cwd: string) {
-    this.#child = spawn(process.execPath, [SCRIPT, 'serve', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+  constructor (args: readonly string[], cwd: string, prefix: readonly string[] = []) {
+    this.#child = spawn(...commandLine(prefix, ['serve', ...args]), { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
     this.#exit = new Promise((resolve) => { this.#child.once('exit', (code, signal) => { resolve({ code, signal }) }) })
     let partial = ''
     this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -11,7 +11,8 @@ import type { MembersChange, MembershipReport } from '../replicator/members.js'
 /** Replicator events relayed from the local leader to every process of the host. */
 export const RELAYED_EVENTS = ['ready', 'notready', 'connect', 'disconnect', 'reconnect', 'fail'] as const
 
-type RelayedEvent = typeof RELAYED_EVENTS[number]
+/** `membership` travels too, its report as JSON text: an event line carries strings and numbers. */
+type RelayedEvent = typeof RELAYED_EVENTS[number] | 'membership'
 
 interface EventLine { readonly event: RelayedEvent, readonly args: Array<string | number> }
 
@@ -195,7 +196,12 @@ export function followEvents (path: string, target: EventEmitter, onChange: (ops
       else waiting.resolve(answer)
     } else {
       const event = parseLine(text)
-      if (event !== null) target.emit(event.event, ...event.args)
+      if (event?.event === 'membership') {
+        const report = parseMembership(event.args[0])
+        if (report !== null) target.emit('membership', report)
+      } else if (event !== null) {
+        target.emit(event.event, ...event.args)
+      }
     }
     return true
   })
@@ -404,9 +410,20 @@ function parseLine (text: string): EventLine | null {
     const value: unknown = JSON.parse(text)
     if (typeof value !== 'object' || value === null) return null
     const { event, args } = value as Record<string, unknown>
-    if (!RELAYED_EVENTS.includes(event as RelayedEvent) || !Array.isArray(args)) return null
+    if ((event !== 'membership' && !RELAYED_EVENTS.includes(event as typeof RELAYED_EVENTS[number])) || !Array.isArray(args)) return null
     if (!args.every((arg) => typeof arg === 'string' || typeof arg === 'number')) return null
     return { event: event as RelayedEvent, args: args as Array<string | number> }
+  } catch {
+    return null
+  }
+}
+
+/** A membership report relayed as JSON: the leader's own, of the same version as this process. */
+function parseMembership (text: unknown): MembershipReport | null {
+  if (typeof text !== 'string') return null
+  try {
+    const report: unknown = JSON.parse(text)
+    return typeof report === 'object' && report !== null ? report as MembershipReport : null
   } catch {
     return null
   }

@@ -109,6 +109,10 @@ export class Leadership implements Route {
         this.#relay.publish(event, args)
       })
     }
+    this.#replicator.on('membership', (membership) => {
+      options.cluster.emit('membership', membership)
+      this.#relay.publish('membership', [JSON.stringify(membership)])
+    })
     let steppedDown = false
     this.#replicator.on('error', (error) => {
       options.cluster.emit('error', error)

@@ -140,9 +140,12 @@ test('db.cluster.changeMembers() works from a guest: the leader\'s Replicator ma
     instances.push(guest)
     await guest.open()
     assert.equal(guest.isLeader, false)
+    // The membership event reaches every process: the guest's, and another host's leader.
+    const seen = [guest, leaders[1] as QuorumLevel<string, number>].map(async (db) => await once(db.cluster, 'membership', 10_000))
     const added = await guest.cluster.changeMembers({ add: `127.0.0.1:${ports[2] as number}` })
     assert.deepEqual(added, { epoch: 1, members: ports.map((port) => `127.0.0.1:${port}`).sort(), minConsensus: 1 })
     assert.deepEqual(await guest.cluster.members(), added)
+    for (const event of await Promise.all(seen)) assert.deepEqual(event, [added])
     for (const db of [leaders[1] as QuorumLevel<string, number>, third]) await eventually(async () => (await db.cluster.members()).epoch === 1, 10_000, 'every host runs under epoch 1')
     assert.equal(await third.get('x', { consistency: 'strong' } as { keyEncoding?: string }), 1)
     await assert.rejects(guest.cluster.changeMembers({ minConsensus: 0 }), { code: 'LEVEL_INVALID_OPTION', message: /quorums miss each other/ })

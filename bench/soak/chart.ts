@@ -4,10 +4,13 @@
  * charting dependency for.
  */
 
-/** One line: [x, y] points, in order of x; null breaks the line (a process that was down). */
+/** A point, and whether the line to it is dashed (a process that was a guest then). */
+type ChartPoint = readonly [x: number, y: number, dashed?: boolean]
+
+/** One line: points in order of x; null breaks the line (a process that was down). */
 export interface ChartSeries {
   readonly name: string
-  readonly points: ReadonlyArray<readonly [number, number] | null>
+  readonly points: ReadonlyArray<ChartPoint | null>
 }
 
 /** A stretch of x shaded behind the lines (a fault), with a short label. */
@@ -25,6 +28,8 @@ interface Chart {
   readonly bands: readonly ChartBand[]
   /** The x range drawn: the run's, even where no series has points. */
   readonly xMax: number
+  /** What a dashed stretch means, for the legend. */
+  readonly dashed?: string
 }
 
 const WIDTH = 960
@@ -90,28 +95,45 @@ export function lineChart (chart: Chart): string {
   out.push(`<text transform="translate(20,${MARGIN.top + PLOT_HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`)
   for (const [i, series] of chart.series.entries()) {
     const colour = COLOURS[i % COLOURS.length] as string
-    // Each unbroken run of points is one polyline; a lone point is a dot.
-    let run: Array<readonly [number, number]> = []
+    // Each unbroken run of points in one style is a polyline; a lone point is a dot.
+    let run: ChartPoint[] = []
+    let dashed = false
     const flush = (): void => {
       if (run.length === 1) {
-        const [px, py] = run[0] as readonly [number, number]
+        const [px, py] = run[0] as ChartPoint
         out.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="2" fill="${colour}"/>`)
       } else if (run.length > 1) {
-        out.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${run.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`)
+        out.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.5"${dashed ? ' stroke-dasharray="5 3"' : ''} points="${run.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`)
       }
       run = []
     }
     for (const point of series.points) {
-      if (point === null) flush()
-      else run.push(point)
+      if (point === null) {
+        flush()
+        continue
+      }
+      const style = point[2] === true
+      if (style !== dashed && run.length > 0) {
+        // A new style starts at the last point of the old one: the line stays unbroken.
+        const last = run.at(-1) as ChartPoint
+        flush()
+        run.push(last)
+      }
+      dashed = style
+      run.push(point)
     }
     flush()
     const legendY = MARGIN.top + 10 + i * 18
     out.push(`<line x1="${WIDTH - MARGIN.right + 12}" x2="${WIDTH - MARGIN.right + 36}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="3"/>`)
     out.push(`<text x="${WIDTH - MARGIN.right + 42}" y="${legendY + 4}">${escape(series.name)}</text>`)
   }
+  let legendY = MARGIN.top + 10 + chart.series.length * 18
+  if (chart.dashed !== undefined && chart.series.some((s) => s.points.some((p) => p?.[2] === true))) {
+    out.push(`<line x1="${WIDTH - MARGIN.right + 12}" x2="${WIDTH - MARGIN.right + 36}" y1="${legendY}" y2="${legendY}" stroke="#333" stroke-width="1.5" stroke-dasharray="5 3"/>`)
+    out.push(`<text x="${WIDTH - MARGIN.right + 42}" y="${legendY + 4}">${escape(chart.dashed)}</text>`)
+    legendY += 18
+  }
   if (chart.bands.length > 0) {
-    const legendY = MARGIN.top + 10 + chart.series.length * 18
     out.push(`<rect x="${WIDTH - MARGIN.right + 12}" y="${legendY - 6}" width="24" height="12" fill="#f3d9c6"/>`)
     out.push(`<text x="${WIDTH - MARGIN.right + 42}" y="${legendY + 4}">fault</text>`)
   }

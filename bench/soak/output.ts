@@ -10,7 +10,7 @@ export async function writeReport (run: SoakRun, report: Report, out: string): P
   await mkdir(out, { recursive: true })
   const bands = run.faults.map((fault) => ({ from: fault.from, to: fault.to, label: `${fault.kind} ${fault.host}` }))
   for (const metric of METRICS) {
-    const svg = lineChart({ title: metric.title, xLabel: 'seconds since the load began', yLabel: metric.unit, series: metric.series(run), bands, xMax: run.seconds })
+    const svg = lineChart({ title: metric.title, xLabel: 'seconds since the load began', yLabel: metric.unit, series: metric.series(run), bands, xMax: run.seconds, dashed: 'guest' })
     await writeFile(join(out, metric.file), svg)
   }
   await writeFile(join(out, 'samples.json'), JSON.stringify(run, null, 1) + '\n')

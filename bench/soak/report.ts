@@ -55,17 +55,20 @@ function processSegments (value: ProcessValue): (run: SoakRun) => Segment[] {
   }
 }
 
-/** One line per process slot (`h1/p0`), broken where one of its lives ends and the next begins. */
+/**
+ * One line per process slot (`h1/p0`), broken where one of its lives ends and the next
+ * begins, dashed while the process is a guest.
+ */
 function processSeries (value: ProcessValue): (run: SoakRun) => ChartSeries[] {
   return (run) => {
-    const lines = new Map<string, { incarnation: number, points: Array<readonly [number, number] | null> }>()
+    const lines = new Map<string, { incarnation: number, points: Array<readonly [number, number, boolean] | null> }>()
     for (const sample of byProcessAndTime(run.processes)) {
       const v = value(sample)
       if (v === null) continue
       const line = lines.get(sample.process) ?? { incarnation: sample.incarnation, points: [] }
       if (line.incarnation !== sample.incarnation) line.points.push(null)
       line.incarnation = sample.incarnation
-      line.points.push([sample.t, v])
+      line.points.push([sample.t, v, !sample.leader])
       lines.set(sample.process, line)
     }
     return [...lines].map(([name, line]) => ({ name, points: line.points }))

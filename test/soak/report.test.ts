@@ -122,22 +122,26 @@ test('the summary states the verdict, the rule, the counts and each segment\'s m
   assert.match(summarize(madeUpRun(), judge(madeUpRun())), /^# Soak: passed\n/)
 })
 
-test('a chart has a title, labelled axes, a line per unbroken stretch and a legend entry per series', () => {
+test('a chart has a title, labelled axes, a line per unbroken stretch (dashed for a guest) and a legend entry per series', () => {
   const svg = lineChart({
     title: 'RSS <of> each process',
     xLabel: 'seconds',
     yLabel: 'MiB',
-    series: [{ name: 'h0/p0', points: [[0, 10], [5, 12], null, [15, 11], [20, 11]] }, { name: 'h0/p1', points: [[0, 5], null, [10, 6]] }],
+    series: [{ name: 'h0/p0', points: [[0, 10], [5, 12], null, [15, 11], [20, 11]] }, { name: 'h0/p1', points: [[0, 5], null, [10, 6, true], [15, 6, true], [20, 7]] }],
     bands: [{ from: 8, to: 9, label: 'cut h0' }],
-    xMax: 20
+    xMax: 20,
+    dashed: 'guest'
   })
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
   assert.match(svg, /<\/svg>\n$/)
   assert.match(svg, />RSS &lt;of&gt; each process</)
   assert.match(svg, />seconds</)
   assert.match(svg, />MiB</)
-  assert.equal(svg.match(/<polyline /g)?.length, 2, 'two stretches of h0/p0')
-  assert.equal(svg.match(/<circle /g)?.length, 2, 'two lone points of h0/p1')
+  // h0/p0: two stretches; h0/p1: a lone point, then a dashed stretch joined to a solid one.
+  assert.equal(svg.match(/<polyline /g)?.length, 4)
+  assert.equal(svg.match(/<circle /g)?.length, 1)
+  assert.equal(svg.match(/<polyline [^>]*stroke-dasharray/g)?.length, 1)
+  assert.match(svg, />guest</)
   assert.match(svg, />h0\/p0</)
   assert.match(svg, />h0\/p1</)
   assert.match(svg, />cut h0</)

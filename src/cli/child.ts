@@ -10,8 +10,9 @@ export class Child<Command extends { type: string }, Reply extends { type: strin
   readonly #child: ChildProcess
   readonly #waiters = new Set<() => void>()
 
-  constructor (script: string, args: string[] = []) {
-    this.#child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  /** `execArgv`: Node's own options for the process (this process's by default, as fork's). */
+  constructor (script: string, args: string[] = [], execArgv?: string[]) {
+    this.#child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(execArgv === undefined ? {} : { execArgv }) })
     this.#child.on('message', (reply: Reply) => {
       this.replies.push(reply)
       for (const wake of this.#waiters) wake()

@@ -34,18 +34,29 @@ function commandLine (prefix: readonly string[], args: readonly string[]): [stri
  * Runs `quorum-level ...args` in `cwd` to its end, after `prefix` if given; killed (and the
  * test failed) after `ms`.
  */
-export function run (args: readonly string[], cwd: string, ms = WAIT_MS, prefix: readonly string[] = []): Promise<Result> {
+export async function run (args: readonly string[], cwd: string, ms = WAIT_MS, prefix: readonly string[] = []): Promise<Result> {
+  return await runToEnd(commandLine(prefix, args), { cwd, ms, name: `quorum-level ${args.join(' ')}` })
+}
+
+/**
+ * Runs `file` with `args` to its end and resolves with how it ended and what it printed;
+ * rejects if it cannot start, or is killed after `ms` (its stderr so far in the message).
+ */
+export function runToEnd ([file, args]: readonly [string, readonly string[]], options: { readonly cwd?: string, readonly ms: number, readonly name: string }): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(...commandLine(prefix, args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`quorum-level ${args.join(' ')}: not done within ${ms} ms; stderr: ${stderr}`))
-    }, ms)
-    child.once('error', reject)
+      reject(new Error(`${options.name}: not done within ${options.ms} ms; stderr: ${stderr}`))
+    }, options.ms)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
     child.once('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })

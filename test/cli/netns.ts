@@ -5,10 +5,10 @@
  * firewall and bridge settings cannot get in the way, and removing the namespaces removes
  * every link with them. Making namespaces needs root, or passwordless sudo.
  */
-import { spawn } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, rm } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
+import { type Result, runToEnd } from './cli.js'
 
 /** How long any one `ip`, `kill` or `sudo` command may take: they return at once when well. */
 const COMMAND_MS = 10_000
@@ -209,27 +209,9 @@ async function findIp (): Promise<string | null> {
 }
 
 /** Runs `argv` to its end and resolves with its exit code and output; rejects if it cannot start or hangs. */
-function command (argv: readonly string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const [file = '', ...args] = argv
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${argv.join(' ')}: not done within ${COMMAND_MS} ms`))
-    }, COMMAND_MS)
-    child.once('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+async function command (argv: readonly string[]): Promise<Result> {
+  const [file = '', ...args] = argv
+  return await runToEnd([file, args], { ms: COMMAND_MS, name: argv.join(' ') })
 }
 
 /** `command`, failing unless it exits 0. */

@@ -123,7 +123,7 @@ test('a run too short to judge fails: it proved nothing', () => {
 })
 
 test('the summary states the verdict, the rule, the counts and each segment\'s medians', () => {
-  const leaking: Shape = (t) => ({ ...steady('h2/p0')(t), rssMib: 120 + t / 2 })
+  const leaking: Shape = (t) => ({ ...steady('h2/p0')(t), rssMib: 120 + t })
   const run = madeUpRun({ 'h2/p0': leaking })
   const text = summarize(run, judge(run))
   assert.match(text, /^# Soak: FAILED\n/)

@@ -19,6 +19,7 @@ function series (seconds: number, every: number, value: (t: number) => number, n
 }
 
 const rss = METRICS.find((metric) => metric.name === 'RSS')?.tolerance ?? assert.fail('no RSS metric')
+const heap = METRICS.find((metric) => metric.name === 'V8 heap used')?.tolerance ?? assert.fail('no heap metric')
 const MIB_PER_MINUTE = 1 / 60
 
 test('median: of odd and even counts, unsorted', () => {
@@ -46,16 +47,21 @@ test('one sample caught in a spike (a compaction, a collection) moves no median'
   assert.ok(verdict.judged && verdict.flat && verdict.last === 120)
 })
 
-test('a leak fails: a leader of 120 MiB growing 24 MiB a minute, caught in 3 minutes', () => {
-  const verdict = judgeSegment(series(180, 5, (t) => 120 + 24 * MIB_PER_MINUTE * t, 0.02), rss)
+test('a leak fails: a leader\'s heap of 20 MiB growing 6 MiB a minute, caught in 3 minutes', () => {
+  const verdict = judgeSegment(series(180, 5, (t) => 20 + 6 * MIB_PER_MINUTE * t, 0.02), heap)
   assert.ok(verdict.judged && !verdict.flat, JSON.stringify(verdict))
 })
 
-test('a slower leak needs a longer soak: 3 MiB a minute passes in 3 minutes, fails in 30', () => {
-  const leak = (t: number): number => 120 + 3 * MIB_PER_MINUTE * t
-  const short = judgeSegment(series(180, 5, leak), rss)
+test('a native leak fails too: a resident set of 140 MiB growing 40 MiB a minute, caught in 3 minutes', () => {
+  const verdict = judgeSegment(series(180, 5, (t) => 140 + 40 * MIB_PER_MINUTE * t, 0.02), rss)
+  assert.ok(verdict.judged && !verdict.flat, JSON.stringify(verdict))
+})
+
+test('a slower leak needs a longer soak: 1 MiB of heap a minute passes in 3 minutes, fails in 30', () => {
+  const leak = (t: number): number => 20 + MIB_PER_MINUTE * t
+  const short = judgeSegment(series(180, 5, leak), heap)
   assert.ok(short.judged && short.flat)
-  const long = judgeSegment(series(1800, 10, leak), rss)
+  const long = judgeSegment(series(1800, 10, leak), heap)
   assert.ok(long.judged && !long.flat, JSON.stringify(long))
 })
 
@@ -82,7 +88,6 @@ test('a segment too short to have three samples in each third is not judged', ()
 
 test('a segment that began cold is judged only once its warm-up third covers a leader\'s caches filling', () => {
   // A new leader's heap fills for about 4 minutes, then stays.
-  const heap = METRICS.find((metric) => metric.name === 'V8 heap used')?.tolerance ?? assert.fail('no heap metric')
   const filling = (seconds: number): Segment => ({ ...series(seconds, 10, (t) => 10 + 12 * Math.min(t, 240) / 240), cold: true })
   assert.equal(judgeSegment(filling(300), heap).judged, false)
   const long = judgeSegment(filling(900), heap)

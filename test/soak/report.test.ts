@@ -90,6 +90,19 @@ test('a restart and a takeover start new segments: their steps are not growth', 
   assert.deepEqual(rss?.segments.filter((s) => s.label.startsWith('h1/')).map((s) => s.label), [
     'h1/p0 #1 leader from 0 s', 'h1/p0 #2 guest from 60 s', 'h1/p1 #1 guest from 0 s', 'h1/p1 #1 leader from 60 s'
   ])
+  // What began after the load did, a restart or a takeover, began cold: its caches were empty.
+  for (const segment of rss?.segments.filter((s) => s.label.includes('from 60 s')) ?? []) {
+    assert.match(segment.judged ? '' : segment.reason, /began cold/, segment.label)
+  }
+})
+
+test('a process whose first samples went missing still began warm, with the load', () => {
+  const run = madeUpRun()
+  const late = { ...run, processes: run.processes.filter((s) => !(s.process.startsWith('h0/') && s.t < 10)) }
+  const report = judge(late)
+  assert.deepEqual(report.problems, [])
+  const rss = report.verdicts.find(({ metric }) => metric.name === 'RSS')?.verdict
+  assert.deepEqual(rss?.segments.filter((s) => s.label.startsWith('h0/')).map((s) => [s.label, s.judged]), [['h0/p0 #1 leader from 10 s', true], ['h0/p1 #1 guest from 10 s', true]])
 })
 
 test('a failure outside every fault, a crash or an interruption turns the run red', () => {
@@ -110,7 +123,7 @@ test('a run too short to judge fails: it proved nothing', () => {
 })
 
 test('the summary states the verdict, the rule, the counts and each segment\'s medians', () => {
-  const leaking: Shape = (t) => ({ ...steady('h2/p0')(t), rssMib: 120 + t / 2 })
+  const leaking: Shape = (t) => ({ ...steady('h2/p0')(t), rssMib: 120 + t })
   const run = madeUpRun({ 'h2/p0': leaking })
   const text = summarize(run, judge(run))
   assert.match(text, /^# Soak: FAILED\n/)

@@ -11,6 +11,7 @@ import { readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { judge } from '../../bench/soak/report.js'
 import type { SoakRun } from '../../bench/soak/soak.js'
 import { tempDir } from '../helpers/hosts.js'
 
@@ -55,7 +56,7 @@ test('soak: --help prints its usage; a bad option is a one-line error with exit 
   }
 })
 
-test('soak: 3 minutes of load and faults on 3 hosts x 2 processes stay flat and clean', { timeout: SOAK_MS + 60_000 }, async () => {
+test('soak: 3 minutes of load and faults on 3 hosts x 2 processes stay flat and clean', { timeout: SOAK_MS + 60_000 }, async (t) => {
   const out = await tempDir()
   try {
     const { code, stdout, stderr } = await soak(['--minutes', '3', '--sample-seconds', '5', '--seed', '1', '--out', out], SOAK_MS)
@@ -71,6 +72,12 @@ test('soak: 3 minutes of load and faults on 3 hosts x 2 processes stay flat and 
     assert.deepEqual(new Set(run.faults.map((fault) => fault.kind)), new Set(['kill-leader', 'cut', 'restart-host']))
     assert.ok(run.counts.writes > 0 && run.counts.reads > 0 && run.counts.scans > 0 && run.counts.changes > 0, JSON.stringify(run.counts))
     for (const file of ['rss.svg', 'heap.svg', 'fds.svg', 'db-size.svg']) assert.match(await readFile(join(out, file), 'utf8'), /<polyline /)
+    // How close each judged segment came to its limit: what to look at before a run goes red.
+    for (const { metric, verdict } of judge(run).verdicts) {
+      for (const segment of verdict.segments) {
+        if (segment.judged) t.diagnostic(`${metric.name}, ${segment.label}: ${segment.middle.toFixed(1)} then ${segment.last.toFixed(1)} ${metric.unit}, at most ${segment.allowed.toFixed(1)}`)
+      }
+    }
   } finally {
     await rm(out, { recursive: true, force: true })
   }

@@ -39,7 +39,11 @@ export interface ByteChannel {
 }
 
 const HANDSHAKE_METHODS: ReadonlySet<string> = new Set(['hello'])
-const HELD_FRAMES_MAX = 1_024
+/**
+ * Bytes held while the peer's proof is checked, in frame limits: a peer that opened first may
+ * already send what it had queued, and the check takes a moment. More than this is a flood.
+ */
+const HELD_FRAME_LIMITS_MAX = 2
 const OPEN_METHODS: ReadonlySet<string> = new Set(['hello', 'deliver', 'ping'])
 
 interface PeerConnectionEvents {
@@ -66,11 +70,6 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** Callback ids of our calls still unanswered: a response with any other id is a protocol error. */
   readonly #unanswered = new Set<number>()
   readonly #inbox: Message[] = []
-  /**
-   * Frames not yet processed. While the peer's proof is being checked they wait here: the peer
-   * may open first and send messages right behind its answer, even in the same chunk.
-   */
-  readonly #frames: Uint8Array[] = []
   #remote: Hello | null = null
   #remoteProof: unknown = undefined
   /** Our proof is on its way to the peer: only then may our messages follow it. */
@@ -129,8 +128,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   receive (chunk: Uint8Array): void {
     if (this.#state === 'closed') return
     try {
-      this.#frames.push(...this.#decoder.push(chunk))
-      if (this.#state !== 'open' && this.#frames.length > HELD_FRAMES_MAX) {
+      this.#decoder.append(chunk)
+      if (this.#state !== 'open' && this.#decoder.bufferedBytes > HELD_FRAME_LIMITS_MAX * this.#options.frameBytesMax) {
         throw createError('Peer sent too much before the handshake completed', CODES.PROTOCOL_ERROR)
       }
     } catch (error) {
@@ -140,10 +139,16 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.#processFrames()
   }
 
+  /**
+   * Takes frames one at a time, and none while the peer's proof is checked: the peer may open
+   * first and send large frames right behind its proof, even in the same chunk, and only the
+   * opened connection's limit may judge their headers.
+   */
   #processFrames (): void {
     try {
-      while (this.#frames.length > 0 && (this.#state === 'handshake' || this.#state === 'open')) {
-        const frame = this.#frames.shift() as Uint8Array
+      while (this.#state === 'handshake' || this.#state === 'open') {
+        const frame = this.#decoder.next()
+        if (frame === null) break
         this.#lastContactAt = Date.now()
         const methods = this.#state === 'open' ? OPEN_METHODS : HANDSHAKE_METHODS
         const parsed = parseRpcFrame(decodePayload(frame), methods)
@@ -264,7 +269,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.#state = 'verifying'
     const { secret, localId } = this.#options
     // Always yields, secret or not: opening inside a synchronous peer's own send would let our
-    // first messages overtake what it is still sending us. Frames meanwhile wait in #frames.
+    // first messages overtake what it is still sending us. Frames meanwhile wait in the decoder.
     const valid = secret === null ? await Promise.resolve(true) : await verify(secret, this.#nonce, remote.id, localId, this.#remoteProof)
     if (!valid) throw createError('Peer could not prove it knows the cluster secret', CODES.AUTH_FAILED)
     if (this.#state !== 'verifying') return

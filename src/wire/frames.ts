@@ -29,9 +29,13 @@ export function encodeFrame (payload: Uint8Array, frameBytesMax: number = FRAME_
  *
  * A frame's body is buffered only as its bytes arrive (never allocated from the header
  * alone), so a peer that announces a large frame and stalls holds no more memory than it
- * sent. A header that announces more than `frameBytesMax` is refused at once, before any of
- * the body is buffered. After it has thrown, the decoder is broken for good and throws the
- * same error again: the connection it served must be closed.
+ * sent. A header that announces more than `frameBytesMax` is refused when it is read, before
+ * any of the body is buffered. After it has thrown, the decoder is broken for good and throws
+ * the same error again: the connection it served must be closed.
+ *
+ * Bytes may be added (`append`) and frames taken one at a time (`next`), so that a caller can
+ * stop between two frames, change the limit, and go on: a header is only judged when the
+ * frames before it have been taken.
  *
  * @example
  * const decoder = new FrameDecoder(FRAME_BYTES_MAX_DEFAULT)
@@ -46,6 +50,10 @@ export class FrameDecoder {
   /** Body bytes received so far, as copies: the caller may reuse its chunks. */
   #bodyParts: Uint8Array[] = []
   #bodyFilled = 0
+  /** Appended bytes not yet read into a header or a body, as copies; the first from `#unreadAt`. */
+  readonly #unread: Uint8Array[] = []
+  #unreadAt = 0
+  #unreadBytes = 0
   #failure: Error | null = null
 
   /**
@@ -58,7 +66,7 @@ export class FrameDecoder {
   }
 
   /**
-   * The largest payload accepted, in bytes. It may be changed between pushes: a connection
+   * The largest payload accepted, in bytes. It may be changed between frames: a connection
    * starts with a small limit (`HANDSHAKE_FRAME_BYTES_MAX`) and raises it once the peer has
    * authenticated. A frame whose header has already been accepted is still completed.
    */
@@ -70,38 +78,76 @@ export class FrameDecoder {
     this.#frameBytesMax = checkFrameBytesMax(value)
   }
 
+  /** Bytes held that no taken frame accounts for: appended but not yet taken, and partial. */
+  get bufferedBytes (): number {
+    return this.#unreadBytes + this.#headerFilled + this.#bodyFilled
+  }
+
   /**
-   * Feeds the next chunk of the stream.
+   * Feeds the next chunk of the stream and takes every frame it completes.
    *
-   * @returns the payloads of every frame completed by this chunk, in order; each is a fresh
-   *   copy that shares no memory with `chunk`.
+   * @returns the payloads of those frames, in order; each is a fresh copy that shares no
+   *   memory with `chunk`.
    * @throws `LEVEL_FRAME_TOO_LARGE` for a header announcing more than `frameBytesMax`,
    *   `LEVEL_PROTOCOL_ERROR` for a header announcing zero bytes.
    */
   push (chunk: Uint8Array): Uint8Array[] {
-    if (this.#failure !== null) throw this.#failure
+    this.append(chunk)
     const frames: Uint8Array[] = []
-    let offset = 0
-    while (offset < chunk.byteLength) {
+    for (let frame = this.next(); frame !== null; frame = this.next()) frames.push(frame)
+    return frames
+  }
+
+  /** Adds the next chunk of the stream (copied) without reading it. */
+  append (chunk: Uint8Array): void {
+    if (this.#failure !== null) throw this.#failure
+    if (chunk.byteLength === 0) return
+    // The Uint8Array constructor copies, and yields a plain Uint8Array even from a Node Buffer
+    // (whose own slice would share memory, and whose species would make a Buffer).
+    this.#unread.push(new Uint8Array(chunk))
+    this.#unreadBytes += chunk.byteLength
+  }
+
+  /**
+   * Takes the next complete frame, judging its header against the limit of this moment.
+   *
+   * @returns its payload, or null when the bytes appended so far do not complete one.
+   * @throws as `push`.
+   */
+  next (): Uint8Array | null {
+    if (this.#failure !== null) throw this.#failure
+    while (this.#unread.length > 0) {
+      const chunk = this.#unread[0] as Uint8Array
+      const offset = this.#unreadAt
+      let take: number
       if (this.#bodyLength === -1) {
-        const take = Math.min(FRAME_HEADER_BYTES - this.#headerFilled, chunk.byteLength - offset)
+        take = Math.min(FRAME_HEADER_BYTES - this.#headerFilled, chunk.byteLength - offset)
         this.#header.set(chunk.subarray(offset, offset + take), this.#headerFilled)
         this.#headerFilled += take
-        offset += take
-        if (this.#headerFilled < FRAME_HEADER_BYTES) break
+      } else {
+        take = Math.min(this.#bodyLength - this.#bodyFilled, chunk.byteLength - offset)
+        this.#bodyParts.push(chunk.subarray(offset, offset + take))
+        this.#bodyFilled += take
+      }
+      this.#consume(take)
+      if (this.#bodyLength === -1) {
+        if (this.#headerFilled < FRAME_HEADER_BYTES) continue
         this.#headerFilled = 0
         this.#bodyLength = this.#readLength()
-        continue
+      } else if (this.#bodyFilled === this.#bodyLength) {
+        return this.#takeBody()
       }
-      const take = Math.min(this.#bodyLength - this.#bodyFilled, chunk.byteLength - offset)
-      // The Uint8Array constructor copies, and yields a plain Uint8Array even from a Node Buffer
-      // (whose own slice would share memory, and whose species would make a Buffer).
-      this.#bodyParts.push(new Uint8Array(chunk.subarray(offset, offset + take)))
-      this.#bodyFilled += take
-      offset += take
-      if (this.#bodyFilled === this.#bodyLength) frames.push(this.#takeBody())
     }
-    return frames
+    return null
+  }
+
+  #consume (bytes: number): void {
+    this.#unreadAt += bytes
+    this.#unreadBytes -= bytes
+    if (this.#unreadAt === (this.#unread[0] as Uint8Array).byteLength) {
+      this.#unread.shift()
+      this.#unreadAt = 0
+    }
   }
 
   #readLength (): number {
@@ -118,7 +164,11 @@ export class FrameDecoder {
   }
 
   #takeBody (): Uint8Array {
-    const body = concatBytes(this.#bodyParts)
+    // A body that is all of one appended copy is returned as it is; a part of a larger copy is
+    // copied out, so that a small frame does not keep a large chunk alive.
+    const parts = this.#bodyParts
+    const only = parts.length === 1 ? parts[0] as Uint8Array : null
+    const body = only !== null && only.byteLength !== only.buffer.byteLength ? only.slice() : concatBytes(parts)
     this.#bodyParts = []
     this.#bodyFilled = 0
     this.#bodyLength = -1

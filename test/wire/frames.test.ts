@@ -100,6 +100,33 @@ await test('the limit can be raised after the handshake', () => {
   assertCode(() => new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX).push(encodeFrame(big)), CODES.FRAME_TOO_LARGE)
 })
 
+await test('frames taken one at a time: a header is judged by the limit when its frame is taken', () => {
+  const decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX)
+  const big = new Uint8Array(HANDSHAKE_FRAME_BYTES_MAX + 1).fill(9)
+  decoder.append(new Uint8Array([...encodeFrame(bytes(1)), ...encodeFrame(big), ...encodeFrame(bytes(2))]))
+  assert.deepStrictEqual(decoder.next(), bytes(1))
+  assert.equal(decoder.bufferedBytes, 2 * 4 + big.byteLength + 1)
+  decoder.frameBytesMax = FRAME_BYTES_MAX_DEFAULT
+  assert.deepStrictEqual(decoder.next(), big)
+  assert.deepStrictEqual(decoder.next(), bytes(2))
+  assert.equal(decoder.next(), null)
+  assert.equal(decoder.bufferedBytes, 0)
+  const strict = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX)
+  strict.append(new Uint8Array([...encodeFrame(bytes(1)), ...encodeFrame(big)]))
+  assert.deepStrictEqual(strict.next(), bytes(1))
+  assertCode(() => strict.next(), CODES.FRAME_TOO_LARGE)
+})
+
+await test('a taken frame shares no memory with the chunk it came in, nor keeps a larger one alive', () => {
+  const decoder = new FrameDecoder(100)
+  const chunk = new Uint8Array([...encodeFrame(bytes(1, 2)), ...encodeFrame(bytes(3))])
+  const [first, second] = decoder.push(chunk)
+  chunk.fill(0)
+  assert.deepStrictEqual([first, second], [bytes(1, 2), bytes(3)])
+  assert.equal(first?.buffer.byteLength, 2)
+  assert.equal(second?.buffer.byteLength, 1)
+})
+
 await test('frameBytesMax must be an integer from 1 to 2^32 - 1', () => {
   for (const bad of [0, -1, 1.5, NaN, Infinity, FRAME_BYTES_LIMIT + 1, '10' as unknown as number]) {
     assertCode(() => new FrameDecoder(bad), CODES.INVALID_OPTION)

@@ -91,6 +91,9 @@ export function metricsRegistry (source: StatusSource, options: { prefix?: strin
   gauge('tombstones', 'Keys whose latest version is a delete, as last counted', [], (metric, status) => {
     if (status.tombstones !== null) metric.set(status.tombstones.count)
   })
+  gauge('tombstones_collected', 'Tombstones deleted since the start, once every member had passed them', [], (metric, status) => {
+    metric.set(status.collection.collected)
+  })
   gauge('feed_last', 'The last change recorded in the change feed', [], (metric, status) => { metric.set(status.feed.last) })
   gauge('feed_oldest', 'The oldest change the change feed keeps', [], (metric, status) => { metric.set(status.feed.oldest) })
   counter('writes_total', 'Writes settled, by outcome: resolved, or why they failed', (status) => status.counters.writes)

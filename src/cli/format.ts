@@ -39,7 +39,7 @@ export function formatStatus (status: ReplicatorStatus): string {
     ['membership:', `epoch ${status.membership.epoch}, ${status.membership.members.length} member${status.membership.members.length === 1 ? '' : 's'}`],
     ['catch-up:', status.catchUp.behind === 0 ? 'caught up' : `${status.catchUp.behind} decisions behind`],
     ['full copy:', status.fullCopy.receiving === null ? 'none' : `receiving from ${status.fullCopy.receiving.from}: ${status.fullCopy.receiving.records} records so far`],
-    ['tombstones:', status.tombstones === null ? 'not counted yet' : String(status.tombstones.count)],
+    ['tombstones:', `${status.tombstones === null ? 'not counted yet' : String(status.tombstones.count)}, ${status.collection.collected} collected since the start`],
     ['writes:', `queued ${writes.queued}, active ${writes.active}, committing ${writes.committing}, confirming ${writes.confirming}, aborting ${writes.aborting}`],
     ['prepared:', `${status.prepared}, locks ${status.locks}, strong reads ${status.strongReads}`],
     ['peers:', `${status.peers.length}, ${connected} connected`]

@@ -1,6 +1,6 @@
 import { assert } from './assert.js'
 import type { Change, StorageWrite } from './effects.js'
-import { type ApplyJob, type ApplySource, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
+import { type ApplyJob, type ApplySource, type CollectStep, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
 import { supersedes } from './version.js'
 import { type AppliedMarks, coversApplied } from './marks.js'
@@ -60,6 +60,8 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
   for (const [, record] of job.snapshot?.records ?? []) {
     if (record.version.ts > s.clock) s.clock = record.version.ts
   }
+  // A copy reflects every commit at or below its horizon (SPEC §6.5).
+  if (job.snapshot !== undefined && job.snapshot.horizon > s.clock) s.clock = job.snapshot.horizon
   for (const txn of s.prepared.values()) {
     // A membership change holds its lock until it is applied, and the membership with it
     // (SPEC §15.2): released earlier, this host could vote under the old one after it.
@@ -90,7 +92,16 @@ export function decidedMarks (s: NodeState): AppliedMarks {
 
 function pump (s: NodeState): void {
   if (s.applying !== null || s.applyQueue.length === 0) return
-  const jobs = s.applyQueue.splice(0)
+  const first = s.applyQueue[0] as ApplyJob
+  if (first.collect !== undefined) {
+    s.applyQueue.shift()
+    s.applying = [first]
+    collectStep(s, first.collect)
+    return
+  }
+  // Up to the next collection step, which runs alone.
+  const stop = s.applyQueue.findIndex((job) => job.collect !== undefined)
+  const jobs = s.applyQueue.splice(0, stop === -1 ? s.applyQueue.length : stop)
   s.applying = jobs
   const known = new Map<Key, Version | undefined>()
   const missing = new Set<Key>()
@@ -119,6 +130,39 @@ function pump (s: NodeState): void {
       rememberVersion(s, key, version)
     })
     writeBatch(s, jobs, known)
+  })
+}
+
+/**
+ * One step of a collection pass (SPEC §6.5): reads the tombstones at or below the pass's
+ * horizon among the next records, and deletes them. Nothing else writes data meanwhile, so
+ * they are still tombstones when the deletion is written. The horizon is written with the
+ * first step: from then on, a key absent here may have been collected.
+ */
+function collectStep (s: NodeState, step: CollectStep): void {
+  const { through, after } = step
+  read(s, { type: 'tombstones', through, after, limit: s.config.collectScanMax }, (result) => {
+    assert(result.type === 'tombstones', `storage answered a tombstones query with ${result.type}`)
+    const writes: StorageWrite[] = []
+    if (through > s.horizon) {
+      writes.push({ type: 'horizon', ts: through })
+      s.horizon = through
+    }
+    for (const key of result.keys) writes.push({ type: 'delete', key })
+    const done = (): void => {
+      for (const key of result.keys) rememberVersion(s, key, undefined)
+      s.collected += result.keys.length
+      s.applying = null
+      if (result.next === null) {
+        s.collecting = false
+        s.collectedThrough = through
+      } else {
+        s.applyQueue.push({ entries: [], collect: { through, after: result.next } })
+      }
+      pump(s)
+    }
+    if (writes.length === 0) done()
+    else persist(s, writes, done)
   })
 }
 
@@ -153,12 +197,19 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   const others: Array<Extract<LogEntry, { kind: 'commit' }>> = []
   const floors = new Map<HostId, number>()
   let clock = s.clock
+  let horizon = s.horizon
+  // Full copies' drops of keys they lack, for the version cache once durable.
+  const drops: Array<{ readonly through: number, readonly keep: ReadonlySet<Key> }> = []
   // The membership this batch puts in force, if it applies a change or a copy of a later one.
   let membership: Membership | null = null
   const epoch = (): number => (membership ?? s.membership).epoch
 
   const merge = (key: Key, record: DataRecord): void => {
-    if (checkVersions && !supersedes(record.version, current.get(key))) return
+    const stored = current.get(key)
+    // A key known absent may have had a tombstone at or below the horizon, collected since:
+    // a record at or below it is older than that tombstone (SPEC §6.5).
+    const older = stored === undefined ? current.has(key) && record.version.ts <= horizon : !supersedes(record.version, stored)
+    if (checkVersions && older) return
     current.set(key, record.version)
     data.set(key, record)
   }
@@ -194,10 +245,26 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
       for (const op of entry.ops) merge(op.key, { value: op.type === 'put' ? op.value : null, version })
     }
     if (job.snapshot !== undefined) {
+      const through = s.config.mutation === 'copy-keeps-absent' ? 0 : job.snapshot.horizon
+      if (through > 0) {
+        // SPEC §6.3: a key the copy lacks at or below its horizon had its tombstone collected
+        // by the sender; it goes here too, whether stored or written by an earlier job.
+        const keep = new Set(job.snapshot.records.map(([key]) => key))
+        writes.push({ type: 'drop-absent', through, keep })
+        drops.push({ through, keep })
+        for (const [key, version] of current) {
+          if (version === undefined || version.ts > through || keep.has(key)) continue
+          current.set(key, undefined)
+          data.delete(key)
+        }
+        if (through > clock) clock = through
+      }
       for (const [key, record] of job.snapshot.records) {
         if (record.version.ts > clock) clock = record.version.ts
         merge(key, record)
       }
+      // Raised after the copy's own records are merged: they are the sender's newest.
+      if (through > horizon) horizon = through
       for (const [origin, to] of Object.entries(job.snapshot.marks)) {
         if (to <= marks.contiguous(origin)) continue
         marks.jump(origin, to)
@@ -242,9 +309,14 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   }
   // Clock writes grow in issue order, so whatever prefix of batches is on disk holds the
   // highest clock among them (prepare batches write it too, SPEC §3).
-  if (clock > s.clockIssued) {
+  const writesClock = clock > s.clockIssued
+  if (writesClock) {
     writes.push({ type: 'clock', ts: clock })
     s.clockIssued = clock
+  }
+  if (horizon > s.horizon) {
+    writes.push({ type: 'horizon', ts: horizon })
+    s.horizon = horizon
   }
 
   s.writingMarks = marks
@@ -253,6 +325,12 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     s.writingMarks = null
     s.writingMembership = null
     s.marks = marks
+    if (writesClock && clock > s.clockDurable) s.clockDurable = clock
+    for (const { through, keep } of drops) {
+      for (const [key, version] of s.versions) {
+        if (version !== null && version.ts <= through && !keep.has(key)) s.versions.set(key, null)
+      }
+    }
     for (const [key, record] of data) rememberVersion(s, key, record.version)
     for (const [origin, floor] of floors) s.floors.set(origin, floor)
     if (clock > s.clock) s.clock = clock

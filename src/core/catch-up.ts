@@ -1,4 +1,4 @@
-import { enqueueApply, isApplyPending } from './apply.js'
+import { decidedMarks, enqueueApply, isApplyPending } from './apply.js'
 import { assert } from './assert.js'
 import type { Message } from './messages.js'
 import type { LogRange } from './effects.js'
@@ -41,7 +41,12 @@ export function sendSync (s: NodeState, to: HostId): void {
     // Fewer spans named only means entries this host holds may come again, and are dropped.
     if (spans.length > 0) Object.defineProperty(above, origin, { value: spans.slice(0, SPANS_MAX), enumerable: true })
   }
-  send(s, to, { type: 'sync', marks: s.marks.toRecord(), above })
+  // The report for tombstone collection (SPEC §6.5), kept for this host's own horizon too.
+  // A host still recovering may not know all it decided before (§5.4): its report says
+  // clock 0, which holds every horizon at 0 until it knows.
+  const report = s.recovery === null || s.config.mutation === 'report-while-recovering' ? { clock: s.clockDurable, decided: decidedMarks(s).highest(s.config.id) } : { clock: 0, decided: 0 }
+  s.reports.set(s.config.id, report)
+  send(s, to, { type: 'sync', marks: s.marks.toRecord(), above, ...report })
 }
 
 /** A peer went away: copies to or from it cannot finish, so drop them now. */
@@ -93,8 +98,10 @@ export function onCatchUpTick (s: NodeState): void {
 export function onSync (s: NodeState, from: HostId, message: Extract<Message, { type: 'sync' }>): void {
   const self = s.config.id
   const theirs = message.marks
-  // A sync also reports how much of this host's own log the peer holds (SPEC §4.7).
+  // A sync also reports how much of this host's own log the peer holds (SPEC §4.7), and
+  // what tombstone collection needs of the peer (SPEC §6.5).
   onPeerMark(s, from, Object.hasOwn(theirs, self) ? theirs[self] ?? 0 : 0)
+  s.reports.set(from, { clock: message.clock, decided: message.decided })
   for (const out of s.snapshotsOut.values()) if (out.peer === from) return
   const ranges: LogRange[] = []
   let needsCopy = false
@@ -138,7 +145,7 @@ function startSnapshot (s: NodeState, peer: HostId): void {
   // written, if any. Its marks are the copy's, so that the copy claims every decision whose
   // data it carries. Claiming less would let a decision travel unseen: its origin, asking
   // after a restore who holds it (SPEC §5.4), would abort it while its data lives on.
-  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, nextPart: 0, last: null, reading: false, touchedAt: s.now })
+  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, horizon: s.horizon, nextPart: 0, last: null, reading: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 
@@ -156,7 +163,7 @@ function sendSnapshotChunk (s: NodeState, session: number): void {
     }
     out.reading = false
     const part = out.nextPart++
-    const chunk = { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, records: result.records, done: result.done } as const
+    const chunk = { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, horizon: part === 0 ? out.horizon : 0, records: result.records, done: result.done } as const
     out.last = chunk
     send(s, out.peer, chunk)
     if (result.done) s.snapshotsOut.delete(session)
@@ -179,7 +186,7 @@ export function onSnapshotNext (s: NodeState, from: HostId, session: number, par
 
 export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
   if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
-    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, records: [], nextPart: 0, touchedAt: s.now, askedAt: s.now }
+    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: [], nextPart: 0, touchedAt: s.now, askedAt: s.now }
   }
   const incoming = s.snapshotIn
   // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
@@ -197,7 +204,7 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   // SPEC §6.3: a full copy is applied in one atomic batch, so no reader sees half of it.
   // What it lacks is asked of the next peer in turn: its sender may be behind itself, and
   // another copy from it would bring no more.
-  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, membership: incoming.membership, records: incoming.records }, syncAfter: nextInTurn(s, from) })
+  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, membership: incoming.membership, horizon: incoming.horizon, records: incoming.records }, syncAfter: nextInTurn(s, from) })
 }
 
 /** The next connected peer of the round robin, other than `after` if there is another. */

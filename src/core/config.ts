@@ -29,6 +29,14 @@ export type Mutation =
   | 'membership-without-epoch-check'
   /** A membership change applies at once, without first applying what its voters had. */
   | 'membership-without-catch-up'
+  /** Tombstones are collected up to the host's own clock, whatever its peers reported. */
+  | 'collect-past-horizon'
+  /** A full copy keeps the receiver's keys it lacks, whatever their age. */
+  | 'copy-keeps-absent'
+  /** A host reports for collection while it recovers, before it knows what it decided. */
+  | 'report-while-recovering'
+  /** A recovering host keeps its own clock, not taking its peers'. */
+  | 'recovery-keeps-clock'
 
 export interface NodeConfig {
   readonly id: HostId
@@ -74,6 +82,10 @@ export interface NodeConfig {
   readonly versionCacheMax: number
   /** Writers whose state is kept in memory when nothing of theirs is in flight (SPEC §4.7). */
   readonly writersCachedMax: number
+  /** How often a pass collects the tombstones every member has passed (SPEC §6.5); 0: never. */
+  readonly collectIntervalMs: number
+  /** Data records one read of a collection pass goes through. */
+  readonly collectScanMax: number
   readonly mutation?: Mutation | undefined
 }
 
@@ -99,7 +111,9 @@ const DEFAULTS = {
   snapshotIdleMs: 30_000,
   reserveBlock: 64,
   writersCachedMax: 10_000,
-  versionCacheMax: 10_000
+  versionCacheMax: 10_000,
+  collectIntervalMs: 60_000,
+  collectScanMax: 1_000
 } as const
 
 export function resolveConfig (options: NodeOptions): NodeConfig {

@@ -103,6 +103,16 @@ export type StorageWrite =
   | { readonly type: 'writer-failed', readonly writer: string, readonly failed: readonly FailedRun[] }
   /** The membership in force from this batch on (SPEC §15). */
   | { readonly type: 'membership', readonly membership: Membership }
+  /** Deletes a key's data record, value and version: a tombstone collected (SPEC §6.5). */
+  | { readonly type: 'delete', readonly key: Key }
+  /** The collection horizon (SPEC §6.5): every commit at or below it is reflected here. */
+  | { readonly type: 'horizon', readonly ts: number }
+  /**
+   * Deletes every data record whose version's `ts` is at most `through` and whose key is not
+   * in `keep`, as stored before this batch: the keys a full copy lacks because its sender
+   * collected their tombstones (SPEC §6.3). Comes before the batch's data writes.
+   */
+  | { readonly type: 'drop-absent', readonly through: number, readonly keep: ReadonlySet<Key> }
 
 /**
  * Reads the core asks of storage. Storage executes reads and writes in the order they were
@@ -126,6 +136,11 @@ export type Query =
   | { readonly type: 'writer', readonly writer: string }
   /** The data record (value or tombstone, and version) of each key, or undefined. */
   | { readonly type: 'records', readonly keys: readonly Key[] }
+  /**
+   * Of the next `limit` data records after key `after` (from the first if null), in key
+   * order, the tombstones whose version's `ts` is at most `through` (SPEC §6.5).
+   */
+  | { readonly type: 'tombstones', readonly through: number, readonly after: Key | null, readonly limit: number }
 
 export type QueryResult =
   | { readonly type: 'versions', readonly versions: ReadonlyArray<Version | undefined> }
@@ -134,6 +149,8 @@ export type QueryResult =
   | { readonly type: 'snapshot-close' }
   | { readonly type: 'writer', readonly record: WriterRecord }
   | { readonly type: 'records', readonly records: ReadonlyArray<DataRecord | undefined> }
+  /** `next`: the last key the read went through, to go on after; null when no record is left. */
+  | { readonly type: 'tombstones', readonly keys: readonly Key[], readonly next: Key | null }
 
 interface Timed {
   /** Monotonic milliseconds: every timeout is measured on it. Never decreases (asserted). */
@@ -215,6 +232,8 @@ export interface DurableState {
   readonly prepared: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[], readonly clock: number }>
   /** The membership last written, if a change was ever applied here. */
   readonly membership: Membership | null
+  /** The collection horizon last written (SPEC §6.5); 0 if none. */
+  readonly horizon: number
 }
 
 export const EMPTY_DURABLE_STATE: DurableState = {
@@ -225,5 +244,6 @@ export const EMPTY_DURABLE_STATE: DurableState = {
   floors: {},
   above: [],
   prepared: [],
-  membership: null
+  membership: null,
+  horizon: 0
 }

@@ -25,9 +25,11 @@ export type Message =
   | { readonly type: 'ack', readonly seq: number }
   /**
    * "Send me what I miss": the sender's contiguous applied marks per origin, and the spans
-   * `[start, last]` it applied above them (only for origins that have any).
+   * `[start, last]` it applied above them (only for origins that have any). Also the
+   * sender's report for tombstone collection (SPEC §6.5): its durable clock, and the highest
+   * of its own sequence numbers it had decided.
    */
-  | { readonly type: 'sync', readonly marks: Readonly<Record<HostId, number>>, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>> }
+  | { readonly type: 'sync', readonly marks: Readonly<Record<HostId, number>>, readonly above: Readonly<Record<HostId, ReadonlyArray<readonly [number, number]>>>, readonly clock: number, readonly decided: number }
   /** Log entries the receiver of a `sync` lacked; `more` when the reply was cut at its limit. */
   | { readonly type: 'entries', readonly entries: readonly LogEntry[], readonly more: boolean }
   /**
@@ -42,6 +44,8 @@ export type Message =
     readonly marks: Readonly<Record<HostId, number>> | null
     /** The sender's membership (first chunk only), as of the copy's marks (SPEC §15.4). */
     readonly membership: Membership | null
+    /** The sender's collection horizon as of the copy (SPEC §6.5); first chunk only, else 0. */
+    readonly horizon: number
     readonly records: ReadonlyArray<readonly [Key, DataRecord]>
     readonly done: boolean
   }
@@ -56,16 +60,18 @@ export type Message =
   | { readonly type: 'recover', readonly start: number }
   /**
    * The answer to `recover`: which of the asker's sequence numbers this host has applied
-   * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared.
+   * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared; and its
+   * clock, which the asker's rises to (SPEC §3 rule 1).
    */
-  | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[] }
+  | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[], readonly clock: number }
   /** A strong read asks for the receiver's records of `keys`, once no transaction it knows of holds them (SPEC §14). */
   | { readonly type: 'read', readonly id: number, readonly keys: readonly Key[] }
   /**
-   * The answer to `read`: a record per key, or null when they would not fit a message; and the
-   * epoch of the answering host's membership (SPEC §15.5).
+   * The answer to `read`: a record per key, or null when they would not fit a message; the
+   * epoch of the answering host's membership (SPEC §15.5); and its collection horizon as of
+   * the records (§6.5), which an absent key's collected tombstone is at or below.
    */
-  | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null, readonly epoch: number }
+  | { readonly type: 'read-answer', readonly id: number, readonly records: ReadonlyArray<DataRecord | undefined> | null, readonly epoch: number, readonly horizon: number }
   /** A fence asks what the receiver has applied, once no transaction it knows of holds a key of `range` (SPEC §14.1). */
   | { readonly type: 'fence', readonly id: number, readonly range: KeyRange }
   /** The answer to `fence`: the receiver's marks and spans above them; both null when it has too many spans to name. */

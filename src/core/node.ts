@@ -10,6 +10,7 @@ import { askPeer, checkRecovery, onRecover, onRecoveryAbortDurable, onRecoveryPe
 import { type NodeState, uniqueKeys, updateReady } from './state.js'
 import { type HostId, type LogEntry, txnKey } from './types.js'
 import { onWritersTick } from './writers.js'
+import { onCollectTick } from './collect.js'
 import { onReadAnswer, onReadRequest, onStrongReadPeerConnected, onStrongReadsClose, onStrongReadsTick, pumpHeldReads, submitStrongRead } from './strong-reads.js'
 import { onFenceAnswer, onFencePeerConnected, onFenceRequest, onFencesClose, pumpFences, submitFence } from './fences.js'
 import { assert } from './assert.js'
@@ -46,6 +47,9 @@ export interface NodeInspection {
   readonly fullCopyIn: { readonly from: HostId, readonly parts: number, readonly records: number } | null
   /** Full copies this host is sending to peers. */
   readonly fullCopiesOut: number
+  /** The collection horizon (SPEC §6.5), and the tombstones collected since the start. */
+  readonly horizon: number
+  readonly tombstonesCollected: number
 }
 
 /**
@@ -79,6 +83,13 @@ export class Node {
       wall: 0,
       clock: durable.clock,
       clockIssued: durable.clock,
+      clockDurable: durable.clock,
+      horizon: durable.horizon,
+      reports: new Map(),
+      collecting: false,
+      collectedThrough: 0,
+      lastCollectAt: -Infinity,
+      collected: 0,
       marks,
       floors: new Map(Object.entries(durable.floors)),
       locks,
@@ -201,6 +212,7 @@ export class Node {
         onWritersTick(s)
         onRecoveryTick(s)
         onCatchUpTick(s)
+        onCollectTick(s)
         onStrongReadsTick(s)
         break
       case 'storage':
@@ -259,7 +271,9 @@ export class Node {
       parkedChanges: s.parked.length,
       changing: s.change !== null,
       fullCopyIn: s.snapshotIn === null ? null : { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records.length },
-      fullCopiesOut: s.snapshotsOut.size
+      fullCopiesOut: s.snapshotsOut.size,
+      horizon: s.horizon,
+      tombstonesCollected: s.collected
     }
   }
 
@@ -285,7 +299,7 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'recover': return onRecover(s, from, message.start)
     case 'recovery': return onRecoveryReport(s, from, message)
     case 'read': return onReadRequest(s, from, message.id, message.keys)
-    case 'read-answer': return onReadAnswer(s, from, message.id, message.records, message.epoch)
+    case 'read-answer': return onReadAnswer(s, from, message.id, message.records, message.epoch, message.horizon)
     case 'fence': return onFenceRequest(s, from, message.id, message.range)
     case 'fence-answer': return onFenceAnswer(s, from, message.id, message.marks, message.above, message.epoch)
   }

@@ -59,11 +59,15 @@ export function onPrepare (s: NodeState, from: HostId, message: Extract<Message,
     return
   }
   const writes: StorageWrite[] = [{ type: 'prepare', origin: from, seq, ops, clock }]
-  if (!withoutClock && clock > s.clockIssued) {
+  const writesClock = !withoutClock && clock > s.clockIssued
+  if (writesClock) {
     writes.push({ type: 'clock', ts: clock })
     s.clockIssued = clock
   }
-  persist(s, writes, onDurable, true)
+  persist(s, writes, () => {
+    if (writesClock && clock > s.clockDurable) s.clockDurable = clock
+    onDurable()
+  }, true)
 }
 
 /**

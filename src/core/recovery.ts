@@ -70,7 +70,7 @@ export function onRecover (s: NodeState, from: HostId, start: number): void {
   // Too much to tell in one message: stay silent. The asker waits, this host's own
   // catch-up closes its gaps meanwhile, and a later answer fits.
   if (above.length > SPANS_MAX || prepared.length > SPANS_MAX) return
-  send(s, from, { type: 'recovery', contiguous: marks.contiguous(from), above, prepared })
+  send(s, from, { type: 'recovery', contiguous: marks.contiguous(from), above, prepared, clock: s.clock })
 }
 
 /**
@@ -88,6 +88,9 @@ function startRoundOver (s: NodeState): void {
 }
 
 export function onRecoveryReport (s: NodeState, from: HostId, message: Extract<Message, { type: 'recovery' }>): void {
+  // SPEC §3 rule 1: a host that lost its clock takes its peers' back, so that nothing it
+  // decides is ordered at or below a horizon they collect through (§6.5).
+  if (message.clock > s.clock && s.config.mutation !== 'recovery-keeps-clock') s.clock = message.clock
   if (s.recovery?.kind !== 'asking') return
   const report: RecoveryReport = { contiguous: message.contiguous, above: message.above, prepared: message.prepared }
   s.recovery.reports.set(from, report)

@@ -100,11 +100,33 @@ export type ApplySource = 'own' | 'decision' | 'sync'
 
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>
-  readonly snapshot?: { readonly marks: Readonly<Record<HostId, number>>, readonly membership: Membership | null, readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
+  readonly snapshot?: {
+    readonly marks: Readonly<Record<HostId, number>>
+    readonly membership: Membership | null
+    /** The sender's collection horizon: its keys absent from the copy and at or below it are dropped here (SPEC §6.3). */
+    readonly horizon: number
+    readonly records: ReadonlyArray<readonly [Key, DataRecord]>
+  }
+  /** One step of a collection pass (SPEC §6.5): it runs alone, never merged with other jobs. */
+  readonly collect?: CollectStep
   /** Ask this peer for more once the job is durable (its last reply was cut at the limit). */
   readonly syncAfter?: HostId
   /** Writer records that become true with this job's own commit. */
   readonly writers?: ReadonlyArray<{ readonly writer: string, readonly counter: number, readonly seq: number }>
+}
+
+/** A step of a collection pass: the tombstones at or below `through`, after key `after`. */
+export interface CollectStep {
+  readonly through: number
+  readonly after: Key | null
+}
+
+/** What a member last said for tombstone collection (SPEC §6.5). */
+export interface CollectionReport {
+  /** Its durable clock: every transaction it decides later has a higher `ts`. */
+  readonly clock: number
+  /** The highest of its own sequence numbers it had decided. */
+  readonly decided: number
 }
 
 interface IncomingSnapshot {
@@ -112,6 +134,7 @@ interface IncomingSnapshot {
   readonly session: number
   readonly marks: Readonly<Record<HostId, number>>
   readonly membership: Membership | null
+  readonly horizon: number
   readonly records: Array<readonly [Key, DataRecord]>
   nextPart: number
   touchedAt: number
@@ -124,6 +147,8 @@ export interface OutgoingSnapshot {
   readonly marks: Readonly<Record<HostId, number>>
   /** The membership the copy's marks stand for (SPEC §15.4). */
   readonly membership: Membership
+  /** The collection horizon the copy's data stands for (SPEC §6.5). */
+  readonly horizon: number
   /** The chunk to send next; the storage cursor only moves forward. */
   nextPart: number
   /** The chunk sent last, kept to send again if the receiver asks for it again (it was lost). */
@@ -140,13 +165,19 @@ export interface RecoveryReport {
   readonly prepared: readonly number[]
 }
 
+/** A host's records of a strong read's keys, and its collection horizon as of them (SPEC §6.5). */
+export interface ReadAnswer {
+  readonly records: ReadonlyArray<DataRecord | undefined>
+  readonly horizon: number
+}
+
 /** A strong read this host coordinates (SPEC §14). */
 export interface StrongRead {
   readonly request: RequestId
   readonly keys: readonly Key[]
   readonly deadline: number
   /** Each answering host's records (this host's under its own id), in key order. */
-  readonly answers: Map<HostId, ReadonlyArray<DataRecord | undefined>>
+  readonly answers: Map<HostId, ReadAnswer>
   /** The peers asked so far: each once. */
   readonly asked: Set<HostId>
 }
@@ -208,6 +239,22 @@ export interface NodeState {
   clock: number
   /** The highest clock any persist issued so far writes: clock writes only ever grow. */
   clockIssued: number
+  /** The highest clock a completed persist wrote: what a restart with intact storage starts from. */
+  clockDurable: number
+  /**
+   * The collection horizon as of the writes issued so far (SPEC §6.5): every commit at or
+   * below it is reflected here, and a key absent here may have had a tombstone at or below it.
+   */
+  horizon: number
+  /** Each member's last report for collection, this host's own included, by identity. */
+  readonly reports: Map<HostId, CollectionReport>
+  /** A collection pass is under way. */
+  collecting: boolean
+  /** The horizon the last finished pass went through, since the start. */
+  collectedThrough: number
+  lastCollectAt: number
+  /** Tombstones collected since the start. */
+  collected: number
   marks: AppliedMarks
   readonly floors: Map<HostId, number>
   readonly locks: LockTable

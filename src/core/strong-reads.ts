@@ -52,13 +52,13 @@ function startStrongRead (s: NodeState, request: RequestId, keys: readonly Key[]
   const strong: StrongRead = { request, keys, deadline, answers: new Map(), asked: new Set() }
   s.strongReads.set(request, strong)
   // This host's own answer is held like a peer's: once its keys are settled.
-  holdRecords(s, keys, (records) => {
+  holdRecords(s, keys, (records, horizon) => {
     if (s.strongReads.get(request) !== strong) return
     if (records === null) {
       finish(s, strong, { ok: false, reason: 'too-large' })
       return
     }
-    strong.answers.set(s.config.id, records)
+    strong.answers.set(s.config.id, { records, horizon })
     maybeFinish(s, strong)
   })
   for (const peer of s.connected) ask(s, strong, peer)
@@ -81,10 +81,10 @@ export function onReadRequest (s: NodeState, from: HostId, id: number, keys: rea
   // A host that may have lost decisions answers nothing: the reader asks enough others (SPEC
   // §14). Nor does one outside its own membership (SPEC §15.5).
   if (s.recovery?.kind === 'asking' || !s.membership.members.includes(s.config.name)) return
-  holdRecords(s, keys, (records) => { send(s, from, { type: 'read-answer', id, records, epoch: s.membership.epoch }) })
+  holdRecords(s, keys, (records, horizon) => { send(s, from, { type: 'read-answer', id, records, epoch: s.membership.epoch, horizon }) })
 }
 
-export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null, epoch: number): void {
+export function onReadAnswer (s: NodeState, from: HostId, id: number, records: ReadonlyArray<DataRecord | undefined> | null, epoch: number, horizon: number): void {
   const strong = s.strongReads.get(id)
   if (strong === undefined || !strong.asked.has(from) || strong.answers.has(from)) return
   // From a later membership, whose quorums this host's may miss: the read waits until this
@@ -98,7 +98,7 @@ export function onReadAnswer (s: NodeState, from: HostId, id: number, records: R
     return
   }
   if (records.length !== strong.keys.length) return
-  strong.answers.set(from, records)
+  strong.answers.set(from, { records, horizon })
   maybeFinish(s, strong)
 }
 
@@ -106,11 +106,15 @@ function maybeFinish (s: NodeState, strong: StrongRead): void {
   if (!strong.answers.has(s.config.id) || strong.answers.size - 1 < answersNeeded(s)) return
   const newest = strong.keys.map((_, i) => {
     let best: DataRecord | undefined
-    for (const records of strong.answers.values()) {
+    // A host that lacks the key reflects every commit at or below its horizon: the key's
+    // newest version up to there was a tombstone, collected since (SPEC §6.5).
+    let deletedThrough = 0
+    for (const { records, horizon } of strong.answers.values()) {
       const record = records[i]
-      if (record !== undefined && (best === undefined || compareVersions(record.version, best.version) > 0)) best = record
+      if (record === undefined) deletedThrough = Math.max(deletedThrough, horizon)
+      else if (best === undefined || compareVersions(record.version, best.version) > 0) best = record
     }
-    return best
+    return best !== undefined && best.version.ts <= deletedThrough ? undefined : best
   })
   finish(s, strong, { ok: true, records: newest })
 }
@@ -141,17 +145,19 @@ export function onStrongReadsClose (s: NodeState): void {
 }
 
 /** Holds a read of `keys`' records until they are settled, then reads them and calls `answer`. */
-function holdRecords (s: NodeState, keys: readonly Key[], answer: (records: ReadonlyArray<DataRecord | undefined> | null) => void): void {
+function holdRecords (s: NodeState, keys: readonly Key[], answer: (records: ReadonlyArray<DataRecord | undefined> | null, horizon: number) => void): void {
   s.heldReads.push({
     keys,
     range: null,
     since: s.now,
     release: () => {
+      // As of the writes issued so far, which the read follows.
+      const horizon = s.horizon
       read(s, { type: 'records', keys }, (result) => {
         assert(result.type === 'records', `storage answered a records query with ${result.type}`)
         const bytes = result.records.reduce((sum, record, i) => sum + (record === undefined ? 0 : recordBytes(keys[i] as Key, record)), 0)
         // An answer that cannot fit a message is refused rather than sent to be dropped.
-        answer(bytes > s.config.catchUpBytesMax ? null : result.records)
+        answer(bytes > s.config.catchUpBytesMax ? null : result.records, horizon)
       })
     }
   })

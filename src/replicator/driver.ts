@@ -27,6 +27,8 @@ export interface DriverOptions {
   readonly minConsensus: number
   readonly writeTimeoutMs: number
   readonly logRetention: number
+  /** Between tombstone collection passes; 0: never (SPEC §6.5). */
+  readonly collectIntervalMs: number
   /** Byte budget of one transaction and of one catch-up message. */
   readonly messageBytesMax: number
   readonly tickIntervalMs: number
@@ -247,6 +249,7 @@ export class CoreDriver {
       random: Math.random,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
+      collectIntervalMs: options.collectIntervalMs,
       groupBytesMax: options.messageBytesMax,
       catchUpBytesMax: options.messageBytesMax
     }, durable)

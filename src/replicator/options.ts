@@ -45,6 +45,11 @@ export interface ReplicatorOptions {
   /** Committed transactions kept per origin for catch-up; a host further behind gets a full copy. @default 100000 */
   logRetention?: number
   /**
+   * Milliseconds between passes that delete the tombstones every member has passed (README,
+   * Deletes); 0: keep every tombstone. @default 60000
+   */
+  tombstoneInterval?: number
+  /**
    * Changes the change feed keeps at least, for consumers resuming from a position; one
    * further back gets `LEVEL_FEED_COMPACTED`. @default 100000
    */
@@ -87,6 +92,7 @@ export interface ResolvedOptions {
   readonly pingIntervalMs: number
   readonly sync: boolean
   readonly logRetention: number
+  readonly tombstoneIntervalMs: number
   readonly feedRetention: number
   readonly frameBytesMax: number
   readonly reconnectMsMin: number
@@ -131,6 +137,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     pingIntervalMs: callTimeoutMs,
     sync: o.sync ?? false,
     logRetention: positive(o.logRetention, 100_000, 'logRetention'),
+    tombstoneIntervalMs: nonNegative(o.tombstoneInterval, 60_000, 'tombstoneInterval'),
     feedRetention: positive(o.feedRetention, 100_000, 'feedRetention'),
     frameBytesMax: positive(o.frameBytesMax, FRAME_BYTES_MAX_DEFAULT, 'frameBytesMax'),
     reconnectMsMin: positive(o.reconnectMsMin, 100, 'reconnectMsMin'),
@@ -170,6 +177,12 @@ function otherHosts (peers: PeerAddress[], self: PeerAddress | null): PeerAddres
 function positive (value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 1) throw invalid(`${name} must be a positive integer`)
+  return value
+}
+
+function nonNegative (value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 0) throw invalid(`${name} must be a non-negative integer`)
   return value
 }
 

@@ -52,6 +52,11 @@ export interface ReplicatorStatus {
   /** Keys whose latest version is a delete, as last counted (a scan of the versions, run again when status is asked for after a second and after 20 times what the last one took), and when; null before the first count ends. */
   readonly tombstones: { readonly count: number, readonly countedAt: number } | null
   /**
+   * Tombstone collection (README, Deletes): the horizon, a commit timestamp every member has
+   * passed (0 before the first pass), and how many tombstones were deleted since the start.
+   */
+  readonly collection: { readonly horizon: number, readonly collected: number }
+  /**
    * What the database takes on disk, as LevelDB estimates it (its table files: not the write-ahead
    * log), measured with the tombstones; null for a store that cannot say (memory-level, a browser).
    */
@@ -147,6 +152,7 @@ export function buildStatus (parts: {
     catchUp: { behind: Object.values(behind).reduce((sum, gap) => sum + gap, 0), origins: behind },
     fullCopy: { receiving: inspection?.fullCopyIn ?? null, sending: inspection?.fullCopiesOut ?? 0 },
     tombstones: parts.tombstones,
+    collection: { horizon: inspection?.horizon ?? 0, collected: inspection?.tombstonesCollected ?? 0 },
     disk: parts.disk,
     feed: parts.feed,
     strongReads: inspection?.strongReads ?? 0,

@@ -44,7 +44,9 @@ export const TAG = {
    */
   feed: 0x65,
   /** `n`: the membership in force, once a change was applied (SPEC §15). */
-  membership: 0x6e
+  membership: 0x6e,
+  /** `h`: the tombstone collection horizon (SPEC §6.5). */
+  horizon: 0x68
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -159,11 +161,17 @@ export function clockKey (): Uint8Array {
   return reservedKey(TAG.clock, new Uint8Array(0))
 }
 
-/** The key of the highest reserved own sequence number. */
+/** The key of the membership in force. */
 export function membershipKey (): Uint8Array {
   return reservedKey(TAG.membership, new Uint8Array(0))
 }
 
+/** The key of the tombstone collection horizon. */
+export function horizonKey (): Uint8Array {
+  return reservedKey(TAG.horizon, new Uint8Array(0))
+}
+
+/** The key of the highest reserved own sequence number. */
 export function reservedSeqKey (): Uint8Array {
   return reservedKey(TAG.reserved, new Uint8Array(0))
 }

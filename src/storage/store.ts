@@ -2,7 +2,7 @@ import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRan
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
+  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, horizonKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
   parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
@@ -64,6 +64,13 @@ const FEED_RECORD_CHANGES_MAX = 1024
 const RETRY_MS_MIN = 50
 const RETRY_MS_MAX = 2_000
 
+/** A data record a full copy drops, as stored before the drop. */
+interface DroppedRecord {
+  readonly key: Key
+  readonly version: Version
+  readonly deleted: boolean
+}
+
 /** The encodings the store passes on every call: bytes in, bytes out. */
 interface BinaryEncodings {
   readonly keyEncoding: 'view'
@@ -75,6 +82,7 @@ const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view' }
 
 /** Iterator options the store passes: a range, an optional limit, binary encodings. */
 interface StoreIteratorOptions extends BinaryEncodings {
+  readonly gt?: Uint8Array
   readonly gte?: Uint8Array
   readonly lt?: Uint8Array
   readonly lte?: Uint8Array
@@ -195,7 +203,7 @@ export class LevelStore {
    */
   load (): Promise<Omit<DurableState, 'intact'>> {
     return this.#enqueue(async () => {
-      const [clock, reserved, membership] = await this.#db.getMany([clockKey(), reservedSeqKey(), membershipKey()], BINARY)
+      const [clock, reserved, membership, horizon] = await this.#db.getMany([clockKey(), reservedSeqKey(), membershipKey(), horizonKey()], BINARY)
       const marks = new Map<HostId, number>()
       await this.#scan(tagRange(TAG.mark), (key, value) => {
         marks.set(originOfKey(key, TAG.mark), decodeNumber(value, 'mark'))
@@ -227,7 +235,8 @@ export class LevelStore {
         floors: Object.fromEntries(floors),
         above,
         prepared,
-        membership: membership === undefined ? null : decodeMembership(membership)
+        membership: membership === undefined ? null : decodeMembership(membership),
+        horizon: horizon === undefined ? 0 : decodeNumber(horizon, 'horizon')
       }
     })
   }
@@ -268,7 +277,9 @@ export class LevelStore {
     // Reads first, inside this same queued operation: no store write can land between
     // finding the log entries to truncate and deleting them.
     const existing = new Map<string, number[]>()
+    const stored = new Map<StorageWrite, DroppedRecord[]>()
     for (const write of writes) {
+      if (write.type === 'drop-absent') stored.set(write, await this.#absent(write.through, write.keep))
       if (write.type !== 'truncate-log') continue
       const below = seqBelow(write.before)
       const seqs = below === null
@@ -276,8 +287,9 @@ export class LevelStore {
         : await this.#scanKeys(originRange(TAG.log, write.origin, 0, below), (key) => parseSequencedKey(key, TAG.log).seq)
       existing.set(truncation(write.origin, write.before), seqs)
     }
-    const ops = buildBatch(writes, existing)
-    const feed = this.#feed === undefined ? null : await this.#feedOps(writes, ops)
+    const dropped = resolveDrops(writes, stored)
+    const ops = buildBatch(writes, existing, dropped)
+    const feed = this.#feed === undefined ? null : await this.#feedOps(writes, dropped, ops)
     if (ops.length > 0) await this.#batch(ops, { sync: sync || this.#sync })
     if (feed === null || this.#feed === undefined) return
     // Only now: a batch that failed and runs again must number its changes the same way.
@@ -291,9 +303,13 @@ export class LevelStore {
    * the deletion of records that fell out of retention: amortized, once the feed holds an
    * eighth more than it keeps, so that most batches read nothing for it.
    */
-  async #feedOps (writes: readonly StorageWrite[], ops: RawOp[]): Promise<{ records: Array<{ first: number, changes: FeedChange[] }>, bounds: { oldest: number, next: number }, truncated: boolean } | null> {
+  async #feedOps (writes: readonly StorageWrite[], dropped: ReadonlyMap<StorageWrite, readonly DroppedRecord[]>, ops: RawOp[]): Promise<{ records: Array<{ first: number, changes: FeedChange[] }>, bounds: { oldest: number, next: number }, truncated: boolean } | null> {
     const changes: FeedChange[] = []
-    for (const write of writes) if (write.type === 'data') changes.push([write.key, write.record])
+    for (const write of writes) {
+      if (write.type === 'data') changes.push([write.key, write.record])
+      // A live key a full copy drops was deleted where the copy came from (SPEC §6.3).
+      for (const record of dropped.get(write) ?? []) if (!record.deleted) changes.push([record.key, { value: null, version: record.version }])
+    }
     if (changes.length === 0 || this.#feed === undefined) return null
     const { oldest, next: first } = await this.#loadFeedBounds()
     const records: Array<{ first: number, changes: FeedChange[] }> = []
@@ -343,6 +359,43 @@ export class LevelStore {
     return count
   }
 
+  /**
+   * The data records whose version is at or below `through`, but those of `keep`: what a
+   * full copy drops (SPEC §6.3). Read inside the persist that drops them.
+   */
+  async #absent (through: number, keep: ReadonlySet<Key>): Promise<DroppedRecord[]> {
+    const dropped: DroppedRecord[] = []
+    await this.#scan(tagRange(TAG.version), (metaKey, value) => {
+      const { version, deleted } = decodeVersion(value)
+      if (version.ts > through) return
+      const key = bytesToKey(userKeyOfVersionKey(metaKey))
+      if (!keep.has(key)) dropped.push({ key, version, deleted })
+    })
+    return dropped
+  }
+
+  /** Of the next `limit` data records after `after`, the tombstones at or below `through` (SPEC §6.5). */
+  async #tombstones (through: number, after: Key | null, limit: number): Promise<{ keys: Key[], next: Key | null }> {
+    const range = tagRange(TAG.version)
+    const iterator = this.#db.iterator({ ...(after === null ? { gte: range.gte } : { gt: versionKey(keyToBytes(after)) }), lt: range.lt, ...BINARY, limit })
+    const keys: Key[] = []
+    let last: Key | null = null
+    let seen = 0
+    try {
+      for (let entries = await iterator.nextv(SCAN_ENTRIES_MAX); entries.length > 0; entries = await iterator.nextv(SCAN_ENTRIES_MAX)) {
+        for (const [metaKey, value] of entries) {
+          seen++
+          last = bytesToKey(userKeyOfVersionKey(metaKey))
+          const { version, deleted } = decodeVersion(value)
+          if (deleted && version.ts <= through) keys.push(last)
+        }
+      }
+    } finally {
+      await iterator.close()
+    }
+    return { keys, next: seen < limit ? null : last }
+  }
+
   /** Answers `query` against everything persisted before it was issued. */
   read (query: Query): Promise<QueryResult> {
     return this.#enqueue(async (): Promise<QueryResult> => {
@@ -360,6 +413,8 @@ export class LevelStore {
           return { type: 'writer', record: await this.#writer(query.writer) }
         case 'records':
           return { type: 'records', records: await this.#records(query.keys) }
+        case 'tombstones':
+          return { type: 'tombstones', ...await this.#tombstones(query.through, query.after, query.limit) }
       }
     })
   }
@@ -540,10 +595,34 @@ export class LevelStore {
 }
 
 /**
+ * What each `drop-absent` of `writes` deletes: of the records stored before the batch
+ * (`stored`, read beforehand), those no earlier write of the batch replaced or deleted, and
+ * the records earlier writes put, that are at or below its horizon and not kept. Persists
+ * grouped into one batch put their data before a later one's drop.
+ */
+function resolveDrops (writes: readonly StorageWrite[], stored: ReadonlyMap<StorageWrite, readonly DroppedRecord[]>): Map<StorageWrite, DroppedRecord[]> {
+  const drops = new Map<StorageWrite, DroppedRecord[]>()
+  // Keys written earlier in the batch: their record then, or null once deleted.
+  const written = new Map<Key, DroppedRecord | null>()
+  for (const write of writes) {
+    if (write.type === 'data') written.set(write.key, { key: write.key, version: write.record.version, deleted: write.record.value === null })
+    if (write.type === 'delete') written.set(write.key, null)
+    if (write.type !== 'drop-absent') continue
+    const doomed = (stored.get(write) ?? []).filter((record) => !written.has(record.key))
+    for (const record of written.values()) {
+      if (record !== null && record.version.ts <= write.through && !write.keep.has(record.key)) doomed.push(record)
+    }
+    for (const record of doomed) written.set(record.key, null)
+    drops.set(write, doomed)
+  }
+  return drops
+}
+
+/**
  * The raw ops of `writes`, in order. Pure: the only database state it needs, the log seqs
  * each truncation finds on disk, is read beforehand into `existing`.
  */
-function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<string, readonly number[]>): RawOp[] {
+function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<string, readonly number[]>, dropped: ReadonlyMap<StorageWrite, readonly DroppedRecord[]>): RawOp[] {
   const ops: RawOp[] = []
   // Log entries put earlier in this batch: a truncation later in it deletes them too, as
   // applying the writes one by one would.
@@ -604,6 +683,20 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
         break
       case 'writer-failed':
         ops.push({ type: 'put', key: writerFailedKey(write.writer), value: encodeWriterFailed(write.failed) })
+        break
+      case 'delete': {
+        const key = keyToBytes(write.key)
+        ops.push({ type: 'del', key }, { type: 'del', key: versionKey(key) })
+        break
+      }
+      case 'horizon':
+        ops.push({ type: 'put', key: horizonKey(), value: encodeNumber(write.ts) })
+        break
+      case 'drop-absent':
+        for (const { key } of dropped.get(write) ?? []) {
+          const bytes = keyToBytes(key)
+          ops.push({ type: 'del', key: bytes }, { type: 'del', key: versionKey(bytes) })
+        }
         break
     }
   }

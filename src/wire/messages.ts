@@ -42,7 +42,7 @@ export function messageToWire (message: Message): unknown {
     case 'commit': return { type: message.type, seq: message.seq, ts: message.ts, ops: message.ops === null ? null : message.ops.map(opToWire) }
     case 'abort': return { type: message.type, seq: message.seq }
     case 'ack': return { type: message.type, seq: message.seq }
-    case 'sync': return { type: message.type, marks: { ...message.marks }, above: spansByOriginToWire(message.above) }
+    case 'sync': return { type: message.type, marks: { ...message.marks }, above: spansByOriginToWire(message.above), clock: message.clock, decided: message.decided }
     case 'entries': return { type: message.type, entries: message.entries.map(entryToWire), more: message.more }
     case 'snapshot': return {
       type: message.type,
@@ -50,16 +50,17 @@ export function messageToWire (message: Message): unknown {
       part: message.part,
       marks: message.marks === null ? null : { ...message.marks },
       membership: message.membership === null ? null : membershipToWire(message.membership),
+      horizon: message.horizon,
       records: message.records.map(([key, record]) => [keyToBytes(key), recordToWire(record)]),
       done: message.done
     }
     case 'snapshot-next': return { type: message.type, session: message.session, part: message.part }
     case 'probe': return { type: message.type }
     case 'recover': return { type: message.type, start: message.start }
-    case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared] }
+    case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared], clock: message.clock }
     case 'read': return { type: message.type, id: message.id, keys: message.keys.map(keyToBytes) }
     // An absent record is null: msgpack has no undefined that survives every encoder.
-    case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)), epoch: message.epoch }
+    case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)), epoch: message.epoch, horizon: message.horizon }
     case 'fence': return { type: message.type, id: message.id, range: rangeToWire(message.range) }
     case 'fence-answer': return { type: message.type, id: message.id, marks: message.marks === null ? null : { ...message.marks }, above: message.above === null ? null : spansByOriginToWire(message.above), epoch: message.epoch }
   }
@@ -150,8 +151,14 @@ export function messageFromWire (value: unknown): Message {
       return { type, seq: expectInteger(m['seq'], `${path}.seq`, SEQ_MIN) }
     }
     case 'sync': {
-      const m = expectShape(value, path, ['type', 'marks', 'above'])
-      return { type, marks: marksFromWire(m['marks'], `${path}.marks`), above: spansByOriginFromWire(m['above'], `${path}.above`) }
+      const m = expectShape(value, path, ['type', 'marks', 'above', 'clock', 'decided'])
+      return {
+        type,
+        marks: marksFromWire(m['marks'], `${path}.marks`),
+        above: spansByOriginFromWire(m['above'], `${path}.above`),
+        clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN),
+        decided: expectInteger(m['decided'], `${path}.decided`, COUNTER_MIN)
+      }
     }
     case 'entries': {
       const m = expectShape(value, path, ['type', 'entries', 'more'])
@@ -159,16 +166,18 @@ export function messageFromWire (value: unknown): Message {
       return { type, entries, more: expectBoolean(m['more'], `${path}.more`) }
     }
     case 'snapshot': {
-      const m = expectShape(value, path, ['type', 'session', 'part', 'marks', 'membership', 'records', 'done'])
+      const m = expectShape(value, path, ['type', 'session', 'part', 'marks', 'membership', 'horizon', 'records', 'done'])
       const session = expectInteger(m['session'], `${path}.session`, COUNTER_MIN)
       const part = expectInteger(m['part'], `${path}.part`, COUNTER_MIN)
       // Only the first chunk carries the marks and membership the whole copy reflects (core/messages.ts).
       if ((part === 0) !== (m['marks'] !== null)) throw invalid(`${path}.marks`, part === 0 ? 'must be present on part 0' : 'must be null after part 0')
       if (part !== 0 && m['membership'] !== null) throw invalid(`${path}.membership`, 'must be null after part 0')
+      const horizon = expectInteger(m['horizon'], `${path}.horizon`, COUNTER_MIN)
+      if (part !== 0 && horizon !== 0) throw invalid(`${path}.horizon`, 'must be 0 after part 0')
       const marks = m['marks'] === null ? null : marksFromWire(m['marks'], `${path}.marks`)
       const membership = m['membership'] === null ? null : membershipFromWire(m['membership'], `${path}.membership`)
       const records = Array.from(expectArray(m['records'], `${path}.records`, SNAPSHOT_RECORDS_PER_MESSAGE_MAX), (record, i) => recordFromWire(record, `${path}.records[${i}]`))
-      return { type, session, part, marks, membership, records, done: expectBoolean(m['done'], `${path}.done`) }
+      return { type, session, part, marks, membership, horizon, records, done: expectBoolean(m['done'], `${path}.done`) }
     }
     case 'snapshot-next': {
       const m = expectShape(value, path, ['type', 'session', 'part'])
@@ -182,10 +191,10 @@ export function messageFromWire (value: unknown): Message {
       return { type, start: expectInteger(m['start'], `${path}.start`, COUNTER_MIN) }
     }
     case 'recovery': {
-      const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared'])
+      const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared', 'clock'])
       const above = Array.from(expectArray(m['above'], `${path}.above`, SPANS_PER_MESSAGE_MAX), (span, i) => spanFromWire(span, `${path}.above[${i}]`))
       const prepared = Array.from(expectArray(m['prepared'], `${path}.prepared`, SPANS_PER_MESSAGE_MAX), (seq, i) => expectInteger(seq, `${path}.prepared[${i}]`, SEQ_MIN))
-      return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared }
+      return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared, clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
     }
     case 'read': {
       const m = expectShape(value, path, ['type', 'id', 'keys'])
@@ -193,11 +202,11 @@ export function messageFromWire (value: unknown): Message {
       return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), keys }
     }
     case 'read-answer': {
-      const m = expectShape(value, path, ['type', 'id', 'records', 'epoch'])
+      const m = expectShape(value, path, ['type', 'id', 'records', 'epoch', 'horizon'])
       const records = m['records'] === null
         ? null
         : Array.from(expectArray(m['records'], `${path}.records`, OPS_PER_MESSAGE_MAX), (record, i) => record === null ? undefined : dataRecordFromWire(record, `${path}.records[${i}]`))
-      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records, epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN) }
+      return { type, id: expectInteger(m['id'], `${path}.id`, COUNTER_MIN), records, epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN), horizon: expectInteger(m['horizon'], `${path}.horizon`, COUNTER_MIN) }
     }
     case 'fence': {
       const m = expectShape(value, path, ['type', 'id', 'range'])

@@ -69,7 +69,7 @@ function normalize (lines: readonly string[]): string[] {
     .replace(/\b[0-9a-f]{32}\b/g, '<id>')
     .replace(/round trip (?:-|\S+ ms)/, 'round trip <ms>')
     .replace(/lag (?:-|\d+)/, 'lag <n>')
-    .replace(/^tombstones: +(?:\d+|not counted yet)$/, 'tombstones:  <n>')
+    .replace(/^tombstones: +(?:\d+|not counted yet), \d+ collected since the start$/, 'tombstones:  <n>, <n> collected since the start')
     .replace(/ {2,}/g, '  ')
     .trimEnd())
 }

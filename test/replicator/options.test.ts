@@ -23,6 +23,7 @@ test('with no options, every option takes its documented default', () => {
     pingIntervalMs: 5_000,
     sync: false,
     logRetention: 100_000,
+    tombstoneIntervalMs: 60_000,
     feedRetention: 100_000,
     logger: undefined,
     frameBytesMax: FRAME_BYTES_MAX_DEFAULT,
@@ -83,7 +84,8 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
     [{ listenHost: 1 }, /listenHost/],
     [{ logger: 'console' }, /logger/],
     ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
-      .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)]))
+      .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)])),
+    ...[-1, 1.5, '10'].map((value): [unknown, RegExp] => [{ tombstoneInterval: value }, /tombstoneInterval must be a non-negative integer/])
   ]
   for (const [options, message] of cases) {
     assert.throws(() => resolveOptions(options as Parameters<typeof resolveOptions>[0]), (error: Error & { code?: string, expected?: boolean }) => {

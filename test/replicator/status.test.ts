@@ -109,11 +109,11 @@ test('db.cluster.status() answers in every process, the guest\'s through its lea
 test('status: catch-up progress is how far the most advanced peer\'s last sync is ahead, per origin', () => {
   const marks = new PeerMarks()
   assert.deepEqual(marks.behind({ a: 3 }), {})
-  marks.observe('b', { type: 'sync', marks: { a: 10, b: 4 }, above: {} })
-  marks.observe('c', { type: 'sync', marks: { a: 7, c: 2 }, above: {} })
+  marks.observe('b', { type: 'sync', marks: { a: 10, b: 4 }, above: {}, clock: 0, decided: 0 })
+  marks.observe('c', { type: 'sync', marks: { a: 7, c: 2 }, above: {}, clock: 0, decided: 0 })
   assert.deepEqual(marks.behind({ a: 3, b: 4 }), { a: 7, c: 2 })
   // A later sync replaces the peer's earlier one.
-  marks.observe('b', { type: 'sync', marks: { a: 3, b: 4 }, above: {} })
+  marks.observe('b', { type: 'sync', marks: { a: 3, b: 4 }, above: {}, clock: 0, decided: 0 })
   assert.deepEqual(marks.behind({ a: 3, b: 4 }), { a: 4, c: 2 })
   assert.deepEqual(marks.behind({ a: 9, b: 4, c: 2 }), {})
 })

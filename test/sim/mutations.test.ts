@@ -11,10 +11,13 @@ import { DEFAULT_SEEDS } from './seeds.js'
 
 /** Breakages of membership changes: only schedules that change the membership can show them. */
 const MEMBERSHIP_MUTATIONS: ReadonlySet<Mutation> = new Set(['membership-without-epoch-check', 'membership-without-catch-up'])
+/** Breakages of strong reads and fences: only schedules that make them can show them. */
+const STRONG_READ_MUTATIONS: ReadonlySet<Mutation> = new Set(['strong-read-alone', 'strong-read-ignores-locks', 'fence-without-catch-up'])
 
 /** The first violation among `DEFAULT_SEEDS` schedules that can show the breakage, from seed 1. */
 function firstViolation (mutation: Mutation): { seed: number, violation: string } | null {
-  const relevant = (seed: number): boolean => !MEMBERSHIP_MUTATIONS.has(mutation) || swarmOf(seed).membershipChanges > 0
+  const relevant = (seed: number): boolean => (!MEMBERSHIP_MUTATIONS.has(mutation) || swarmOf(seed).membershipChanges > 0) &&
+    (!STRONG_READ_MUTATIONS.has(mutation) || swarmOf(seed).strongReads > 0)
   for (let seed = 1, tried = 0; tried < DEFAULT_SEEDS; seed++) {
     if (!relevant(seed)) continue
     tried++
@@ -31,7 +34,7 @@ const expectations: Array<[Mutation, RegExp]> = [
   ['apply-without-version-check', /^(convergence|read-after-ack):/],
   // Locks released early also hide, from a participant, the writes made to its prepared keys
   // meanwhile (SPEC §5.2 step 3): it then overwrites a newer version.
-  ['release-locks-early', /^(isolation|linearizability|convergence):/],
+  ['release-locks-early', /^(isolation|linearizability|convergence|read-after-ack):/],
   // Clocks skewed by seconds make a timestamp without the hybrid clock order writes wrongly;
   // an origin that applies its own commit without reading versions (SPEC §5.2) then even
   // overwrites a newer one.
@@ -50,7 +53,18 @@ const expectations: Array<[Mutation, RegExp]> = [
   // memberships of one epoch, and a change can be decided that none applies.
   ['membership-without-epoch-check', /^(membership-fork:|no quiescence|linearizability:|agreement:|convergence:)/],
   // A host enters a membership without what the change's voters had: a strong read there misses a write acknowledged before it.
-  ['membership-without-catch-up', /^(linearizability|read-after-ack|agreement):/]
+  // Tombstones are then collected below writes the host never had, which find their keys absent.
+  ['membership-without-catch-up', /^(linearizability|read-after-ack|agreement|convergence):/],
+  // A tombstone collected while an older write of its key can still arrive: that write
+  // comes back to life on this host alone.
+  ['collect-past-horizon', /^(convergence|read-after-ack):/],
+  // A full copy leaves a key whose tombstone its sender collected: the deleted key lives on here.
+  ['copy-keeps-absent', /^convergence:/],
+  // A host restored from a copy, or after a power loss, reports an old clock or old decisions:
+  // peers collect past writes of its that they have not applied yet, and those writes then
+  // find their keys absent at or below the horizon and are dropped there.
+  ['report-while-recovering', /^(convergence|read-after-ack):/],
+  ['recovery-keeps-clock', /^(convergence|read-after-ack):/]
 ]
 
 for (const [mutation, checker] of expectations) {

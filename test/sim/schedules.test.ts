@@ -30,7 +30,7 @@ test(`${DEFAULT_SEEDS} schedules keep every invariant`, () => {
   const exercised = [
     'dropped', 'duplicated', 'crashes', 'powerLosses', 'batchesLost', 'restores', 'leaderChanges', 'storageFailures', 'partitions',
     'oneWayCuts', 'clockSteps', 'aborts', 'restartAborts', 'votesNo', 'fullCopies', 'catchUpEntries', 'recoveries', 'retries',
-    'answersLost', 'acked', 'failed', 'unconfirmed', 'unknown', 'freshReads'
+    'answersLost', 'acked', 'failed', 'unconfirmed', 'unknown', 'freshReads', 'tombstonesCollected', 'copyDrops'
   ] as const
   for (const name of exercised) {
     assert.ok((totals[name] ?? 0) > 0, `no schedule exercised ${name}`)

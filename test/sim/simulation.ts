@@ -56,6 +56,9 @@ export interface ScheduleStats {
   strongReadsAnswered: number
   membershipChanges: number
   membershipChangesMade: number
+  /** Tombstones collected, and keys a full copy dropped because its sender had collected theirs. */
+  tombstonesCollected: number
+  copyDrops: number
 }
 
 export interface ScheduleResult {
@@ -201,6 +204,8 @@ interface Read {
   readonly version: Version | undefined
   /** The host had applied every commit decided anywhere when it read. */
   readonly fresh: boolean
+  /** The host's collection horizon: a key absent there may have had a tombstone at or below it. */
+  readonly horizon: number
 }
 
 /** What the swarm chose for a seed, without running it. */
@@ -230,7 +235,7 @@ class Simulation {
   readonly swarm: SwarmConfig
   readonly trace: string[] = []
   readonly stats: ScheduleStats = {
-    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0, tombstonesCollected: 0, copyDrops: 0
   }
 
   now = 0
@@ -574,6 +579,8 @@ class Simulation {
       logEntriesPerMessageMax: 5,
       snapshotRecordsPerMessageMax: 4,
       snapshotIdleMs: 200,
+      collectIntervalMs: swarm.collectIntervalMs,
+      collectScanMax: 3,
       reserveBlock: swarm.reserveBlock,
       mutation: this.#options.mutation
     }, host.storage.load(intact))
@@ -842,7 +849,11 @@ class Simulation {
       const sync = group.some((member) => member.sync)
       for (const member of group) {
         this.#observeWrites(host, member.writes)
+        const before = host.storage.data.size
         host.storage.write(member.writes, sync, entryShape)
+        const deletes = member.writes.filter((write) => write.type === 'delete').length
+        this.stats.tombstonesCollected += deletes
+        if (member.writes.some((write) => write.type === 'drop-absent')) this.stats.copyDrops += Math.max(0, before - host.storage.data.size - deletes)
       }
       this.#checkLedger(host)
       for (const member of group) {
@@ -869,6 +880,8 @@ class Simulation {
   /** Records decisions as they become durable at their origin, and checks every log copy. */
   #observeWrites (host: SimHost, writes: readonly StorageWrite[]): void {
     for (const write of writes) {
+      if (write.type === 'horizon') this.#log(`${host.id} horizon ${write.ts}`)
+      if (write.type === 'drop-absent') this.#log(`${host.id} drops what a copy lacks at or below ${write.through}`)
       if (write.type === 'data' && isLedgerKey(write.key)) {
         host.ledger -= amount(host.storage.data.get(write.key))
         host.ledger += amount(write.record)
@@ -1067,7 +1080,7 @@ class Simulation {
     const record = host.storage.data.get(key)
     const value = record === undefined ? null : record.value === null ? null : text(record.value)
     const fresh = this.#holdsEveryDecision(host)
-    this.#reads.push({ host: id, at: this.now, event: this.#event, key, value, version: record?.version, fresh })
+    this.#reads.push({ host: id, at: this.now, event: this.#event, key, value, version: record?.version, fresh, horizon: host.storage.horizon })
     this.stats.reads++
     if (fresh) this.stats.freshReads++
     // README: a read returns what a committed write wrote, never anything else.
@@ -1223,6 +1236,8 @@ class Simulation {
       if (host.storage.prepared.size > this.#blockedPrepared(host)) throw new Violation(`no-stuck: ${host.id} still holds ${host.storage.prepared.size} prepare records`)
       for (const [key, record] of expected) {
         const stored = host.storage.data.get(key)
+        // A tombstone may have been collected (SPEC §6.5): absent reads as deleted.
+        if (stored === undefined && record.value === null) continue
         if (stored === undefined || text(stored.value) !== text(record.value) || compareVersions(stored.version, record.version) !== 0) {
           throw new Violation(`convergence: ${host.id} holds ${key}=${stored === undefined ? '<absent>' : text(stored.value)}, the newest committed write is ${text(record.value)} (${record.version.origin}#${record.version.seq})`)
         }
@@ -1289,6 +1304,9 @@ class Simulation {
       for (const read of this.#reads) {
         if (read.event < write.answeredEvent || !keys.has(read.key) || !write.holders.includes(read.host)) continue
         if (this.#host(read.host).wentBackAt >= write.answeredAt) continue
+        // A host reflects every commit at or below its horizon (SPEC §6.5): a key absent there
+        // had a tombstone at or above this write, since collected.
+        if (read.version === undefined && version.ts <= read.horizon) continue
         if (read.version === undefined || compareVersions(read.version, version) < 0) {
           throw new Violation(`read-after-ack: ${read.host} read ${read.key} at ${read.at}, older than write ${write.id.writer}:${write.id.counter} acknowledged at ${write.answeredAt} while held there`)
         }

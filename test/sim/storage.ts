@@ -24,6 +24,7 @@ interface DiskState {
   clock: number
   reserved: number
   membership: Membership | null
+  horizon: number
 }
 
 /** Undoes one write to the state; a batch not yet synced keeps a list of these. */
@@ -50,6 +51,7 @@ export class SimStorage {
   get floors (): ReadonlyMap<HostId, number> { return this.#state.floors }
   get marks (): ReadonlyMap<HostId, number> { return this.#state.marks }
   get membership (): Membership | null { return this.#state.membership }
+  get horizon (): number { return this.#state.horizon }
   /** The decision shape of every entry applied here (simulator bookkeeping), by `origin#seq`. */
   get decided (): ReadonlyMap<string, string> { return this.#state.decided }
   get unsyncedBatches (): number { return this.#unsynced.length }
@@ -103,7 +105,8 @@ export class SimStorage {
       floors: Object.fromEntries(state.floors),
       above,
       prepared: [...state.prepared.values()],
-      membership: state.membership
+      membership: state.membership,
+      horizon: state.horizon
     }
   }
 
@@ -183,6 +186,21 @@ export class SimStorage {
         case 'writer-failed':
           set(state.failed, write.writer, [...write.failed])
           break
+        case 'delete':
+          set(state.data, write.key, undefined)
+          break
+        case 'horizon': {
+          const before = state.horizon
+          undo.push(() => { state.horizon = before })
+          state.horizon = write.ts
+          break
+        }
+        case 'drop-absent':
+          // Before the batch's data writes, which the core puts last: so against the stored state.
+          for (const [key, record] of [...state.data]) {
+            if (record.version.ts <= write.through && !write.keep.has(key)) set(state.data, key, undefined)
+          }
+          break
       }
     }
     if (sync) this.#unsynced.length = 0
@@ -227,12 +245,21 @@ export class SimStorage {
         const committed = state.writers.get(query.writer) ?? { counter: 0, seq: 0 }
         return { type: 'writer', record: { ...committed, failed: state.failed.get(query.writer) ?? [] } }
       }
+      case 'tombstones': {
+        const { after, through, limit } = query
+        const keys = [...state.data.keys()].filter((key) => after === null || key > after).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit)
+        const tombstones = keys.filter((key) => {
+          const record = state.data.get(key)
+          return record !== undefined && record.value === null && record.version.ts <= through
+        })
+        return { type: 'tombstones', keys: tombstones, next: keys.length < limit ? null : keys[keys.length - 1] ?? null }
+      }
     }
   }
 }
 
 function emptyState (): DiskState {
-  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0, membership: null }
+  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0, membership: null, horizon: 0 }
 }
 
 function cloneState (state: DiskState): DiskState {
@@ -247,6 +274,7 @@ function cloneState (state: DiskState): DiskState {
     decided: new Map(state.decided),
     clock: state.clock,
     reserved: state.reserved,
-    membership: state.membership
+    membership: state.membership,
+    horizon: state.horizon
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Goal: LevelStore on real classic-level answers exactly as SimStorage, the reference model
  * of the storage contract, and keeps that state across a reopen. Method: per seed, a random
- * run of write batches and queries (binary keys, log truncation inside batches, snapshot
- * sessions interleaved with writes) goes to both, issued to the store without awaiting so its
+ * run of write batches and queries (binary keys, log truncation inside batches, drops of
+ * what a full copy lacks, tombstone scans, snapshot sessions interleaved with writes) goes to both, issued to the store without awaiting so its
  * ordering is tested too; every answer and the final load() must be deep-equal.
  */
 import assert from 'node:assert/strict'
@@ -82,7 +82,7 @@ class Generator {
 
   write (sim: SimStorage): StorageWrite {
     const random = this.#random
-    const kind = random.pick(['data', 'data', 'data', 'data', 'prepare', 'unprepare', 'log', 'log', 'log', 'truncate-log', 'truncate-log', 'mark', 'floor', 'clock', 'reserved', 'writer-committed', 'writer-failed'] as const)
+    const kind = random.pick(['data', 'data', 'data', 'data', 'prepare', 'unprepare', 'log', 'log', 'log', 'truncate-log', 'truncate-log', 'mark', 'floor', 'clock', 'reserved', 'writer-committed', 'writer-failed', 'delete', 'horizon'] as const)
     switch (kind) {
       case 'data': return { type: 'data', key: this.key(), record: this.record() }
       case 'prepare': return { type: 'prepare', origin: this.origin(), seq: this.seq(), ops: this.ops(), clock: random.int(0, 2 ** 45) }
@@ -103,7 +103,20 @@ class Generator {
         const failed = Array.from({ length: random.int(0, 3) }, (_, i) => ({ from: 10 * i + 1, to: 10 * i + random.int(1, 9), reason: random.pick(['timeout', 'conflict', 'storage', 'recovering'] as const) }))
         return { type: 'writer-failed', writer: this.writer(), failed }
       }
+      // Mostly a key that is stored, so the deletion really deletes.
+      case 'delete': return { type: 'delete', key: sim.data.size > 0 && random.chance(0.8) ? random.pick([...sim.data.keys()]) : this.key() }
+      case 'horizon': return { type: 'horizon', ts: random.int(0, 2 ** 45) }
     }
+  }
+
+  /** Drops what a full copy lacks: the core writes it before the batch's data writes. */
+  dropAbsent (): StorageWrite {
+    return { type: 'drop-absent', through: this.#random.int(0, 2 ** 45), keep: new Set(this.keys.filter(() => this.#random.chance(0.5))) }
+  }
+
+  tombstonesQuery (sim: SimStorage): Query {
+    const after = this.#random.chance(0.3) ? null : this.#random.chance(0.5) && sim.data.size > 0 ? this.#random.pick([...sim.data.keys()]) : this.key()
+    return { type: 'tombstones', through: this.#random.chance(0.2) ? Number.MAX_SAFE_INTEGER : this.#random.int(0, 2 ** 45), after, limit: this.#random.int(1, 8) }
   }
 
   writer (): string {
@@ -115,7 +128,8 @@ class Generator {
   }
 
   batch (sim: SimStorage): StorageWrite[] {
-    return Array.from({ length: this.#random.int(1, 6) }, () => this.write(sim))
+    const writes = Array.from({ length: this.#random.int(1, 6) }, () => this.write(sim))
+    return this.#random.chance(0.15) ? [this.dropAbsent(), ...writes] : writes
   }
 
   versionsQuery (): Query {
@@ -197,7 +211,8 @@ await test(`LevelStore answers as SimStorage over ${SEEDS} random runs, and afte
         continue
       }
       let query: Query
-      if (roll < 0.6) query = generate.versionsQuery()
+      if (roll < 0.56) query = generate.versionsQuery()
+      else if (roll < 0.6) query = generate.tombstonesQuery(sim)
       else if (roll < 0.66) query = generate.writerQuery()
       else if (roll < 0.74) query = generate.logQuery()
       else if (roll < 0.84 || openSessions.length === 0) query = { type: 'snapshot-read', session: newSession(), limit: generate.limit(), bytesMax: random.chance(0.3) ? random.int(1, 200) : Number.MAX_SAFE_INTEGER }

@@ -44,8 +44,8 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'commit', seq: 3, ts: 0, ops: null },
   { type: 'abort', seq: 12 },
   { type: 'ack', seq: 2 ** 31 },
-  { type: 'sync', marks: {}, above: {} },
-  { type: 'sync', marks: { a: 0, 'host-2.example:3001': 17, constructor: 4, toString: 5, 0: 9 }, above: Object.fromEntries([['a', [[2, 2], [4, 2 ** 40]]], ['constructor', [[6, 6]]]]) as Record<HostId, Array<[number, number]>> },
+  { type: 'sync', marks: {}, above: {}, clock: 0, decided: 0 },
+  { type: 'sync', marks: { a: 0, 'host-2.example:3001': 17, constructor: 4, toString: 5, 0: 9 }, above: Object.fromEntries([['a', [[2, 2], [4, 2 ** 40]]], ['constructor', [[6, 6]]]]) as Record<HostId, Array<[number, number]>>, clock: 1_700_000_000_000, decided: 2 ** 40 },
   {
     type: 'entries',
     entries: [
@@ -63,6 +63,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
     part: 0,
     marks: { a: 3, b: 0 },
     membership: SAMPLE_MEMBERSHIP,
+    horizon: 1_700_000_000_000,
     records: [
       ...HOSTILE_KEYS.map((key, i): readonly [Key, { value: Uint8Array, version: { ts: number, origin: HostId, seq: number } }] =>
         [key, { value: bytes(i, 0, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }]),
@@ -71,18 +72,18 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
     ],
     done: false
   },
-  { type: 'snapshot', session: 1, part: 1, marks: null, membership: null, records: [], done: true },
-  { type: 'snapshot', session: 2, part: 0, marks: {}, membership: null, records: [], done: true },
+  { type: 'snapshot', session: 1, part: 1, marks: null, membership: null, horizon: 0, records: [], done: true },
+  { type: 'snapshot', session: 2, part: 0, marks: {}, membership: null, horizon: 0, records: [], done: true },
   { type: 'snapshot-next', session: 0, part: 0 },
   { type: 'snapshot-next', session: 4, part: 99 },
   { type: 'probe' },
   { type: 'recover', start: 0 },
   { type: 'recover', start: 2 ** 32 - 1 },
-  { type: 'recovery', contiguous: 0, above: [], prepared: [] },
-  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER] },
+  { type: 'recovery', contiguous: 0, above: [], prepared: [], clock: 0 },
+  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER], clock: Number.MAX_SAFE_INTEGER },
   { type: 'read', id: 0, keys: [] },
   { type: 'read', id: Number.MAX_SAFE_INTEGER, keys: [...HOSTILE_KEYS] },
-  { type: 'read-answer', id: 7, records: null, epoch: 0 },
+  { type: 'read-answer', id: 7, records: null, epoch: 0, horizon: 0 },
   { type: 'fence', id: 1, range: {} },
   { type: 'fence', id: 2, range: { gt: HOSTILE_KEYS[0] as Key, gte: 'a', lt: HOSTILE_KEYS[1] as Key, lte: '' } },
   { type: 'fence-answer', id: 1, marks: null, above: null, epoch: 3 },
@@ -91,6 +92,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
     type: 'read-answer',
     id: 7,
     epoch: 1,
+    horizon: 1_700_000_000_000,
     records: [undefined, { value: null, version: { ts: 9, origin: 'b', seq: 1 } }, ...HOSTILE_KEYS.map((_, i) => ({ value: bytes(i, 0xff), version: { ts: i, origin: 'a', seq: i + 1 } }))]
   }
 ]
@@ -112,7 +114,7 @@ export function randomMessage (random: Prng): Message {
     case 'sync': {
       const above: Record<HostId, Array<[number, number]>> = {}
       for (const origin of Object.keys(randomMarks(random))) above[origin] = [[1, random.int(1, 9)]]
-      return { type, marks: randomMarks(random), above }
+      return { type, marks: randomMarks(random), above, clock: randomInteger(random, 0), decided: randomInteger(random, 0) }
     }
     case 'entries': return { type, entries: Array.from({ length: random.int(0, 5) }, () => randomEntry(random)), more: random.chance(0.5) }
     case 'snapshot': {
@@ -123,6 +125,7 @@ export function randomMessage (random: Prng): Message {
         part,
         marks: part === 0 ? randomMarks(random) : null,
         membership: part === 0 && random.chance(0.5) ? SAMPLE_MEMBERSHIP : null,
+        horizon: part === 0 ? randomInteger(random, 0) : 0,
         records: Array.from({ length: random.int(0, 6) }, () => [randomKey(random), {
           value: random.chance(0.2) ? null : randomBytes(random, 12),
           version: { ts: randomInteger(random, 0), origin: random.pick(HOST_IDS), seq: randomInteger(random, 1) }
@@ -138,7 +141,7 @@ export function randomMessage (random: Prng): Message {
         const start = randomInteger(random, 1)
         return [start, start + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - start))]
       })
-      return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)) }
+      return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)), clock: randomInteger(random, 0) }
     }
     case 'read': return { type, id: randomInteger(random, 0), keys: Array.from({ length: random.int(0, 4) }, () => randomKey(random)) }
     case 'fence': return { type, id: randomInteger(random, 0), range: random.chance(0.5) ? { gte: randomKey(random), lt: randomKey(random) } : { gt: randomKey(random), lte: randomKey(random) } }
@@ -152,6 +155,7 @@ export function randomMessage (random: Prng): Message {
       type,
       id: randomInteger(random, 0),
       epoch: randomInteger(random, 0),
+      horizon: randomInteger(random, 0),
       records: random.chance(0.2)
         ? null
         : Array.from({ length: random.int(0, 4) }, () => random.chance(0.3)

@@ -18,7 +18,7 @@ interface HostConfig {
  * Options that are plain data, passed through as they are: quorum-level itself checks them
  * when `serve` opens the database, and here before (so that a bad one names the file).
  */
-const PASSED_THROUGH = ['failAfter', 'writeTimeout', 'callTimeout', 'sync', 'logRetention', 'tombstoneInterval', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval'] as const
+const PASSED_THROUGH = ['failAfter', 'writeTimeout', 'callTimeout', 'sync', 'logRetention', 'logRetentionBytes', 'tombstoneInterval', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval'] as const
 
 /** Every field a configuration file may hold. */
 const FIELDS = new Set<string>(['location', 'host', 'port', 'listenHost', 'peers', 'minConsensus', 'secret', 'secretFile', 'retry', 'lockWait', ...PASSED_THROUGH])

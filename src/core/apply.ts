@@ -1,7 +1,7 @@
 import { assert } from './assert.js'
 import type { Change, StorageWrite } from './effects.js'
 import { type ApplyJob, type ApplySource, type CollectStep, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
-import { type DataRecord, type HostId, type Key, type LogEntry, type Version, txnKey } from './types.js'
+import { type DataRecord, type HostId, type Key, type LogEntry, type Version, entryBytes, txnKey } from './types.js'
 import { supersedes } from './version.js'
 import { type AppliedMarks, coversApplied } from './marks.js'
 import { type DecodedChange, type Membership, decodeChange, isMembershipOps } from './membership.js'
@@ -237,6 +237,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
       if (marks.covers(entry.origin, entry.seq)) continue
       marks.add(entry.origin, entry.seq)
       writes.push({ type: 'log', entry })
+      s.logWeights.add(entry.origin, entry.seq, entryBytes(entry))
       if (source === 'own') own.push(entry)
       if (entry.kind !== 'commit' || isMembershipOps(entry.ops)) continue
       if (source !== 'own') others.push(entry)
@@ -289,14 +290,17 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   for (const origin of marks.origins()) {
     const contiguous = marks.contiguous(origin)
     if (contiguous !== s.marks.contiguous(origin)) writes.push({ type: 'mark', origin, contiguous })
-    // SPEC §6.4: keep the newest `logRetention` entries per origin.
+    // SPEC §6.4: keep the newest `logRetention` entries per origin, and no more than
+    // `logRetentionBytes` of them.
     const floor = floors.get(origin) ?? s.floors.get(origin) ?? 1
-    const cut = contiguous - config.logRetention + 1
+    const cut = Math.max(contiguous - config.logRetention + 1, s.logWeights.cut(origin, floor, contiguous, config.logRetentionBytes))
     if (cut > floor) {
       writes.push({ type: 'truncate-log', origin, before: cut })
       floors.set(origin, cut)
+      s.logWeights.truncate(origin, cut)
     } else if (floors.has(origin)) {
       writes.push({ type: 'truncate-log', origin, before: floor })
+      s.logWeights.truncate(origin, floor)
     }
   }
   for (const [origin, floor] of floors) writes.push({ type: 'floor', origin, floor })

@@ -70,6 +70,8 @@ export interface NodeConfig {
   readonly groupBytesMax: number
   /** Committed entries kept per origin for catch-up before the log is truncated. */
   readonly logRetention: number
+  /** Most bytes (`entryBytes`) of entries kept per origin for catch-up; the newest is always kept. */
+  readonly logRetentionBytes: number
   readonly logEntriesPerMessageMax: number
   readonly snapshotRecordsPerMessageMax: number
   /** Most key and value bytes one catch-up message (entries or a snapshot chunk) carries. */
@@ -105,6 +107,7 @@ const DEFAULTS = {
   groupOpsMax: 1_024,
   groupBytesMax: 4 * 1024 * 1024,
   logRetention: 100_000,
+  logRetentionBytes: 256 * 1024 * 1024,
   logEntriesPerMessageMax: 1_000,
   snapshotRecordsPerMessageMax: 1_000,
   catchUpBytesMax: 4 * 1024 * 1024,

@@ -229,6 +229,8 @@ export interface DurableState {
   readonly floors: Readonly<Record<HostId, number>>
   /** The log entries applied above the contiguous mark of their origin. */
   readonly above: ReadonlyArray<{ readonly origin: HostId, readonly seq: number }>
+  /** Every log entry held, with its weight (`entryBytes`): the log is cut by bytes too (SPEC §6.4). */
+  readonly logWeights: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly bytes: number }>
   readonly prepared: ReadonlyArray<{ readonly origin: HostId, readonly seq: number, readonly ops: readonly Op[], readonly clock: number }>
   /** The membership last written, if a change was ever applied here. */
   readonly membership: Membership | null
@@ -243,6 +245,7 @@ export const EMPTY_DURABLE_STATE: DurableState = {
   marks: {},
   floors: {},
   above: [],
+  logWeights: [],
   prepared: [],
   membership: null,
   horizon: 0

@@ -3,6 +3,7 @@ import { type NodeOptions, resolveConfig } from './config.js'
 import { maybeStartTxn, onAck, onActiveDecisionDurable, onClose, onCoordinatorTick, onVote, submitWrite, tellAbort } from './coordinator.js'
 import type { DurableState, Effect, Input } from './effects.js'
 import { LockTable } from './locks.js'
+import { LogWeights } from './log-weights.js'
 import { AppliedMarks } from './marks.js'
 import type { Message } from './messages.js'
 import { dropPrepared, onAbort, onCommit, onPrepare } from './participant.js'
@@ -67,6 +68,8 @@ export class Node {
     const marks = new AppliedMarks()
     for (const [origin, seq] of Object.entries(durable.marks)) marks.jump(origin, seq)
     for (const entry of durable.above) marks.add(entry.origin, entry.seq)
+    const logWeights = new LogWeights()
+    for (const { origin, seq, bytes } of durable.logWeights) logWeights.add(origin, seq, bytes)
     const locks = new LockTable()
     const prepared: NodeState['prepared'] = new Map()
     for (const record of durable.prepared) {
@@ -92,6 +95,7 @@ export class Node {
       collected: 0,
       marks,
       floors: new Map(Object.entries(durable.floors)),
+      logWeights,
       locks,
       prepared,
       queue: [],

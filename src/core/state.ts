@@ -1,3 +1,4 @@
+import type { LogWeights } from './log-weights.js'
 import type { NodeConfig } from './config.js'
 import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
@@ -257,6 +258,8 @@ export interface NodeState {
   collected: number
   marks: AppliedMarks
   readonly floors: Map<HostId, number>
+  /** The weight of every log entry held, as of the writes issued: the log is cut by bytes too (SPEC §6.4). */
+  readonly logWeights: LogWeights
   readonly locks: LockTable
   readonly prepared: Map<string, PreparedTxn>
   /** Writes waiting for a transaction, by `order`. */

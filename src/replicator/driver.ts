@@ -27,6 +27,7 @@ export interface DriverOptions {
   readonly minConsensus: number
   readonly writeTimeoutMs: number
   readonly logRetention: number
+  readonly logRetentionBytes: number
   /** Between tombstone collection passes; 0: never (SPEC §6.5). */
   readonly collectIntervalMs: number
   /** Byte budget of one transaction and of one catch-up message. */
@@ -249,6 +250,7 @@ export class CoreDriver {
       random: Math.random,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
+      logRetentionBytes: options.logRetentionBytes,
       collectIntervalMs: options.collectIntervalMs,
       groupBytesMax: options.messageBytesMax,
       catchUpBytesMax: options.messageBytesMax

@@ -45,6 +45,11 @@ export interface ReplicatorOptions {
   /** Committed transactions kept per origin for catch-up; a host further behind gets a full copy. @default 100000 */
   logRetention?: number
   /**
+   * Most bytes of committed transactions (their keys and values, and 32 each) kept per origin
+   * for catch-up; the newest is always kept. @default 268435456 (256 MiB)
+   */
+  logRetentionBytes?: number
+  /**
    * Milliseconds between passes that delete the tombstones every member has passed (README,
    * Deletes); 0: keep every tombstone. @default 60000
    */
@@ -92,6 +97,7 @@ export interface ResolvedOptions {
   readonly pingIntervalMs: number
   readonly sync: boolean
   readonly logRetention: number
+  readonly logRetentionBytes: number
   readonly tombstoneIntervalMs: number
   readonly feedRetention: number
   readonly frameBytesMax: number
@@ -137,6 +143,7 @@ export function resolveOptions (options: ReplicatorOptions | undefined): Resolve
     pingIntervalMs: callTimeoutMs,
     sync: o.sync ?? false,
     logRetention: positive(o.logRetention, 100_000, 'logRetention'),
+    logRetentionBytes: positive(o.logRetentionBytes, 256 * 1024 * 1024, 'logRetentionBytes'),
     tombstoneIntervalMs: nonNegative(o.tombstoneInterval, 60_000, 'tombstoneInterval'),
     feedRetention: positive(o.feedRetention, 100_000, 'feedRetention'),
     frameBytesMax: positive(o.frameBytesMax, FRAME_BYTES_MAX_DEFAULT, 'frameBytesMax'),

@@ -260,6 +260,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       minConsensus: options.minConsensus,
       writeTimeoutMs: options.writeTimeoutMs,
       logRetention: options.logRetention,
+      logRetentionBytes: options.logRetentionBytes,
       collectIntervalMs: options.tombstoneIntervalMs,
       // A quarter of a frame: a full group or catch-up message fits with room to spare.
       messageBytesMax: Math.floor(options.frameBytesMax / 4),

@@ -213,10 +213,14 @@ export class LevelStore {
         floors.set(originOfKey(key, TAG.floor), decodeNumber(value, 'floor'))
       })
       const above: Array<{ origin: HostId, seq: number }> = []
-      // Keys only: the entries themselves are not needed, and may be large.
-      for (const { origin, seq } of await this.#scanKeys(tagRange(TAG.log), (key) => parseSequencedKey(key, TAG.log))) {
+      const logWeights: Array<{ origin: HostId, seq: number, bytes: number }> = []
+      // Every entry is read once, for its weight: the log is cut by bytes as well (SPEC §6.4),
+      // which bounds this read.
+      await this.#scan(tagRange(TAG.log), (key, value) => {
+        const { origin, seq } = parseSequencedKey(key, TAG.log)
         if (seq > (marks.get(origin) ?? 0)) above.push({ origin, seq })
-      }
+        logWeights.push({ origin, seq, bytes: entryBytes(decodeLogEntry(origin, seq, value)) })
+      })
       if (this.#feed !== undefined) {
         this.#feedBounds = undefined
         const { oldest, next } = await this.#loadFeedBounds()
@@ -234,6 +238,7 @@ export class LevelStore {
         marks: Object.fromEntries(marks),
         floors: Object.fromEntries(floors),
         above,
+        logWeights,
         prepared,
         membership: membership === undefined ? null : decodeMembership(membership),
         horizon: horizon === undefined ? 0 : decodeNumber(horizon, 'horizon')

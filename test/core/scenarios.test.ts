@@ -174,6 +174,26 @@ test('catch-up: a host away for 50 writes catches up from the log', () => {
   assert.equal(cluster.disk('c').floors.get('a') ?? 1, 1, 'no full copy was needed')
 })
 
+test('log retention by bytes: large entries are cut sooner than the count says, and a host behind them gets a full copy', () => {
+  // Entries of about 1 KiB, at most 3 KiB of them kept per origin: 3 entries, where the count allows 1,000.
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 1, logRetention: 1_000, logRetentionBytes: 3 * 1024, groupOpsMax: 1 })
+  cluster.isolate('c')
+  const large = 'x'.repeat(1_000)
+  for (let i = 0; i < 10; i++) {
+    cluster.write('a', [put(`k${i}`, large)])
+    cluster.settle()
+  }
+  cluster.advance(20)
+  const applied = cluster.node('a').inspect().marks['a'] ?? 0
+  const floor = cluster.disk('a').floors.get('a') ?? 1
+  assert.ok(applied - floor + 1 <= 3 && applied - floor + 1 >= 1, `a keeps ${applied - floor + 1} of its ${applied} entries`)
+  assert.equal(cluster.disk('a').log.get('a')?.size, applied - floor + 1, 'the entries below the floor are deleted')
+  cluster.rejoin('c')
+  cluster.advance(200)
+  for (let i = 0; i < 10; i++) assert.equal(valueOn(cluster, 'c', `k${i}`), large)
+  assert.ok((cluster.disk('c').floors.get('a') ?? 1) > 1, 'c took a full copy')
+})
+
 test('catch-up: a host behind a truncated log gets a full copy, applied in one batch', () => {
   const cluster = new ScriptedCluster(hosts, { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 7 })
   cluster.isolate('c')

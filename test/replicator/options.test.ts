@@ -23,6 +23,7 @@ test('with no options, every option takes its documented default', () => {
     pingIntervalMs: 5_000,
     sync: false,
     logRetention: 100_000,
+    logRetentionBytes: 256 * 1024 * 1024,
     tombstoneIntervalMs: 60_000,
     feedRetention: 100_000,
     logger: undefined,
@@ -83,7 +84,7 @@ test('a bad option is refused with LEVEL_INVALID_OPTION, naming it', () => {
     [{ listenHost: '' }, /listenHost/],
     [{ listenHost: 1 }, /listenHost/],
     [{ logger: 'console' }, /logger/],
-    ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
+    ...['failAfter', 'writeTimeout', 'callTimeout', 'logRetention', 'logRetentionBytes', 'feedRetention', 'frameBytesMax', 'reconnectMsMin', 'reconnectMsMax', 'tickInterval']
       .flatMap((name): Array<[unknown, RegExp]> => [0, -1, 1.5, '10'].map((value) => [{ [name]: value }, new RegExp(`${name} must be a positive integer`)])),
     ...[-1, 1.5, '10'].map((value): [unknown, RegExp] => [{ tombstoneInterval: value }, /tombstoneInterval must be a non-negative integer/])
   ]

@@ -576,6 +576,7 @@ class Simulation {
       groupBytesMax: swarm.bytesMax,
       catchUpBytesMax: swarm.bytesMax,
       logRetention: swarm.logRetention,
+      logRetentionBytes: swarm.logRetentionBytes,
       logEntriesPerMessageMax: 5,
       snapshotRecordsPerMessageMax: 4,
       snapshotIdleMs: 200,

@@ -93,9 +93,13 @@ export class SimStorage {
   load (intact: boolean): DurableState {
     const state = this.#state
     const above: Array<{ origin: HostId, seq: number }> = []
+    const logWeights: Array<{ origin: HostId, seq: number, bytes: number }> = []
     for (const [origin, entries] of state.log) {
       const contiguous = state.marks.get(origin) ?? 0
-      for (const entry of entries.values()) if (entry.seq > contiguous) above.push({ origin, seq: entry.seq })
+      for (const entry of entries.values()) {
+        if (entry.seq > contiguous) above.push({ origin, seq: entry.seq })
+        logWeights.push({ origin, seq: entry.seq, bytes: entryBytes(entry) })
+      }
     }
     return {
       intact,
@@ -104,6 +108,7 @@ export class SimStorage {
       marks: Object.fromEntries(state.marks),
       floors: Object.fromEntries(state.floors),
       above,
+      logWeights,
       prepared: [...state.prepared.values()],
       membership: state.membership,
       horizon: state.horizon

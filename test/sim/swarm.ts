@@ -45,6 +45,7 @@ export interface SwarmConfig {
   readonly logRetention: number
   /** How often each host collects the tombstones every member has passed (SPEC §6.5). */
   readonly collectIntervalMs: number
+  readonly logRetentionBytes: number
   readonly reserveBlock: number
   readonly groupOpsMax: number
   /** Own transactions in flight at once. */
@@ -116,6 +117,8 @@ export function chooseSwarm (random: Prng): Omit<SwarmConfig, 'membershipChanges
     strongReads: random.pick([0, 10, 40]),
     // Never with a late host: counted by no one at first, it commits before any horizon can
     // count it, which only the simulator's `peer-added` allows (SPEC §6.5).
-    collectIntervalMs: lateHost ? 0 : random.pick([40, 100, 400])
+    collectIntervalMs: lateHost ? 0 : random.pick([40, 100, 400]),
+    // Entries weigh 32 bytes and their keys and values: from one entry kept to the count's rule.
+    logRetentionBytes: random.pick([Number.MAX_SAFE_INTEGER, 150, 1_500])
   }
 }

@@ -170,11 +170,11 @@ function withoutIntact ({ intact: _intact, ...state }: DurableState): Omit<Durab
   return state
 }
 
-/** load() as a set: SimStorage lists entries and prepares in insertion order, LevelStore in key order. */
+/** load() as a set: SimStorage lists entries, weights and prepares in insertion order, LevelStore in key order. */
 function sortedLoad (state: Omit<DurableState, 'intact'>): unknown {
   const byTxn = (a: { origin: HostId, seq: number }, b: { origin: HostId, seq: number }): number =>
     a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq
-  return normalize({ ...state, above: [...state.above].sort(byTxn), prepared: [...state.prepared].sort(byTxn) })
+  return normalize({ ...state, above: [...state.above].sort(byTxn), logWeights: [...state.logWeights].sort(byTxn), prepared: [...state.prepared].sort(byTxn) })
 }
 
 /** Reads a whole snapshot from both, in random chunk sizes, and compares every chunk. */

@@ -10,53 +10,11 @@ import assert from 'node:assert/strict'
 import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { freePorts } from '../../src/cli/free-ports.js'
-import { Child } from '../../src/cli/child.js'
-import { eventually, tempDir } from '../helpers/hosts.js'
-import type { ReplicaCommand, ReplicaReply } from './fixtures/replica.js'
-
-const SCRIPT = fileURLToPath(new URL('./fixtures/replica.js', import.meta.url))
-
-type Replica = Child<ReplicaCommand, ReplicaReply>
-
-interface Cluster {
-  readonly replicas: Replica[]
-  readonly locations: string[]
-  readonly ports: number[]
-  readonly root: string
-}
+import { eventually } from '../helpers/hosts.js'
+import { type Replica, type ReplicaCluster as Cluster, contents, start, stop, withCluster } from './replica-cluster.js'
 
 /** Outcomes a failed write may have: every one of them means nothing was written. */
 const CHANGED_NOTHING = new Set(['LEVEL_IO_ERROR', 'LEVEL_NOT_READY', 'LEVEL_QUORUM_FAILED', 'LEVEL_WRITE_CONFLICT', 'LEVEL_TIMEOUT'])
-
-async function start (cluster: Cluster, index: number, minConsensus?: number): Promise<Replica> {
-  const replica: Replica = new Child(SCRIPT)
-  cluster.replicas[index] = replica
-  const peers = cluster.ports.filter((_, j) => j !== index).map((port) => ({ host: '127.0.0.1', port }))
-  await replica.request({ type: 'start', location: cluster.locations[index] as string, port: cluster.ports[index] as number, peers, minConsensus, writeTimeout: 2_000 }, 'started')
-  return replica
-}
-
-async function withCluster (minConsensus: number | undefined, run: (cluster: Cluster) => Promise<void>): Promise<void> {
-  const root = await tempDir()
-  const ports = await freePorts(3)
-  const cluster: Cluster = { replicas: [], locations: ports.map((_, i) => join(root, `host${i}`)), ports, root }
-  try {
-    for (let i = 0; i < 3; i++) await start(cluster, i, minConsensus)
-    await Promise.all(cluster.replicas.map((replica) => replica.waitFor('event', (event) => event.name === 'ready')))
-    await run(cluster)
-  } finally {
-    for (const replica of cluster.replicas) replica.kill()
-    await Promise.all(cluster.replicas.map((replica) => replica.exited()))
-    await rm(root, { recursive: true, force: true })
-  }
-}
-
-async function stop (replica: Replica): Promise<void> {
-  await replica.request({ type: 'stop' }, 'stopped', undefined, 30_000)
-  await replica.exited()
-}
 
 /** Writes `count` keys from every replica at once; resolves with every outcome, by key. */
 async function writeEverywhere (cluster: Cluster, prefix: string, count: number, during?: () => Promise<void>): Promise<Map<string, string>> {
@@ -69,10 +27,6 @@ async function writeEverywhere (cluster: Cluster, prefix: string, count: number,
     for (const reply of replica.replies.slice(marks[i])) if (reply.type === 'written') outcomes.set(reply.key, reply.outcome)
   })
   return outcomes
-}
-
-async function contents (replica: Replica): Promise<Map<string, unknown>> {
-  return new Map((await replica.request({ type: 'contents' }, 'contents')).entries)
 }
 
 /** Every replica holds exactly the same data; resolves with it. */
@@ -105,7 +59,7 @@ function checkOutcomes (outcomes: ReadonlyMap<string, string>, data: ReadonlyMap
 }
 
 test('a wall clock stepped back 5 s and forward 30 s on one host changes nothing but timestamps', { timeout: 180_000 }, async () => {
-  await withCluster(undefined, async (cluster) => {
+  await withCluster({ writeTimeout: 2_000 }, async (cluster) => {
     const [stepped, ...others] = cluster.replicas as [Replica, Replica, Replica]
     // Acknowledged writes of the stepped host must be on the others at once (minConsensus: all).
     const checks: Array<Promise<void>> = []
@@ -140,7 +94,7 @@ test('a wall clock stepped back 5 s and forward 30 s on one host changes nothing
 })
 
 test('storage failing for 3 s on one host: its writes fail clearly or wait, none unreplicated, and it converges', { timeout: 180_000 }, async () => {
-  await withCluster(undefined, async (cluster) => {
+  await withCluster({ writeTimeout: 2_000 }, async (cluster) => {
     const [failing] = cluster.replicas as [Replica, Replica, Replica]
     // The outage starts before the writes and outlasts writeTimeout (2 s), so some of them
     // must fail however fast the others go.
@@ -159,18 +113,18 @@ test('storage failing for 3 s on one host: its writes fail clearly or wait, none
 })
 
 test('a host restored from a copy of its directory taken 1,000 writes earlier rejoins without divergence', { timeout: 240_000 }, async () => {
-  await withCluster(1, async (cluster) => {
+  await withCluster({ minConsensus: 1, writeTimeout: 2_000 }, async (cluster) => {
     const before = await writeEverywhere(cluster, 'before', 50)
     const copy = join(cluster.root, 'copy')
     await stop(cluster.replicas[2] as Replica)
     await cp(cluster.locations[2] as string, copy, { recursive: true })
-    await start(cluster, 2, 1)
+    await start(cluster, 2)
     // 1,000 writes, from every host: the restored host's own among them.
     const during = await writeEverywhere(cluster, 'during', 334)
     await stop(cluster.replicas[2] as Replica)
     await rm(cluster.locations[2] as string, { recursive: true, force: true })
     await cp(copy, cluster.locations[2] as string, { recursive: true })
-    const restored = await start(cluster, 2, 1)
+    const restored = await start(cluster, 2)
     await restored.waitFor('event', (event) => event.name === 'ready', 60_000)
     const after = await writeEverywhere(cluster, 'after', 50)
     const data = await converged(cluster)

@@ -12,56 +12,16 @@ import assert from 'node:assert/strict'
 import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { freePorts } from '../../src/cli/free-ports.js'
-import { Child } from '../../src/cli/child.js'
-import { eventually, tempDir } from '../helpers/hosts.js'
-import type { ReplicaCommand, ReplicaReply } from './fixtures/replica.js'
+import { eventually } from '../helpers/hosts.js'
+import type { ReplicaReply } from './fixtures/replica.js'
+import { type Replica, type ReplicaCluster as Cluster, contents, start, stop, withCluster } from './replica-cluster.js'
 
-const SCRIPT = fileURLToPath(new URL('./fixtures/replica.js', import.meta.url))
 const ROUNDS = 10
 const KEYS_PER_ROUND = 500
 const VALUE_BYTES = 1024
-
-type Replica = Child<ReplicaCommand, ReplicaReply>
-type Storage = Extract<ReplicaReply, { type: 'storage' }>
-
-interface Cluster {
-  readonly replicas: Replica[]
-  readonly locations: string[]
-  readonly ports: number[]
-  readonly root: string
-}
-
 const OPTIONS = { minConsensus: 1, writeTimeout: 5_000, logRetention: 5, tombstoneInterval: 200 }
 
-async function start (cluster: Cluster, index: number): Promise<Replica> {
-  const replica: Replica = new Child(SCRIPT)
-  cluster.replicas[index] = replica
-  const peers = cluster.ports.filter((_, j) => j !== index).map((port) => ({ host: '127.0.0.1', port }))
-  await replica.request({ type: 'start', location: cluster.locations[index] as string, port: cluster.ports[index] as number, peers, ...OPTIONS }, 'started')
-  return replica
-}
-
-async function stop (replica: Replica): Promise<void> {
-  await replica.request({ type: 'stop' }, 'stopped', undefined, 30_000)
-  await replica.exited()
-}
-
-async function withCluster (run: (cluster: Cluster) => Promise<void>): Promise<void> {
-  const root = await tempDir()
-  const ports = await freePorts(3)
-  const cluster: Cluster = { replicas: [], locations: ports.map((_, i) => join(root, `host${i}`)), ports, root }
-  try {
-    for (let i = 0; i < 3; i++) await start(cluster, i)
-    await Promise.all(cluster.replicas.map((replica) => replica.waitFor('event', (event) => event.name === 'ready')))
-    await run(cluster)
-  } finally {
-    for (const replica of cluster.replicas) replica.kill()
-    await Promise.all(cluster.replicas.map((replica) => replica.exited()))
-    await rm(root, { recursive: true, force: true })
-  }
-}
+type Storage = Extract<ReplicaReply, { type: 'storage' }>
 
 /** Puts (or deletes) `count` keys from `prefix` on one replica; every write must succeed. */
 async function write (replica: Replica, prefix: string, count: number, del = false): Promise<void> {
@@ -74,10 +34,6 @@ async function write (replica: Replica, prefix: string, count: number, del = fal
 
 async function storage (replica: Replica): Promise<Storage> {
   return await replica.request({ type: 'storage' }, 'storage')
-}
-
-async function contents (replica: Replica): Promise<Map<string, unknown>> {
-  return new Map((await replica.request({ type: 'contents' }, 'contents')).entries)
 }
 
 /** Waits until no host holds a tombstone any more; resolves with each host's storage then. */
@@ -93,7 +49,7 @@ async function collectedEverywhere (cluster: Cluster): Promise<Storage[]> {
 const MiB = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MiB`
 
 test('a delete-heavy load: tombstones are collected on every host and the database stays small', { timeout: 240_000 }, async (t) => {
-  await withCluster(async (cluster) => {
+  await withCluster(OPTIONS, async (cluster) => {
     const written = ROUNDS * KEYS_PER_ROUND * VALUE_BYTES
     const sizes: number[] = []
     for (let round = 0; round < ROUNDS; round++) {
@@ -116,7 +72,7 @@ test('a delete-heavy load: tombstones are collected on every host and the databa
 })
 
 test('a host restored from before keys were deleted and collected drops them from the full copy it gets', { timeout: 240_000 }, async () => {
-  await withCluster(async (cluster) => {
+  await withCluster(OPTIONS, async (cluster) => {
     const [first, , third] = cluster.replicas as [Replica, Replica, Replica]
     await write(first, 'old-', 200)
     const copy = join(cluster.root, 'copy')

@@ -13,11 +13,14 @@ import { DEFAULT_SEEDS } from './seeds.js'
 const MEMBERSHIP_MUTATIONS: ReadonlySet<Mutation> = new Set(['membership-without-epoch-check', 'membership-without-catch-up'])
 /** Breakages of strong reads and fences: only schedules that make them can show them. */
 const STRONG_READ_MUTATIONS: ReadonlySet<Mutation> = new Set(['strong-read-alone', 'strong-read-ignores-locks', 'fence-without-catch-up'])
+/** Breakages of a start that may have lost data: only schedules with power losses or a restore can show them. */
+const LOST_DATA_MUTATIONS: ReadonlySet<Mutation> = new Set(['report-while-recovering', 'recovery-keeps-clock'])
 
 /** The first violation among `DEFAULT_SEEDS` schedules that can show the breakage, from seed 1. */
 function firstViolation (mutation: Mutation): { seed: number, violation: string } | null {
   const relevant = (seed: number): boolean => (!MEMBERSHIP_MUTATIONS.has(mutation) || swarmOf(seed).membershipChanges > 0) &&
-    (!STRONG_READ_MUTATIONS.has(mutation) || swarmOf(seed).strongReads > 0)
+    (!STRONG_READ_MUTATIONS.has(mutation) || swarmOf(seed).strongReads > 0) &&
+    (!LOST_DATA_MUTATIONS.has(mutation) || swarmOf(seed).powerLosses > 0 || swarmOf(seed).restore)
   for (let seed = 1, tried = 0; tried < DEFAULT_SEEDS; seed++) {
     if (!relevant(seed)) continue
     tried++

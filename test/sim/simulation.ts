@@ -227,6 +227,17 @@ export function runSchedule (options: ScheduleOptions): ScheduleResult {
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
+/** The membership a change's entry puts in force, as the checker compares them. */
+function changeShape (entry: Extract<LogEntry, { kind: 'commit' }>): string {
+  const op = entry.ops[0]
+  return op?.type === 'put' ? membershipShape((JSON.parse(decoder.decode(op.value)) as { membership: Membership }).membership) : ''
+}
+
+/** A membership as one string, its fields always in one order. */
+function membershipShape ({ epoch, members, minConsensus }: Membership): string {
+  return JSON.stringify({ epoch, members, minConsensus })
+}
+
 const text = (value: Uint8Array | null): string => (value === null ? '<deleted>' : decoder.decode(value))
 const isLedgerKey = (key: Key): boolean => key.startsWith('L')
 const CHANGED_NOTHING = new Set(['not-ready', 'conflict', 'no-quorum', 'timeout', 'storage', 'recovering', 'closed'])
@@ -655,14 +666,30 @@ class Simulation {
 
   /** A host runs under a new membership: the same as every other host's of that epoch; it reports its members connected again. */
   #membershipApplied (host: SimHost, membership: Membership): void {
-    const shape = JSON.stringify(membership)
+    const shape = membershipShape(membership)
     const seen = this.#memberships.get(membership.epoch)
-    if (seen !== undefined && seen !== shape) throw new Violation(`membership-fork: ${host.id} applied epoch ${membership.epoch} as ${shape}, another host as ${seen}`)
+    // A change lost from every disk before any other host learned it (a power loss without
+    // sync) is undone: its epoch may be decided again, as a new transaction (SPEC §5.4).
+    if (seen !== undefined && seen !== shape && this.#survives(membership.epoch, seen)) {
+      throw new Violation(`membership-fork: ${host.id} applied epoch ${membership.epoch} as ${shape}, another host as ${seen}`)
+    }
     this.#memberships.set(membership.epoch, shape)
     if (membership.minConsensus < this.#minConsensusLeast) this.#minConsensusLeast = membership.minConsensus
     this.#log(`${host.id} runs under epoch ${membership.epoch}: ${membership.members.join(' ')}, minConsensus ${membership.minConsensus}`)
     host.told.clear()
     this.#refreshLinks()
+  }
+
+  /**
+   * Whether a disk, or a copy that may be restored, holds `shape` as epoch `epoch`: in force,
+   * or as a change decided in a log; or holds a later epoch in force, which went through it.
+   */
+  #survives (epoch: number, shape: string): boolean {
+    const disks = [...this.#hosts.values()].map((host) => ({ membership: host.storage.membership, log: host.storage.log }))
+    for (const copy of this.#backups.values()) disks.push({ membership: copy.state.membership, log: copy.state.log })
+    const changesTo = (entries: ReadonlyMap<number, LogEntry>): boolean => [...entries.values()].some((entry) =>
+      entry.kind === 'commit' && isMembershipOps(entry.ops) && changeShape(entry) === shape)
+    return disks.some(({ membership, log }) => (membership !== null && (membership.epoch > epoch || membershipShape(membership) === shape)) || [...log.values()].some(changesTo))
   }
 
   /**

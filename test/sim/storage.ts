@@ -133,6 +133,11 @@ export class SimStorage {
       if (value === undefined) map.delete(key)
       else map.set(key, value)
     }
+    const assign = <F extends 'clock' | 'reserved' | 'membership' | 'horizon'>(field: F, value: DiskState[F]): void => {
+      const before = state[field]
+      undo.push(() => { state[field] = before })
+      state[field] = value
+    }
     for (const write of writes) {
       switch (write.type) {
         case 'data':
@@ -167,24 +172,15 @@ export class SimStorage {
         case 'floor':
           set(state.floors, write.origin, write.floor)
           break
-        case 'clock': {
-          const before = state.clock
-          undo.push(() => { state.clock = before })
-          state.clock = write.ts
+        case 'clock':
+          assign('clock', write.ts)
           break
-        }
-        case 'reserved': {
-          const before = state.reserved
-          undo.push(() => { state.reserved = before })
-          state.reserved = write.seq
+        case 'reserved':
+          assign('reserved', write.seq)
           break
-        }
-        case 'membership': {
-          const before = state.membership
-          undo.push(() => { state.membership = before })
-          state.membership = write.membership
+        case 'membership':
+          assign('membership', write.membership)
           break
-        }
         case 'writer-committed':
           set(state.writers, write.writer, { counter: write.counter, seq: write.seq })
           break
@@ -194,12 +190,9 @@ export class SimStorage {
         case 'delete':
           set(state.data, write.key, undefined)
           break
-        case 'horizon': {
-          const before = state.horizon
-          undo.push(() => { state.horizon = before })
-          state.horizon = write.ts
+        case 'horizon':
+          assign('horizon', write.ts)
           break
-        }
         case 'drop-absent':
           // Before the batch's data writes, which the core puts last: so against the stored state.
           for (const [key, record] of [...state.data]) {

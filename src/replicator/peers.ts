@@ -2,6 +2,7 @@ import { EventEmitter } from 'events'
 import type { Duplex as ByteStream } from 'node:stream'
 import type { Duplex } from 'readable-stream'
 import { assert } from '../core/index.js'
+import { CODES } from '../errors.js'
 import type { HostId, Message } from '../core/index.js'
 import { Dialer, type DialerOptions } from '../transport/dialer.js'
 import { type PeerAddress, PeerConnection, type PeerConnectionOptions } from '../transport/peer-connection.js'
@@ -16,8 +17,13 @@ interface PeerHooks {
   readonly disconnected: (id: HostId) => void
   /** A message from a configured peer; held connections deliver nothing. */
   readonly message: (from: HostId, message: Message) => void
-  /** A connection ended badly (a bad frame, a failed handshake, a call unanswered): why. */
+  /** A connection ended badly (a bad frame, a failed handshake): why. */
   readonly error: (error: Error) => void
+  /**
+   * A connection ended as networks end them (a call unanswered, the stream lost): no fault of
+   * the peer's, and the dialer tries again.
+   */
+  readonly dropped: (error: Error) => void
 }
 
 /** The Replicator's connection events, each naming the peer's address. */
@@ -246,7 +252,10 @@ export class PeerRegistry extends EventEmitter<PeerEvents> {
     })
     connection.once('close', (error) => {
       this.#unregister(connection)
-      if (error !== null) this.#hooks.error(error)
+      if (error === null) return
+      const code = (error as { code?: unknown }).code
+      if (code === CODES.TIMEOUT || code === CODES.CONNECTION_LOST) this.#hooks.dropped(error)
+      else this.#hooks.error(error)
     })
     return connection
   }

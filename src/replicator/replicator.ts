@@ -154,7 +154,9 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
         this.#peerMarks.observe(from, message)
         this.#driver?.message(from, message)
       },
-      error: (error) => { this.#report(error) }
+      error: (error) => { this.#report(error) },
+      // Every few seconds for a peer whose packets vanish: worth a debug record, not an error.
+      dropped: (error) => { this.#log('debug', 'disconnect', `peer connection dropped: ${error.message}`, { code: (error as { code?: string }).code ?? CODES.CONNECTION_LOST }) }
     })
     for (const event of PEER_EVENTS) {
       this.#peers.on(event, (host, port) => {

@@ -46,18 +46,19 @@ class Network {
   readonly #silent = new Set<number>()
   readonly #peers: TestPeer[] = []
 
-  peer (id: string, port: number, peers: PeerAddress[], options: { backoffMsMin?: number, failAfter?: number } = {}): TestPeer {
+  peer (id: string, port: number, peers: PeerAddress[], options: { backoffMsMin?: number, failAfter?: number, callTimeoutMs?: number } = {}): TestPeer {
     const address = { host: '127.0.0.1', port }
     const log: string[] = []
     const registry = new PeerRegistry(peers, {
-      connection: { address, secret: null, frameBytesMax: FRAME_BYTES_MAX_DEFAULT, callTimeoutMs: 5_000, pingIntervalMs: 60_000 },
+      connection: { address, secret: null, frameBytesMax: FRAME_BYTES_MAX_DEFAULT, callTimeoutMs: options.callTimeoutMs ?? 5_000, pingIntervalMs: 60_000 },
       // A long backoff by default: a test that cuts a link sees what the cut did, not a redial.
       dial: { transport: this.#transport(id), backoffMsMin: options.backoffMsMin ?? 5_000, backoffMsMax: 10_000, failAfter: options.failAfter ?? 3 }
     }, {
       connected: (peer) => { log.push(`connected ${peer}`) },
       disconnected: (peer) => { log.push(`disconnected ${peer}`) },
       message: (from, message) => { log.push(`message ${from} ${message.type}`) },
-      error: (error) => { log.push(`error ${(error as Error & { code?: string }).code ?? error.message}`) }
+      error: (error) => { log.push(`error ${(error as Error & { code?: string }).code ?? error.message}`) },
+      dropped: (error) => { log.push(`dropped ${(error as Error & { code?: string }).code ?? error.message}`) }
     })
     for (const event of ['connect', 'disconnect', 'reconnect', 'fail'] as const) {
       registry.on(event, (host, port) => { log.push(`${event} ${host}:${port}`) })
@@ -225,6 +226,20 @@ test('reconnect and fail name the configured peer; a connection that ends badly 
     stream.write(Uint8Array.from([0xff, 0xff, 0xff, 0xff]))
     await ended
     assert.deepEqual(entries(a, 'error'), ['error LEVEL_FRAME_TOO_LARGE'])
+  } finally {
+    net.close()
+  }
+})
+
+test('a peer that takes the dial and never answers is dropped, with its code, and is no error', async () => {
+  const net = new Network()
+  try {
+    net.silence(2)
+    const a = net.peer('host-a', 1, [{ host: '127.0.0.1', port: 2 }], { backoffMsMin: 5, callTimeoutMs: 50 })
+    a.registry.start(a.id)
+    await eventually(() => entries(a, 'dropped').length >= 2, 5_000, 'two dials dropped')
+    assert.ok(entries(a, 'dropped').every((entry) => entry === 'dropped LEVEL_TIMEOUT'), entries(a, 'dropped').join())
+    assert.deepEqual(entries(a, 'error'), [])
   } finally {
     net.close()
   }

@@ -49,6 +49,9 @@ test('status: identity, readiness, peers with contact, round trip and lag, the l
     await a.db.del('k1')
     await a.db.del('never-written')
     await eventually(() => a.replicator.status().tombstones?.count === 3, 5_000, 'three tombstones counted')
+    // c, down, last reported before the deletes: no horizon passes them, so none is collected.
+    assert.equal(a.replicator.status().collection.collected, 0)
+    assert.ok(a.replicator.status().collection.horizon < Date.now())
     // Disk use, as LevelDB estimates its table files: some once the data is compacted into one.
     // Random, so that LevelDB's compression does not shrink it away.
     await a.db.put('large', randomBytes(100_000).toString('hex'))

@@ -1191,6 +1191,7 @@ class Simulation {
 
   #isQuiescent (): boolean {
     const live = this.#liveMembers()
+    const newestEpoch = Math.max(0, ...[...this.#hosts.values()].filter((host) => !host.dead).map((host) => (host.node?.membership ?? host.storage.membership)?.epoch ?? 0))
     if (this.#writes.some((write) => write.status === 'pending' && !this.#host(write.host).dead)) return false
     if (this.#changeCalls.size > 0) return false
     const anyDead = [...this.#hosts.values()].some((host) => host.dead)
@@ -1198,7 +1199,10 @@ class Simulation {
       const node = host.node
       if (node === null || host.storage.queue.length > 0) return false
       const view = node.inspect()
-      if (view.queued > 0 || view.active.length > 0 || view.committing > 0 || view.confirming > 0 || view.applying || view.parkedChanges > 0 || view.changing) return false
+      // A full copy coming in is catch-up under way; so is a membership older than the newest
+      // a live host holds: the member has yet to learn it, and what its voters had.
+      if (view.queued > 0 || view.active.length > 0 || view.committing > 0 || view.confirming > 0 || view.applying || view.parkedChanges > 0 || view.changing || view.fullCopyIn !== null) return false
+      if (view.membership.epoch < newestEpoch) return false
       // A host that asks every peer after losing data waits for good if one is gone for good.
       if (view.recovery === 'aborting' || (view.recovery === 'asking' && !anyDead)) return false
       if (view.prepared > this.#blockedPrepared(host)) return false

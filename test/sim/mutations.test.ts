@@ -14,7 +14,7 @@ const MEMBERSHIP_MUTATIONS: ReadonlySet<Mutation> = new Set(['membership-without
 /** Breakages of strong reads and fences: only schedules that make them can show them. */
 const STRONG_READ_MUTATIONS: ReadonlySet<Mutation> = new Set(['strong-read-alone', 'strong-read-ignores-locks', 'fence-without-catch-up'])
 /** Breakages of a start that may have lost data: only schedules with power losses or a restore can show them. */
-const LOST_DATA_MUTATIONS: ReadonlySet<Mutation> = new Set(['report-while-recovering', 'recovery-keeps-clock'])
+const LOST_DATA_MUTATIONS: ReadonlySet<Mutation> = new Set(['report-while-recovering'])
 
 /** The first violation among `DEFAULT_SEEDS` schedules that can show the breakage, from seed 1. */
 function firstViolation (mutation: Mutation): { seed: number, violation: string } | null {
@@ -63,11 +63,13 @@ const expectations: Array<[Mutation, RegExp]> = [
   ['collect-past-horizon', /^(convergence|read-after-ack):/],
   // A full copy leaves a key whose tombstone its sender collected: the deleted key lives on here.
   ['copy-keeps-absent', /^convergence:/],
-  // A host restored from a copy, or after a power loss, reports an old clock or old decisions:
-  // peers collect past writes of its that they have not applied yet, and those writes then
-  // find their keys absent at or below the horizon and are dropped there.
-  ['report-while-recovering', /^(convergence|read-after-ack):/],
-  ['recovery-keeps-clock', /^(convergence|read-after-ack):/]
+  // A host restored from a copy, or after a power loss, reports old decisions: peers collect
+  // past writes of its that they have not applied yet, and those writes then find their keys
+  // absent at or below the horizon and are dropped there.
+  ['report-while-recovering', /^(convergence|read-after-ack):/]
+  // 'recovery-keeps-clock' needs a host that recovers before its peers' entries reach it,
+  // then commits alone: the simulator met it at seed 11,199 only. test/core/collection.test.ts
+  // scripts it instead, and goes red under it.
 ]
 
 for (const [mutation, checker] of expectations) {

@@ -193,6 +193,8 @@ interface StrongReadDone {
   readonly answeredAt: number
   readonly value: string | null
   readonly version: Version | undefined
+  /** At least the horizon of every record it was made from: an absent key may be a collected tombstone. */
+  readonly horizon: number
 }
 
 interface Read {
@@ -1162,14 +1164,16 @@ class Simulation {
       // The fence holds: every key of the range, as the replica has it now.
       for (let i = 0; i < this.swarm.keys; i++) {
         const key = `k${i}`
-        if (inRange(key, call.range)) this.#strongReadOf(host, call, key, host.storage.data.get(key))
+        if (inRange(key, call.range)) this.#strongReadOf(host, call, key, host.storage.data.get(key), host.storage.horizon)
       }
       return
     }
-    this.#strongReadOf(host, call, call.key as Key, result.records[0])
+    // The answers' horizons are the peers', as of their answers: none above the highest now.
+    const horizon = Math.max(...[...this.#hosts.values()].map((other) => Math.max(other.storage.horizon, other.node?.inspect().horizon ?? 0)))
+    this.#strongReadOf(host, call, call.key as Key, result.records[0], horizon)
   }
 
-  #strongReadOf (host: SimHost, call: StrongReadCall, key: Key, record: DataRecord | undefined): void {
+  #strongReadOf (host: SimHost, call: StrongReadCall, key: Key, record: DataRecord | undefined, horizon: number): void {
     const value = record === undefined || record.value === null ? null : text(record.value)
     if (record !== undefined) {
       const decision = this.#decisions.get(`${record.version.origin}#${record.version.seq}`)
@@ -1178,7 +1182,7 @@ class Simulation {
         throw new Violation(`dirty-read: ${host.id} strong-read ${key}=${value ?? '<deleted>'} at ${record.version.origin}#${record.version.seq}, which no commit wrote`)
       }
     }
-    this.#strongReads.push({ host: host.id, key, invokedAt: call.invokedAt, answeredAt: this.now, value, version: record?.version })
+    this.#strongReads.push({ host: host.id, key, invokedAt: call.invokedAt, answeredAt: this.now, value, version: record?.version, horizon })
   }
 
   /** Whether `host` has applied every commit decided anywhere so far. */
@@ -1395,13 +1399,23 @@ class Simulation {
       }
     }
     const survivors = new Set(surviving.map(({ entry }) => `${entry.origin}#${entry.seq}`))
+    // The lowest timestamp of a delete of each key lost since: a key absent because its
+    // tombstone was collected (SPEC §6.5) may show that delete, whose version is gone.
+    const lostDeletes = new Map<Key, number>()
+    for (const { entry } of this.#decisions.values()) {
+      if (survivors.has(`${entry.origin}#${entry.seq}`)) continue
+      for (const op of entry.ops) if (op.type === 'del') lostDeletes.set(op.key, Math.min(lostDeletes.get(op.key) ?? Infinity, entry.ts))
+    }
+    const mayShowLostDelete = (key: Key, horizon: number): boolean => (lostDeletes.get(key) ?? Infinity) <= horizon
     for (const read of this.#reads) {
       // A read of a commit lost since (README: power loss without sync) is not in the history.
       if (!read.fresh || (read.version !== undefined && !survivors.has(`${read.version.origin}#${read.version.seq}`))) continue
+      if (read.version === undefined && mayShowLostDelete(read.key, read.horizon)) continue
       history(read.key).push({ kind: 'read', value: read.value, invoke: read.at, response: read.at, label: `read@${read.host}` })
     }
     for (const read of this.#strongReads) {
       if (read.version !== undefined && !survivors.has(`${read.version.origin}#${read.version.seq}`)) continue
+      if (read.version === undefined && mayShowLostDelete(read.key, read.horizon)) continue
       history(read.key).push({ kind: 'read', value: read.value, invoke: read.invokedAt, response: read.answeredAt, label: `strong-read@${read.host}` })
     }
     for (const [key, record] of expected) history(key).push({ kind: 'read', value: record.value === null ? null : text(record.value), invoke: this.now + 1, response: this.now + 1, label: 'final' })

@@ -184,11 +184,23 @@ export function onSnapshotNext (s: NodeState, from: HostId, session: number, par
   sendSnapshotChunk(s, session)
 }
 
+/** The receiver will not take this copy: it is dropped now rather than left to go idle. */
+export function onSnapshotStop (s: NodeState, from: HostId, session: number): void {
+  const out = s.snapshotsOut.get(session)
+  if (out !== undefined && out.peer === from) dropOutgoing(s, session, out)
+}
+
 export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
   if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
     s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: [], nextPart: 0, touchedAt: s.now, askedAt: s.now }
   }
   const incoming = s.snapshotIn
+  // Another peer's copy, started by a sync while this one runs (every peer synced with may
+  // start one): its sender stops now, instead of holding it open until it goes idle.
+  if (incoming !== null && (incoming.from !== from || incoming.session !== message.session) && message.part === 0) {
+    send(s, from, { type: 'snapshot-stop', session: message.session })
+    return
+  }
   // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
   // marks it does not reflect. The chunk wanted is asked for again on the tick.
   if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart) return

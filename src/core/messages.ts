@@ -51,6 +51,8 @@ export type Message =
   }
   /** Receiver of a snapshot chunk asks for chunk `part`; a repeated request is ignored. */
   | { readonly type: 'snapshot-next', readonly session: number, readonly part: number }
+  /** The receiver of a chunk will not take that copy (it takes another): its sender drops it. */
+  | { readonly type: 'snapshot-stop', readonly session: number }
   /** "Sync with me": the receiver answers with a `sync`, which tells the sender its marks. */
   | { readonly type: 'probe' }
   /**

@@ -1,4 +1,4 @@
-import { onCatchUpTick, onEntries, onPeerGone, onSnapshot, onSnapshotNext, onSync, sendSync } from './catch-up.js'
+import { onCatchUpTick, onEntries, onPeerGone, onSnapshot, onSnapshotNext, onSnapshotStop, onSync, sendSync } from './catch-up.js'
 import { type NodeOptions, resolveConfig } from './config.js'
 import { maybeStartTxn, onAck, onActiveDecisionDurable, onClose, onCoordinatorTick, onVote, submitWrite, tellAbort } from './coordinator.js'
 import type { DurableState, Effect, Input } from './effects.js'
@@ -299,6 +299,7 @@ function onMessage (s: NodeState, from: HostId, message: Message): void {
     case 'entries': return onEntries(s, from, message)
     case 'snapshot': return onSnapshot(s, from, message)
     case 'snapshot-next': return onSnapshotNext(s, from, message.session, message.part)
+    case 'snapshot-stop': return onSnapshotStop(s, from, message.session)
     case 'probe': return sendSync(s, from)
     case 'recover': return onRecover(s, from, message.start)
     case 'recovery': return onRecoveryReport(s, from, message)

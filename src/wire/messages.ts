@@ -22,7 +22,7 @@ import {
  */
 
 const MESSAGE_TYPES = [
-  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer'
+  'prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'snapshot-stop', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer'
 ] as const satisfies ReadonlyArray<Message['type']>
 
 // Sequence numbers start at 1 (0 means "nothing applied" in marks); times, clocks, snapshot
@@ -55,6 +55,7 @@ export function messageToWire (message: Message): unknown {
       done: message.done
     }
     case 'snapshot-next': return { type: message.type, session: message.session, part: message.part }
+    case 'snapshot-stop': return { type: message.type, session: message.session }
     case 'probe': return { type: message.type }
     case 'recover': return { type: message.type, start: message.start }
     case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared], clock: message.clock }
@@ -182,6 +183,10 @@ export function messageFromWire (value: unknown): Message {
     case 'snapshot-next': {
       const m = expectShape(value, path, ['type', 'session', 'part'])
       return { type, session: expectInteger(m['session'], `${path}.session`, COUNTER_MIN), part: expectInteger(m['part'], `${path}.part`, COUNTER_MIN) }
+    }
+    case 'snapshot-stop': {
+      const m = expectShape(value, path, ['type', 'session'])
+      return { type, session: expectInteger(m['session'], `${path}.session`, COUNTER_MIN) }
     }
     case 'probe':
       expectShape(value, path, ['type'])

@@ -1461,6 +1461,7 @@ function describe (message: Message): string {
     case 'entries': return `entries ${message.entries.map((entry) => `${entry.origin}#${entry.seq}${entry.kind === 'abort' ? 'x' : ''}`).join(' ')}${message.more ? ' +more' : ''}`
     case 'snapshot': return `snapshot s${message.session}.${message.part} ${message.records.length} records${message.marks === null ? '' : ` marks=${JSON.stringify(message.marks)}`}${message.done ? ' done' : ''}`
     case 'snapshot-next': return `snapshot-next s${message.session}.${message.part}`
+    case 'snapshot-stop': return `snapshot-stop s${message.session}`
     case 'probe': return 'probe'
     case 'recover': return `recover start=${message.start}`
     case 'recovery': return `recovery contiguous=${message.contiguous} above=${JSON.stringify(message.above)} prepared=${JSON.stringify(message.prepared)}`

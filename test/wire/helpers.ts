@@ -76,6 +76,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'snapshot', session: 2, part: 0, marks: {}, membership: null, horizon: 0, records: [], done: true },
   { type: 'snapshot-next', session: 0, part: 0 },
   { type: 'snapshot-next', session: 4, part: 99 },
+  { type: 'snapshot-stop', session: 7 },
   { type: 'probe' },
   { type: 'recover', start: 0 },
   { type: 'recover', start: 2 ** 32 - 1 },
@@ -98,7 +99,7 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
 ]
 
 /** Every message type the core defines; the round-trip test checks the samples cover them. */
-export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer']
+export const MESSAGE_TYPES: ReadonlyArray<Message['type']> = ['prepare', 'vote', 'commit', 'abort', 'ack', 'sync', 'entries', 'snapshot', 'snapshot-next', 'snapshot-stop', 'probe', 'recover', 'recovery', 'read', 'read-answer', 'fence', 'fence-answer']
 
 const HOST_IDS: readonly HostId[] = ['a', 'b', 'host-3', '10.0.0.1:3001', 'constructor', 'Z'.repeat(64)]
 
@@ -134,6 +135,7 @@ export function randomMessage (random: Prng): Message {
       }
     }
     case 'snapshot-next': return { type, session: randomInteger(random, 0), part: randomInteger(random, 0) }
+    case 'snapshot-stop': return { type, session: randomInteger(random, 0) }
     case 'probe': return { type }
     case 'recover': return { type, start: randomInteger(random, 0) }
     case 'recovery': {

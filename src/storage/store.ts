@@ -382,22 +382,15 @@ export class LevelStore {
   /** Of the next `limit` data records after `after`, the tombstones at or below `through` (SPEC §6.5). */
   async #tombstones (through: number, after: Key | null, limit: number): Promise<{ keys: Key[], next: Key | null }> {
     const range = tagRange(TAG.version)
-    const iterator = this.#db.iterator({ ...(after === null ? { gte: range.gte } : { gt: versionKey(keyToBytes(after)) }), lt: range.lt, ...BINARY, limit })
     const keys: Key[] = []
     let last: Key | null = null
     let seen = 0
-    try {
-      for (let entries = await iterator.nextv(SCAN_ENTRIES_MAX); entries.length > 0; entries = await iterator.nextv(SCAN_ENTRIES_MAX)) {
-        for (const [metaKey, value] of entries) {
-          seen++
-          last = bytesToKey(userKeyOfVersionKey(metaKey))
-          const { version, deleted } = decodeVersion(value)
-          if (deleted && version.ts <= through) keys.push(last)
-        }
-      }
-    } finally {
-      await iterator.close()
-    }
+    await this.#scan(after === null ? range : { gt: versionKey(keyToBytes(after)), lt: range.lt }, (metaKey, value) => {
+      seen++
+      last = bytesToKey(userKeyOfVersionKey(metaKey))
+      const { version, deleted } = decodeVersion(value)
+      if (deleted && version.ts <= through) keys.push(last)
+    }, limit)
     return { keys, next: seen < limit ? null : last }
   }
 
@@ -573,7 +566,7 @@ export class LevelStore {
   }
 
   /** Visits the entries of `range` in key order, at most `limit`, reading in bounded steps. */
-  async #scan (range: KeyRange, visit: (key: Uint8Array, value: Uint8Array) => void, limit?: number): Promise<void> {
+  async #scan (range: KeyRange | { readonly gt: Uint8Array, readonly lt: Uint8Array }, visit: (key: Uint8Array, value: Uint8Array) => void, limit?: number): Promise<void> {
     const iterator = this.#db.iterator({ ...range, ...BINARY, ...(limit === undefined ? {} : { limit }) })
     try {
       for (let entries = await iterator.nextv(SCAN_ENTRIES_MAX); entries.length > 0; entries = await iterator.nextv(SCAN_ENTRIES_MAX)) {

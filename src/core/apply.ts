@@ -1,6 +1,6 @@
 import { assert } from './assert.js'
 import type { Change, StorageWrite } from './effects.js'
-import { type ApplyJob, type ApplySource, type CollectStep, type NodeState, type PreparedTxn, persist, read, send } from './state.js'
+import { type ApplyJob, type ApplySource, type CollectStep, type NodeState, type PreparedTxn, nextInTurn, persist, read, send } from './state.js'
 import { type DataRecord, type HostId, type Key, type LogEntry, type Version, entryBytes, txnKey } from './types.js'
 import { supersedes } from './version.js'
 import { type AppliedMarks, coversApplied } from './marks.js'
@@ -31,7 +31,7 @@ function markTouched (s: NodeState, job: ApplyJob): void {
   for (const { entry } of job.entries) {
     if (entry.kind === 'commit') for (const op of entry.ops) touch(op.key, entry)
   }
-  for (const [key] of job.snapshot?.records ?? []) touch(key, null)
+  for (const [key] of job.page?.records ?? []) touch(key, null)
 }
 
 /**
@@ -57,18 +57,11 @@ function releaseDecided (s: NodeState, job: ApplyJob): void {
   for (const { entry } of job.entries) {
     if (entry.kind === 'commit' && entry.ts > s.clock) s.clock = entry.ts
   }
-  for (const [, record] of job.snapshot?.records ?? []) {
-    if (record.version.ts > s.clock) s.clock = record.version.ts
-  }
-  // A copy reflects every commit at or below its horizon (SPEC §6.5).
-  if (job.snapshot !== undefined && job.snapshot.horizon > s.clock) s.clock = job.snapshot.horizon
   for (const txn of s.prepared.values()) {
     // A membership change holds its lock until it is applied, and the membership with it
     // (SPEC §15.2): released earlier, this host could vote under the old one after it.
     if (!txn.locked || (isMembershipOps(txn.ops) && !job.entries.some(({ entry }) => entry.kind === 'abort' && entry.origin === txn.origin && entry.seq === txn.seq))) continue
-    const decided = job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq === txn.seq) ||
-      (job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, txn.origin) && (job.snapshot.marks[txn.origin] ?? 0) >= txn.seq)
-    if (!decided) continue
+    if (!job.entries.some(({ entry }) => entry.origin === txn.origin && entry.seq === txn.seq)) continue
     s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
     txn.locked = false
   }
@@ -85,8 +78,9 @@ export function decidedMarks (s: NodeState): AppliedMarks {
   const marks = (s.writingMarks ?? s.marks).clone()
   for (const job of [...(s.applying ?? []), ...s.applyQueue]) {
     for (const { entry } of job.entries) marks.add(entry.origin, entry.seq)
-    for (const [origin, to] of Object.entries(job.snapshot?.marks ?? {})) marks.jump(origin, to)
   }
+  // A copy wholly staged is applied whatever happens, a restart included (SPEC §6.3).
+  for (const [origin, to] of Object.entries(s.copyApply?.marks ?? {})) marks.jump(origin, to)
   return marks
 }
 
@@ -99,10 +93,21 @@ function pump (s: NodeState): void {
     collectStep(s, first.collect)
     return
   }
-  // Up to the next collection step, which runs alone.
-  const stop = s.applyQueue.findIndex((job) => job.collect !== undefined)
+  if (first.copyStep !== undefined) {
+    s.applyQueue.shift()
+    s.applying = [first]
+    copyStep(s)
+    return
+  }
+  // Up to the next step of a collection pass or a copy, which runs alone.
+  const stop = s.applyQueue.findIndex((job) => job.collect !== undefined || job.copyStep !== undefined)
   const jobs = s.applyQueue.splice(0, stop === -1 ? s.applyQueue.length : stop)
   s.applying = jobs
+  applyJobs(s, jobs)
+}
+
+/** Reads the stored versions the jobs need, then writes their batch. */
+function applyJobs (s: NodeState, jobs: ApplyJob[]): void {
   const known = new Map<Key, Version | undefined>()
   const missing = new Set<Key>()
   const need = (key: Key): void => {
@@ -115,7 +120,7 @@ function pump (s: NodeState): void {
     for (const { entry, source } of job.entries) {
       if (entry.kind === 'commit' && !isMembershipOps(entry.ops) && !supersedesStored(s, entry, source)) for (const op of entry.ops) need(op.key)
     }
-    for (const [key] of job.snapshot?.records ?? []) need(key)
+    for (const [key] of job.page?.records ?? []) need(key)
   }
   if (missing.size === 0) {
     writeBatch(s, jobs, known)
@@ -130,6 +135,27 @@ function pump (s: NodeState): void {
       rememberVersion(s, key, version)
     })
     writeBatch(s, jobs, known)
+  })
+}
+
+/**
+ * One step of applying a staged full copy (SPEC §6.3): reads its first staged records, and
+ * applies them as a page covering the keys after the last page's, up to its own last key
+ * (the last page: to the end). What the copy lacks is asked of the next peer in turn once
+ * the last page is durable: its sender may be behind itself, and another copy from it would
+ * bring no more.
+ */
+function copyStep (s: NodeState): void {
+  read(s, { type: 'staged', limit: s.config.snapshotRecordsPerMessageMax, bytesMax: s.config.catchUpBytesMax }, (result) => {
+    assert(result.type === 'staged', `storage answered a staged query with ${result.type}`)
+    const copy = s.copyApply
+    assert(copy !== null, 'a copy step applies a copy')
+    const last = result.records[result.records.length - 1]
+    const upTo = result.done || last === undefined ? null : last[0]
+    const job: ApplyJob = { entries: [], page: { records: result.records, after: copy.after, upTo }, ...(upTo === null ? { syncAfter: nextInTurn(s, copy.from) } : {}) }
+    markTouched(s, job)
+    s.applying = [job]
+    applyJobs(s, [job])
   })
 }
 
@@ -199,7 +225,10 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   let clock = s.clock
   let horizon = s.horizon
   // Full copies' drops of keys they lack, for the version cache once durable.
-  const drops: Array<{ readonly through: number, readonly keep: ReadonlySet<Key> }> = []
+  const drops: Array<{ readonly through: number, readonly keep: ReadonlySet<Key>, readonly after: Key | null, readonly upTo: Key | null }> = []
+  // Where a staged copy stands once this batch is durable: a page further, or done.
+  let copyAfter: Key | null = null
+  let copyDone = false
   // The membership this batch puts in force, if it applies a change or a copy of a later one.
   let membership: Membership | null = null
   const epoch = (): number => (membership ?? s.membership).epoch
@@ -245,35 +274,49 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
       if (entry.ts > clock) clock = entry.ts
       for (const op of entry.ops) merge(op.key, { value: op.type === 'put' ? op.value : null, version })
     }
-    if (job.snapshot !== undefined) {
-      const through = s.config.mutation === 'copy-keeps-absent' ? 0 : job.snapshot.horizon
+    if (job.page !== undefined) {
+      const copy = s.copyApply
+      assert(copy !== null, 'a page applies a copy')
+      const { records, after, upTo } = job.page
+      const through = s.config.mutation === 'copy-keeps-absent' ? 0 : copy.horizon
+      const keys = records.map(([key]) => key)
       if (through > 0) {
-        // SPEC §6.3: a key the copy lacks at or below its horizon had its tombstone collected
-        // by the sender; it goes here too, whether stored or written by an earlier job.
-        const keep = new Set(job.snapshot.records.map(([key]) => key))
-        writes.push({ type: 'drop-absent', through, keep })
-        drops.push({ through, keep })
+        // SPEC §6.3: a key of the page's range the copy lacks, at or below its horizon, had its
+        // tombstone collected by the sender; it goes here too, whether stored or written by
+        // an earlier job.
+        const keep = new Set(keys)
+        const drop = { through, keep, after, upTo }
+        writes.push({ type: 'drop-absent', ...drop })
+        drops.push(drop)
         for (const [key, version] of current) {
-          if (version === undefined || version.ts > through || keep.has(key)) continue
+          if (version === undefined || version.ts > through || keep.has(key) || !inPage(key, after, upTo)) continue
           current.set(key, undefined)
           data.delete(key)
         }
         if (through > clock) clock = through
       }
-      for (const [key, record] of job.snapshot.records) {
+      for (const [key, record] of records) {
         if (record.version.ts > clock) clock = record.version.ts
         merge(key, record)
       }
-      // Raised after the copy's own records are merged: they are the sender's newest.
+      writes.push({ type: 'unstage', keys })
+      if (upTo !== null) {
+        copyAfter = upTo
+        writes.push({ type: 'copy', progress: { ...copy, after: upTo } })
+        continue
+      }
+      copyDone = true
+      writes.push({ type: 'copy', progress: null })
+      // Raised once the whole copy is in: a key absent here may have been collected only then.
       if (through > horizon) horizon = through
-      for (const [origin, to] of Object.entries(job.snapshot.marks)) {
+      for (const [origin, to] of Object.entries(copy.marks)) {
         if (to <= marks.contiguous(origin)) continue
         marks.jump(origin, to)
         // This host never saw the entries the copy stands for, so it cannot serve them.
         floors.set(origin, to + 1)
       }
       // The copy reflects every change its sender had applied (SPEC §15.4).
-      const copied = job.snapshot.membership
+      const copied = copy.membership
       if (copied !== null && copied.epoch > epoch()) {
         membership = copied
         writes.push({ type: 'membership', membership: copied })
@@ -330,10 +373,15 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     s.writingMembership = null
     s.marks = marks
     if (writesClock && clock > s.clockDurable) s.clockDurable = clock
-    for (const { through, keep } of drops) {
+    for (const { through, keep, after, upTo } of drops) {
       for (const [key, version] of s.versions) {
-        if (version !== null && version.ts <= through && !keep.has(key)) s.versions.set(key, null)
+        if (version !== null && version.ts <= through && !keep.has(key) && inPage(key, after, upTo)) s.versions.set(key, null)
       }
+    }
+    if (copyDone) s.copyApply = null
+    else if (copyAfter !== null && s.copyApply !== null) {
+      s.copyApply = { ...s.copyApply, after: copyAfter }
+      s.applyQueue.push({ entries: [], copyStep: true })
     }
     for (const [key, record] of data) rememberVersion(s, key, record.version)
     for (const [origin, floor] of floors) s.floors.set(origin, floor)
@@ -354,6 +402,11 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     unpark(s)
     pump(s)
   })
+}
+
+/** Whether `key` lies in a page's range: after `after`, up to `upTo` (null: no bound). */
+function inPage (key: Key, after: Key | null, upTo: Key | null): boolean {
+  return (after === null || key > after) && (upTo === null || key <= upTo)
 }
 
 /** The change a membership transaction's entry carries. */

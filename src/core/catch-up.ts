@@ -3,6 +3,7 @@ import { assert } from './assert.js'
 import type { Message } from './messages.js'
 import type { LogRange } from './effects.js'
 import { uncovered } from './marks.js'
+import { isCopyingIn, onCopyTick } from './copy-in.js'
 import { type NodeState, type OutgoingSnapshot, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
 import { onPeerMark } from './writers.js'
@@ -49,14 +50,18 @@ export function sendSync (s: NodeState, to: HostId): void {
   send(s, to, { type: 'sync', marks: s.marks.toRecord(), above, ...report })
 }
 
-/** A peer went away: copies to or from it cannot finish, so drop them now. */
+/**
+ * A peer went away. Copies to or from it are kept: it may be back before they go idle, and
+ * go on from the chunk it lacks (SPEC §6.3).
+ */
 export function onPeerGone (s: NodeState, peer: HostId): void {
   // What it reported may not hold when it is back (it may restart from an older disk).
   s.peerMarks.delete(peer)
-  for (const [session, out] of s.snapshotsOut) {
-    if (out.peer === peer) dropOutgoing(s, session, out)
-  }
-  if (s.snapshotIn?.from === peer) s.snapshotIn = null
+}
+
+/** The membership changed: copies sent under the old one stop (their marks stand for it). */
+export function dropCopiesOut (s: NodeState): void {
+  for (const [session, out] of s.snapshotsOut) dropOutgoing(s, session, out)
 }
 
 /** Forgets a copy being sent; a read in flight closes the storage session when it returns. */
@@ -70,20 +75,12 @@ export function onCatchUpTick (s: NodeState): void {
   for (const [session, out] of s.snapshotsOut) {
     if (s.now - out.touchedAt >= config.snapshotIdleMs) dropOutgoing(s, session, out)
   }
-  const incoming = s.snapshotIn
-  if (incoming !== null && s.now - incoming.touchedAt >= config.snapshotIdleMs) {
-    s.snapshotIn = null
-  } else if (incoming !== null && s.now - incoming.askedAt >= config.commitResendMs) {
-    // A chunk asked for and not come (it, or the request, was lost): asked again, so that a
-    // lost message costs a resend and not the whole copy, until the copy goes idle.
-    incoming.askedAt = s.now
-    send(s, incoming.from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
-  }
+  onCopyTick(s)
   if (s.now - s.lastSyncAt < config.syncIntervalMs) return
   s.lastSyncAt = s.now
   const targets = new Set<HostId>()
   const connected = s.peers.filter((peer) => s.connected.has(peer))
-  if (connected.length > 0 && s.snapshotIn === null) {
+  if (connected.length > 0 && !isCopyingIn(s)) {
     targets.add(connected[s.syncCursor++ % connected.length] as HostId)
   }
   // SPEC §15.3: a parked membership change waits for what its voters had: ask every peer.
@@ -115,7 +112,9 @@ export function onSync (s: NodeState, from: HostId, message: Extract<Message, { 
     for (const [from, to] of uncovered([...spans].sort(([a], [b]) => a - b), their + 1, highest)) ranges.push({ origin, from, to })
   }
   if (needsCopy) {
-    startSnapshot(s, from)
+    // A host applying a copy of its own holds half of it: a snapshot now would tear
+    // transactions apart. The peer asks again once it is done (SPEC §6.3).
+    if (s.copyApply === null) startSnapshot(s, from)
     return
   }
   if (ranges.length === 0) return
@@ -140,6 +139,8 @@ export function onEntries (s: NodeState, from: HostId, message: Extract<Message,
 }
 
 function startSnapshot (s: NodeState, peer: HostId): void {
+  // Numbered on from a number drawn at the start: a receiver that restarted asks for the
+  // session it staged by number, and must not get another one's chunks (SPEC §6.3).
   const session = ++s.nextSession
   // The storage snapshot opens at this point of the issue order: after the batch being
   // written, if any. Its marks are the copy's, so that the copy claims every decision whose
@@ -188,40 +189,4 @@ export function onSnapshotNext (s: NodeState, from: HostId, session: number, par
 export function onSnapshotStop (s: NodeState, from: HostId, session: number): void {
   const out = s.snapshotsOut.get(session)
   if (out !== undefined && out.peer === from) dropOutgoing(s, session, out)
-}
-
-export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
-  if (message.part === 0 && message.marks !== null && s.snapshotIn === null) {
-    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: [], nextPart: 0, touchedAt: s.now, askedAt: s.now }
-  }
-  const incoming = s.snapshotIn
-  // Another peer's copy, started by a sync while this one runs (every peer synced with may
-  // start one): its sender stops now, instead of holding it open until it goes idle.
-  if (incoming !== null && (incoming.from !== from || incoming.session !== message.session) && message.part === 0) {
-    send(s, from, { type: 'snapshot-stop', session: message.session })
-    return
-  }
-  // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
-  // marks it does not reflect. The chunk wanted is asked for again on the tick.
-  if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart) return
-  incoming.nextPart++
-  incoming.records.push(...message.records)
-  incoming.touchedAt = s.now
-  if (!message.done) {
-    incoming.askedAt = s.now
-    send(s, from, { type: 'snapshot-next', session: message.session, part: incoming.nextPart })
-    return
-  }
-  s.snapshotIn = null
-  // SPEC §6.3: a full copy is applied in one atomic batch, so no reader sees half of it.
-  // What it lacks is asked of the next peer in turn: its sender may be behind itself, and
-  // another copy from it would bring no more.
-  enqueueApply(s, { entries: [], snapshot: { marks: incoming.marks, membership: incoming.membership, horizon: incoming.horizon, records: incoming.records }, syncAfter: nextInTurn(s, from) })
-}
-
-/** The next connected peer of the round robin, other than `after` if there is another. */
-function nextInTurn (s: NodeState, after: HostId): HostId {
-  const others = s.peers.filter((peer) => peer !== after && s.connected.has(peer))
-  if (others.length === 0) return after
-  return others[s.syncCursor++ % others.length] as HostId
 }

@@ -108,11 +108,21 @@ export type StorageWrite =
   /** The collection horizon (SPEC §6.5): every commit at or below it is reflected here. */
   | { readonly type: 'horizon', readonly ts: number }
   /**
-   * Deletes every data record whose version's `ts` is at most `through` and whose key is not
-   * in `keep`, as stored before this batch: the keys a full copy lacks because its sender
+   * Deletes every data record whose key lies after `after` and up to `upTo` (either null: no
+   * bound), whose version's `ts` is at most `through` and whose key is not in `keep`, as
+   * stored before this batch: the keys a page of a full copy lacks because its sender
    * collected their tombstones (SPEC §6.3). Comes before the batch's data writes.
    */
-  | { readonly type: 'drop-absent', readonly through: number, readonly keep: ReadonlySet<Key> }
+  | { readonly type: 'drop-absent', readonly through: number, readonly keep: ReadonlySet<Key>, readonly after: Key | null, readonly upTo: Key | null }
+  /** Puts records of a full copy in the staging area, apart from the data (SPEC §6.3). */
+  | { readonly type: 'stage', readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
+  /** Deletes staged records: applied to the data in the same batch. */
+  | { readonly type: 'unstage', readonly keys: readonly Key[] }
+  /**
+   * The staging header: where the copy being received or applied stands. `null` deletes it
+   * and every staged record; nothing is staged after it in the same batch.
+   */
+  | { readonly type: 'copy', readonly progress: CopyProgress | null }
 
 /**
  * Reads the core asks of storage. Storage executes reads and writes in the order they were
@@ -141,6 +151,8 @@ export type Query =
    * order, the tombstones whose version's `ts` is at most `through` (SPEC §6.5).
    */
   | { readonly type: 'tombstones', readonly through: number, readonly after: Key | null, readonly limit: number }
+  /** The first staged records in key order: at most `limit`, cut like `log` to `bytesMax`. */
+  | { readonly type: 'staged', readonly limit: number, readonly bytesMax: number }
 
 export type QueryResult =
   | { readonly type: 'versions', readonly versions: ReadonlyArray<Version | undefined> }
@@ -151,6 +163,8 @@ export type QueryResult =
   | { readonly type: 'records', readonly records: ReadonlyArray<DataRecord | undefined> }
   /** `next`: the last key the read went through, to go on after; null when no record is left. */
   | { readonly type: 'tombstones', readonly keys: readonly Key[], readonly next: Key | null }
+  /** `done`: no staged record is left after these. */
+  | { readonly type: 'staged', readonly records: ReadonlyArray<readonly [Key, DataRecord]>, readonly done: boolean }
 
 interface Timed {
   /** Monotonic milliseconds: every timeout is measured on it. Never decreases (asserted). */
@@ -236,6 +250,24 @@ export interface DurableState {
   readonly membership: Membership | null
   /** The collection horizon last written (SPEC §6.5); 0 if none. */
   readonly horizon: number
+  /** The full copy being received or applied, if one was when the host stopped (SPEC §6.3). */
+  readonly copy: CopyProgress | null
+}
+
+/** Where a full copy coming in stands, as its staging header holds it (SPEC §6.3). */
+export interface CopyProgress {
+  readonly from: HostId
+  readonly session: number
+  /** The chunk asked for next: every one below it is staged. */
+  readonly nextPart: number
+  /** What the copy stands for: its sender's marks, membership and horizon. */
+  readonly marks: Readonly<Record<HostId, number>>
+  readonly membership: Membership | null
+  readonly horizon: number
+  /** Every chunk is staged, and the copy is being applied to the data, page by page. */
+  readonly applying: boolean
+  /** While applying: the last key of the pages applied so far (null: none yet). */
+  readonly after: Key | null
 }
 
 export const EMPTY_DURABLE_STATE: DurableState = {
@@ -248,5 +280,6 @@ export const EMPTY_DURABLE_STATE: DurableState = {
   logWeights: [],
   prepared: [],
   membership: null,
-  horizon: 0
+  horizon: 0,
+  copy: null
 }

@@ -1,4 +1,4 @@
-import { onPeerGone } from './catch-up.js'
+import { dropCopiesOut, onPeerGone } from './catch-up.js'
 import { unnamedMember } from './config.js'
 import { abortUndecided, finishChange } from './coordinator.js'
 import type { RequestId } from './effects.js'
@@ -35,6 +35,7 @@ export function switchMembership (s: NodeState, membership: Membership): void {
   for (const txn of [...s.prepared.values()]) if (txn.durable && !s.marks.covers(txn.origin, txn.seq)) dropPrepared(s, txn)
   s.peerCount = peerCountOf(membership, s.config.name)
   for (const peer of s.connected) onPeerGone(s, peer)
+  dropCopiesOut(s)
   s.connected.clear()
   s.peers.length = 0
   s.peerMarks.clear()

@@ -1,7 +1,8 @@
-import { onCatchUpTick, onEntries, onPeerGone, onSnapshot, onSnapshotNext, onSnapshotStop, onSync, sendSync } from './catch-up.js'
+import { onCatchUpTick, onEntries, onPeerGone, onSnapshotNext, onSnapshotStop, onSync, sendSync } from './catch-up.js'
+import { onCopyPeerBack, onSnapshot, resumeCopy } from './copy-in.js'
 import { type NodeOptions, resolveConfig } from './config.js'
 import { maybeStartTxn, onAck, onActiveDecisionDurable, onClose, onCoordinatorTick, onVote, submitWrite, tellAbort } from './coordinator.js'
-import type { DurableState, Effect, Input } from './effects.js'
+import type { CopyProgress, DurableState, Effect, Input } from './effects.js'
 import { LockTable } from './locks.js'
 import { LogWeights } from './log-weights.js'
 import { AppliedMarks } from './marks.js'
@@ -44,8 +45,11 @@ export interface NodeInspection {
   readonly parkedChanges: number
   /** A membership change asked of this host is not answered yet. */
   readonly changing: boolean
-  /** A full copy this host is receiving: from whom, and the chunks and records received so far. */
-  readonly fullCopyIn: { readonly from: HostId, readonly parts: number, readonly records: number } | null
+  /**
+   * A full copy coming in (SPEC §6.3): from whom, the chunks and records staged so far (since
+   * the start), and whether it is being applied (reads wait meanwhile).
+   */
+  readonly fullCopyIn: { readonly from: HostId, readonly parts: number, readonly records: number, readonly applying: boolean } | null
   /** Full copies this host is sending to peers. */
   readonly fullCopiesOut: number
   /** The collection horizon (SPEC §6.5), and the tombstones collected since the start. */
@@ -61,6 +65,7 @@ export interface NodeInspection {
 export class Node {
   readonly #s: NodeState
   readonly #intact: boolean
+  readonly #copy: CopyProgress | null
   #started = false
 
   constructor (options: NodeOptions, durable: DurableState) {
@@ -79,6 +84,8 @@ export class Node {
       prepared.set(key, { origin: record.origin, seq: record.seq, ops: record.ops, keys, clock: record.clock, durable: true, locked: true, touched: true, since: -Infinity })
     }
     this.#intact = durable.intact
+    this.#copy = durable.copy
+    const start = Math.floor(config.random() * 2 ** 32)
     const s: NodeState = {
       config,
       out: [],
@@ -113,7 +120,7 @@ export class Node {
       retryAt: 0,
       // Until start() decides how: nothing is decided before it.
       recovery: { kind: 'asking', reports: new Map(), askedAt: 0 },
-      start: Math.floor(config.random() * 2 ** 32),
+      start,
       peerStarts: new Map(),
       storageOk: true,
       closing: false,
@@ -137,8 +144,10 @@ export class Node {
       lastSyncAt: -Infinity,
       syncCursor: 0,
       snapshotIn: null,
+      copyApply: null,
+      copyDiscarding: false,
       snapshotsOut: new Map(),
-      nextSession: 0,
+      nextSession: start,
       strongReads: new Map(),
       heldReads: [],
       fences: new Map(),
@@ -160,6 +169,7 @@ export class Node {
       if (s.marks.covers(txn.origin, txn.seq)) dropPrepared(s, txn)
     }
     startRecovery(s, this.#intact)
+    resumeCopy(s, this.#copy)
     updateReady(s)
     return this.#drain()
   }
@@ -199,6 +209,7 @@ export class Node {
         updateReady(s)
         sendSync(s, input.peer)
         askPeer(s, input.peer)
+        onCopyPeerBack(s, input.peer)
         onStrongReadPeerConnected(s, input.peer)
         onFencePeerConnected(s, input.peer)
         break
@@ -254,6 +265,11 @@ export class Node {
     return this.#s.recovery?.kind === 'asking'
   }
 
+  /** Whether a full copy is being applied to the data, so that reads wait (SPEC §6.3): cheaper than inspect(). */
+  get applyingCopy (): boolean {
+    return this.#s.copyApply !== null
+  }
+
   inspect (): NodeInspection {
     const s = this.#s
     return {
@@ -274,7 +290,7 @@ export class Node {
       membership: s.membership,
       parkedChanges: s.parked.length,
       changing: s.change !== null,
-      fullCopyIn: s.snapshotIn === null ? null : { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records.length },
+      fullCopyIn: fullCopyIn(s),
       fullCopiesOut: s.snapshotsOut.size,
       horizon: s.horizon,
       tombstonesCollected: s.collected
@@ -286,6 +302,12 @@ export class Node {
     this.#s.out = []
     return out
   }
+}
+
+function fullCopyIn (s: NodeState): NodeInspection['fullCopyIn'] {
+  if (s.snapshotIn !== null) return { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records, applying: false }
+  if (s.copyApply !== null) return { from: s.copyApply.from, parts: s.copyApply.nextPart, records: 0, applying: true }
+  return null
 }
 
 function onMessage (s: NodeState, from: HostId, message: Message): void {

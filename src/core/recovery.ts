@@ -61,9 +61,10 @@ export function onRecover (s: NodeState, from: HostId, start: number): void {
   const marks = s.marks.clone()
   for (const job of [...s.applyQueue, ...s.applying ?? []]) {
     for (const { entry } of job.entries) if (entry.origin === from) marks.add(from, entry.seq)
-    const copied = job.snapshot !== undefined && Object.hasOwn(job.snapshot.marks, from) ? job.snapshot.marks[from] : undefined
-    if (copied !== undefined) marks.jump(from, copied)
   }
+  // A copy wholly staged is applied whatever happens, a restart included (SPEC §6.3).
+  const copied = s.copyApply !== null && Object.hasOwn(s.copyApply.marks, from) ? s.copyApply.marks[from] : undefined
+  if (copied !== undefined) marks.jump(from, copied)
   const above = marks.above(from)
   const prepared: number[] = []
   for (const txn of s.prepared.values()) if (txn.origin === from) prepared.push(txn.seq)

@@ -1,6 +1,6 @@
 import type { LogWeights } from './log-weights.js'
 import type { NodeConfig } from './config.js'
-import type { Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
+import type { CopyProgress, Effect, FailedRun, FailureReason, Query, QueryResult, RequestId, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
 import type { AppliedBefore, Membership, MembershipChange } from './membership.js'
 import type { AppliedMarks } from './marks.js'
@@ -101,13 +101,18 @@ export type ApplySource = 'own' | 'decision' | 'sync'
 
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>
-  readonly snapshot?: {
-    readonly marks: Readonly<Record<HostId, number>>
-    readonly membership: Membership | null
-    /** The sender's collection horizon: its keys absent from the copy and at or below it are dropped here (SPEC §6.3). */
-    readonly horizon: number
+  /**
+   * A page of the staged full copy (SPEC §6.3): its records, and the key range they cover
+   * (after `after`, up to `upTo`; null: no bound). The last page puts the copy's marks,
+   * floors, horizon and membership in force.
+   */
+  readonly page?: {
     readonly records: ReadonlyArray<readonly [Key, DataRecord]>
+    readonly after: Key | null
+    readonly upTo: Key | null
   }
+  /** Read the next page of the staged copy and apply it: it runs alone, like a collection step. */
+  readonly copyStep?: true
   /** One step of a collection pass (SPEC §6.5): it runs alone, never merged with other jobs. */
   readonly collect?: CollectStep
   /** Ask this peer for more once the job is durable (its last reply was cut at the limit). */
@@ -130,14 +135,18 @@ export interface CollectionReport {
   readonly decided: number
 }
 
+/** A full copy being received: each chunk is staged on disk before the next is asked for. */
 interface IncomingSnapshot {
   readonly from: HostId
   readonly session: number
   readonly marks: Readonly<Record<HostId, number>>
   readonly membership: Membership | null
   readonly horizon: number
-  readonly records: Array<readonly [Key, DataRecord]>
+  /** Records staged since this host started receiving it. */
+  records: number
   nextPart: number
+  /** A chunk is being staged: nothing more is taken until it is durable. */
+  staging: boolean
   touchedAt: number
   /** When chunk `nextPart` was last asked for: asked again if it does not come. */
   askedAt: number
@@ -319,6 +328,10 @@ export interface NodeState {
   lastSyncAt: number
   syncCursor: number
   snapshotIn: IncomingSnapshot | null
+  /** A full copy wholly staged and being applied, page by page; reads wait meanwhile (SPEC §6.3). */
+  copyApply: CopyProgress | null
+  /** A copy given up is being deleted from the staging area: no other is taken until it is gone. */
+  copyDiscarding: boolean
   readonly snapshotsOut: Map<number, OutgoingSnapshot>
   nextSession: number
   /** Strong reads this host coordinates, by request (SPEC §14). */
@@ -375,4 +388,11 @@ export function updateReady (s: NodeState): void {
   if (ready === s.ready) return
   s.ready = ready
   s.out.push({ type: 'event', event: ready ? 'ready' : 'notready' })
+}
+
+/** The next connected peer of the round robin, other than `after` if there is another. */
+export function nextInTurn (s: NodeState, after: HostId): HostId {
+  const others = s.peers.filter((peer) => peer !== after && s.connected.has(peer))
+  if (others.length === 0) return after
+  return others[s.syncCursor++ % others.length] as HostId
 }

@@ -205,11 +205,11 @@ export function pumpHeldReads (s: NodeState): void {
   for (const held of ready) held.release()
 }
 
-/** The keys the apply pipeline is about to write, or 'all' while a full copy is among its jobs. */
+/** The keys the apply pipeline is about to write, or 'all' while a full copy is being applied. */
 function applyingKeys (s: NodeState): Set<Key> | 'all' {
+  if (s.copyApply !== null) return 'all'
   const keys = new Set<Key>()
   for (const job of [...s.applyQueue, ...(s.applying ?? [])]) {
-    if (job.snapshot !== undefined) return 'all'
     for (const { entry } of job.entries) {
       if (entry.kind === 'commit') for (const op of entry.ops) keys.add(op.key)
     }

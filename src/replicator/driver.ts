@@ -16,6 +16,8 @@ export interface DriverHooks {
   readonly error: (error: Error) => void
   /** A membership is in force (SPEC §15.4): connect its members, and report them connected again. */
   readonly membership: (membership: Membership) => void
+  /** A full copy started or finished being applied here (SPEC §6.3): local reads wait meanwhile. */
+  readonly applyingCopy: (applying: boolean) => void
 }
 
 export interface DriverOptions {
@@ -84,6 +86,7 @@ export class CoreDriver {
   /** Wakes close() when the last request settles. */
   #settled: (() => void) | null = null
   #storageFailing = false
+  #applyingCopy = false
   /** Outcomes so far, for status and metrics: writes by result, strong reads by result. */
   readonly #counts = { writes: new Map<string, number>(), reads: new Map<string, number>() }
   /** Writes made this turn, submitted together at its end. */
@@ -292,6 +295,10 @@ export class CoreDriver {
       return
     }
     this.#drain(node)
+    if (node.applyingCopy !== this.#applyingCopy && this.#node === node) {
+      this.#applyingCopy = node.applyingCopy
+      this.#hooks.applyingCopy(this.#applyingCopy)
+    }
   }
 
   /** Effects run in order; a step caused while they run (an in-process peer) queues behind. */

@@ -20,6 +20,7 @@ import { ChangeFeed, type ChangesOptions, feedTarget } from '../feed/change-feed
 import { FEED_SOURCE } from '../feed/feed-source-option.js'
 import { FENCE, READ_STRONG } from './read-strong-option.js'
 import { PeerMarks, type ReplicatorStatus, buildStatus } from './status.js'
+import { ReadGate } from './read-gate.js'
 import { type LogLevel, log } from './logger.js'
 import { type MembersChange, type MembershipReport, addressOfMember, coreChange, memberName, report } from './members.js'
 
@@ -121,6 +122,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
   #closing: Promise<void> | null = null
   readonly #listening: Listening[] = []
   readonly #onApplied: AppliedListener | undefined
+  /** Local reads wait until the core has started, and while it applies a full copy (SPEC §6.3). */
+  readonly #readGate = new ReadGate()
   #tombstones: ReplicatorStatus['tombstones'] = null
   /** This host's name in memberships: its announced `host:port` (SPEC §15). */
   readonly #name: string
@@ -138,10 +141,12 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     super()
     this.#options = resolveOptions(options)
     this.#onApplied = (options as { [ON_APPLIED]?: AppliedListener } | undefined)?.[ON_APPLIED]
+    this.#readGate.hold()
     this.#db = db as Database
     this.#wrapped = wrapDatabase(db, (ops, writeId) => this.#write(ops, writeId ?? { writer: this.#writer, counter: ++this.#counter }), {
       read: async (keys) => await this.#readStrong(keys),
-      fence: async (range) => { await this.#fence(range) }
+      fence: async (range) => { await this.#fence(range) },
+      localReady: () => this.#readGate.waiting
     })
     const { peers, address, secret, frameBytesMax, callTimeoutMs, pingIntervalMs, transport, reconnectMsMin, reconnectMsMax, failAfter } = this.#options
     this.#peers = new PeerRegistry(peers, {
@@ -172,6 +177,7 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
       const cause = error instanceof Error ? error : new Error(String(error))
       this.#failure = createError(`Replicator failed to start: ${cause.message}`, CODES.DATABASE_NOT_OPEN, { cause })
       if (this.#state === 'opening') this.#state = 'failed'
+      this.#readGate.open()
       this.#peers.close()
       for (const { reject } of this.#beforeStart.splice(0)) reject(this.#failure)
       this.#report(cause)
@@ -284,12 +290,18 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
         this.#useMembership(membership)
         this.#log('info', 'membership', `membership epoch ${membership.epoch}: ${membership.members.join(', ')}; minConsensus ${membership.minConsensus}`)
         this.emit('membership', report(membership))
+      },
+      applyingCopy: (applying) => {
+        this.#log('info', 'copy', applying ? 'applying a full copy: local reads wait' : 'full copy applied')
+        if (applying) this.#readGate.hold()
+        else this.#readGate.open()
       }
     })
     this.#driver = driver
     this.#state = 'open'
     this.#log('info', 'start', `started as ${id}`)
     await driver.start()
+    if (driver.inspect()?.fullCopyIn?.applying !== true) this.#readGate.open()
     this.#countTombstones()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     this.#peers.start(id)
@@ -452,6 +464,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#peers.close()
     await Promise.all(this.#listening.splice(0).map(async (listening) => { await listening.close() }))
     await this.#store?.close()
+    // Nothing may stay pending: reads held for a copy cut short by the close go on now.
+    this.#readGate.open()
     this.#wrapped.unwrap()
     this.#driver = null
     this.#state = 'closed'

@@ -62,6 +62,8 @@ type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
 interface ReadStrong {
   readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
   readonly fence: (range: KeyRange) => Promise<void>
+  /** Null when local reads may go now; otherwise, settles when they may (SPEC §6.3). */
+  readonly localReady: () => Promise<void> | null
 }
 
 /** How a database's private write methods take data: bytes as they are, Node Buffers, or strings. */
@@ -164,11 +166,17 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     const hooks = db as unknown as PromiseHooks
     const { _get: get, _getMany: getMany } = hooks
     hooks._get = async function (this: unknown, key, options) {
-      if (!isStrong(options)) return await get.call(this, key, options)
+      if (!isStrong(options)) {
+        await readStrong.localReady()
+        return await get.call(this, key, options)
+      }
       return (await strongValues([key], options))[0]
     }
     hooks._getMany = async function (this: unknown, keys, options) {
-      if (!isStrong(options)) return await getMany.call(this, keys, options)
+      if (!isStrong(options)) {
+        await readStrong.localReady()
+        return await getMany.call(this, keys, options)
+      }
       return await strongValues(keys, options)
     }
     hooks._put = async (key, value) => { await replicated(() => [putOp(key, value)]) }
@@ -190,8 +198,13 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
         queueMicrotask(() => { done(error as Error) })
         return
       }
-      if (wanted) strong()
-      else local()
+      if (wanted) {
+        strong()
+        return
+      }
+      const ready = readStrong.localReady()
+      if (ready === null) local()
+      else ready.then(local, done)
     }
     db._get = function (this: unknown, key, options, done) {
       either(options, done, () => { get.call(this, key, options, done) }, () => {
@@ -216,9 +229,12 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     const open = own[name]
     if (typeof open !== 'function') continue
     db[name] = function (this: unknown, options: ReadOptions) {
-      if (!isStrong(options)) return open.call(this, options)
+      const strong = isStrong(options)
+      // A local iterator opened while a copy is applied waits for it as a strong one waits for its fence.
+      const ready = strong ? null : readStrong.localReady()
+      if (!strong && ready === null) return open.call(this, options)
       if (name !== '_iterator') return baseMethods(db)[name].call(this, options)
-      const fence = readStrong.fence(rangeOf(options as Record<string, unknown>))
+      const fence = ready ?? readStrong.fence(rangeOf(options as Record<string, unknown>))
       const inner = (): object => open.call(this, options) as object
       if (!promises) return new FencedIterator(db as never, options as object, fence, inner as () => PrivateIterator)
       // abstract-level 2 and 3 have their own iterator classes: the one to extend is found on

@@ -46,7 +46,11 @@ export const TAG = {
   /** `n`: the membership in force, once a change was applied (SPEC §15). */
   membership: 0x6e,
   /** `h`: the tombstone collection horizon (SPEC §6.5). */
-  horizon: 0x68
+  horizon: 0x68,
+  /** `s` + user key: a record of a full copy coming in, staged apart from the data (SPEC §6.3). */
+  staged: 0x73,
+  /** `o`: the staging header, where the copy on its way stands (SPEC §6.3). */
+  copy: 0x6f
 } as const
 
 /** One of the {@link TAG} bytes. */
@@ -169,6 +173,22 @@ export function membershipKey (): Uint8Array {
 /** The key of the tombstone collection horizon. */
 export function horizonKey (): Uint8Array {
   return reservedKey(TAG.horizon, new Uint8Array(0))
+}
+
+/** The key of a staged record of a full copy coming in. */
+export function stagedKey (key: Uint8Array): Uint8Array {
+  return reservedKey(TAG.staged, key)
+}
+
+/** The user key of a staged record's key. */
+export function userKeyOfStagedKey (bytes: Uint8Array): Uint8Array {
+  assertTag(bytes, TAG.staged)
+  return bytes.subarray(PREFIX_BYTES.length + 1)
+}
+
+/** The key of the staging header. */
+export function copyKey (): Uint8Array {
+  return reservedKey(TAG.copy, new Uint8Array(0))
 }
 
 /** The key of the highest reserved own sequence number. */

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr'
-import type { FailedRun, FailureReason, HostId, Key, LogEntry, Membership, Op, Version } from '../core/index.js'
+import type { CopyProgress, DataRecord, FailedRun, FailureReason, HostId, Key, LogEntry, Membership, Op, Version } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { bytesToKey, keyToBytes } from '../core/index.js'
 
@@ -39,6 +39,48 @@ export function decodeVersion (bytes: Uint8Array): StoredVersion {
     throw damaged('version')
   }
   return { version: { ts, origin, seq }, deleted }
+}
+
+/** Encodes a staged record of a full copy: `[ts, origin, seq, value]`, `value` null for a tombstone. */
+export function encodeStaged (record: DataRecord): Uint8Array {
+  const { version, value } = record
+  return packr.pack([version.ts, version.origin, version.seq, value])
+}
+
+/** Decodes a record written by {@link encodeStaged}. */
+export function decodeStaged (bytes: Uint8Array): DataRecord {
+  const record = unpackArray(bytes, 'staged')
+  const [ts, origin, seq, value] = record
+  if (record.length !== 4 || !isNumber(ts) || typeof origin !== 'string' || !isNumber(seq) || !(value === null || value instanceof Uint8Array)) {
+    throw damaged('staged')
+  }
+  return { value: value === null ? null : plainBytes(value), version: { ts, origin, seq } }
+}
+
+/** Encodes the staging header: `[from, session, nextPart, marks, membership, horizon, applying, after]`. */
+export function encodeCopyProgress (progress: CopyProgress): Uint8Array {
+  const { from, session, nextPart, marks, membership, horizon, applying, after } = progress
+  return packr.pack([from, session, nextPart, Object.entries(marks), membership === null ? null : membershipTuple(membership), horizon, applying, after])
+}
+
+export function decodeCopyProgress (bytes: Uint8Array): CopyProgress {
+  const record = unpackArray(bytes, 'copy')
+  const [from, session, nextPart, marks, membership, horizon, applying, after] = record
+  if (record.length !== 8 || typeof from !== 'string' || !isNumber(session) || !isNumber(nextPart) || !Array.isArray(marks) || !isNumber(horizon) ||
+    typeof applying !== 'boolean' || !(after === null || typeof after === 'string') || !(membership === null || Array.isArray(membership))) throw damaged('copy')
+  const entries = marks as unknown[]
+  if (!entries.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && isNumber(entry[1]))) throw damaged('copy')
+  return {
+    from,
+    session,
+    nextPart,
+    // fromEntries defines own properties, so an origin named "__proto__" stays a key.
+    marks: Object.fromEntries(entries as Array<[string, number]>),
+    membership: membership === null ? null : membershipOf(membership as unknown[]),
+    horizon,
+    applying,
+    after
+  }
 }
 
 /** Encodes a prepared transaction: `[clock, ops]`, the clock its yes vote carries. */
@@ -179,11 +221,18 @@ function tuplesToOps (tuples: unknown[], what: string): Op[] {
 
 /** The membership record: `[epoch, members, minConsensus]`. */
 export function encodeMembership (membership: Membership): Uint8Array {
-  return packr.pack([membership.epoch, [...membership.members], membership.minConsensus])
+  return packr.pack(membershipTuple(membership))
+}
+
+function membershipTuple (membership: Membership): [number, string[], number] {
+  return [membership.epoch, [...membership.members], membership.minConsensus]
 }
 
 export function decodeMembership (bytes: Uint8Array): Membership {
-  const [epoch, members, minConsensus] = unpackArray(bytes, 'membership')
+  return membershipOf(unpackArray(bytes, 'membership'))
+}
+
+function membershipOf ([epoch, members, minConsensus]: unknown[]): Membership {
   if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || typeof minConsensus !== 'number' || !Number.isSafeInteger(minConsensus) ||
     !Array.isArray(members) || !members.every((member) => typeof member === 'string')) throw damaged('membership')
   return { epoch, members: members as string[], minConsensus }

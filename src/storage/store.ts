@@ -2,12 +2,12 @@ import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRan
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import {
-  SEQ_MAX, TAG, assertUserKey, clockKey, feedKey, horizonKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
-  parseSequencedKey, prepareKey, reservedSeqKey, tagRange, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
+  SEQ_MAX, TAG, assertUserKey, clockKey, copyKey, feedKey, horizonKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
+  parseSequencedKey, prepareKey, reservedSeqKey, stagedKey, tagRange, userKeyOfStagedKey, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
 import {
-  decodeFeedRecord, encodeFeedRecord, decodeLogEntry, decodeMembership, decodeNumber, encodeMembership, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
+  decodeCopyProgress, decodeFeedRecord, decodeStaged, encodeCopyProgress, encodeFeedRecord, encodeStaged, decodeLogEntry, decodeMembership, decodeNumber, encodeMembership, decodePrepare, decodeString, decodeVersion, decodeWriterCommitted, decodeWriterFailed,
   encodeLogEntry, encodeNumber, encodePrepare, encodeString, encodeVersion, encodeWriterCommitted, encodeWriterFailed, plainBytes
 } from './records.js'
 
@@ -112,7 +112,7 @@ interface StoreKeyIterator {
 export interface StoreDatabase {
   getMany (keys: Uint8Array[], options: BinaryEncodings): Promise<Array<Uint8Array | undefined>>
   iterator (options: StoreIteratorOptions): StoreIterator
-  keys (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly keyEncoding: 'view' }): StoreKeyIterator
+  keys (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly limit?: number, readonly keyEncoding: 'view' }): StoreKeyIterator
 }
 
 /** How many entries one `nextv` asks for while scanning a range: bounds memory per step. */
@@ -203,7 +203,9 @@ export class LevelStore {
    */
   load (): Promise<Omit<DurableState, 'intact'>> {
     return this.#enqueue(async () => {
-      const [clock, reserved, membership, horizon] = await this.#db.getMany([clockKey(), reservedSeqKey(), membershipKey(), horizonKey()], BINARY)
+      const [clock, reserved, membership, horizon, copy] = await this.#db.getMany([clockKey(), reservedSeqKey(), membershipKey(), horizonKey(), copyKey()], BINARY)
+      // Staged records with no header are a copy whose deletion was cut short: gone now.
+      if (copy === undefined) await this.#clearStaging()
       const marks = new Map<HostId, number>()
       await this.#scan(tagRange(TAG.mark), (key, value) => {
         marks.set(originOfKey(key, TAG.mark), decodeNumber(value, 'mark'))
@@ -241,7 +243,8 @@ export class LevelStore {
         logWeights,
         prepared,
         membership: membership === undefined ? null : decodeMembership(membership),
-        horizon: horizon === undefined ? 0 : decodeNumber(horizon, 'horizon')
+        horizon: horizon === undefined ? 0 : decodeNumber(horizon, 'horizon'),
+        copy: copy === undefined ? null : decodeCopyProgress(copy)
       }
     })
   }
@@ -284,7 +287,7 @@ export class LevelStore {
     const existing = new Map<string, number[]>()
     const stored = new Map<StorageWrite, DroppedRecord[]>()
     for (const write of writes) {
-      if (write.type === 'drop-absent') stored.set(write, await this.#absent(write.through, write.keep))
+      if (write.type === 'drop-absent') stored.set(write, await this.#absent(write))
       if (write.type !== 'truncate-log') continue
       const below = seqBelow(write.before)
       const seqs = below === null
@@ -296,6 +299,9 @@ export class LevelStore {
     const ops = buildBatch(writes, existing, dropped)
     const feed = this.#feed === undefined ? null : await this.#feedOps(writes, dropped, ops)
     if (ops.length > 0) await this.#batch(ops, { sync: sync || this.#sync })
+    // The header is gone with the batch; its staged records follow, in bounded steps (a crash
+    // in between leaves records no header names, which load() deletes).
+    if (writes.some((write) => write.type === 'copy' && write.progress === null)) await this.#clearStaging()
     if (feed === null || this.#feed === undefined) return
     // Only now: a batch that failed and runs again must number its changes the same way.
     this.#feedBounds = feed.bounds
@@ -365,18 +371,43 @@ export class LevelStore {
   }
 
   /**
-   * The data records whose version is at or below `through`, but those of `keep`: what a
-   * full copy drops (SPEC §6.3). Read inside the persist that drops them.
+   * The data records of a page's range whose version is at or below `through`, but those of
+   * `keep`: what a page of a full copy drops (SPEC §6.3). Read inside the persist that drops them.
    */
-  async #absent (through: number, keep: ReadonlySet<Key>): Promise<DroppedRecord[]> {
+  async #absent ({ through, keep, after, upTo }: Extract<StorageWrite, { type: 'drop-absent' }>): Promise<DroppedRecord[]> {
     const dropped: DroppedRecord[] = []
-    await this.#scan(tagRange(TAG.version), (metaKey, value) => {
+    const range = tagRange(TAG.version)
+    const bounds = {
+      ...(after === null ? { gte: range.gte } : { gt: versionKey(keyToBytes(after)) }),
+      ...(upTo === null ? { lt: range.lt } : { lte: versionKey(keyToBytes(upTo)) })
+    }
+    await this.#scan(bounds, (metaKey, value) => {
       const { version, deleted } = decodeVersion(value)
       if (version.ts > through) return
       const key = bytesToKey(userKeyOfVersionKey(metaKey))
       if (!keep.has(key)) dropped.push({ key, version, deleted })
     })
     return dropped
+  }
+
+  /** The first staged records, in key order: at most `limit`, cut to `bytesMax`. */
+  async #staged (limit: number, bytesMax: number): Promise<{ records: Array<readonly [Key, DataRecord]>, done: boolean }> {
+    const records: Array<readonly [Key, DataRecord]> = []
+    // One more than asked: whether any is left after the page.
+    await this.#scan(tagRange(TAG.staged), (key, value) => {
+      records.push([bytesToKey(userKeyOfStagedKey(key)), decodeStaged(value)])
+    }, Math.max(1, Math.floor(limit)) + 1)
+    const page = takeWithinBytes(records.slice(0, Math.max(1, Math.floor(limit))), ([key, record]) => recordBytes(key, record), bytesMax)
+    return { records: page, done: page.length === records.length }
+  }
+
+  /** Deletes every staged record, a bounded number of keys per batch. */
+  async #clearStaging (): Promise<void> {
+    for (;;) {
+      const keys = await this.#scanKeys(tagRange(TAG.staged), (key) => key, SCAN_ENTRIES_MAX)
+      if (keys.length === 0) return
+      await this.#batch(keys.map((key) => ({ type: 'del', key })), { sync: false })
+    }
   }
 
   /** Of the next `limit` data records after `after`, the tombstones at or below `through` (SPEC §6.5). */
@@ -413,6 +444,8 @@ export class LevelStore {
           return { type: 'records', records: await this.#records(query.keys) }
         case 'tombstones':
           return { type: 'tombstones', ...await this.#tombstones(query.through, query.after, query.limit) }
+        case 'staged':
+          return { type: 'staged', ...await this.#staged(query.limit, query.bytesMax) }
       }
     })
   }
@@ -566,7 +599,7 @@ export class LevelStore {
   }
 
   /** Visits the entries of `range` in key order, at most `limit`, reading in bounded steps. */
-  async #scan (range: KeyRange | { readonly gt: Uint8Array, readonly lt: Uint8Array }, visit: (key: Uint8Array, value: Uint8Array) => void, limit?: number): Promise<void> {
+  async #scan (range: Pick<StoreIteratorOptions, 'gt' | 'gte' | 'lt' | 'lte'>, visit: (key: Uint8Array, value: Uint8Array) => void, limit?: number): Promise<void> {
     const iterator = this.#db.iterator({ ...range, ...BINARY, ...(limit === undefined ? {} : { limit }) })
     try {
       for (let entries = await iterator.nextv(SCAN_ENTRIES_MAX); entries.length > 0; entries = await iterator.nextv(SCAN_ENTRIES_MAX)) {
@@ -577,9 +610,9 @@ export class LevelStore {
     }
   }
 
-  /** Maps the keys of `range` in key order; values are not read (log entries may be large). */
-  async #scanKeys<T> (range: KeyRange, map: (key: Uint8Array) => T): Promise<T[]> {
-    const iterator = this.#db.keys({ ...range, keyEncoding: 'view' })
+  /** Maps the keys of `range` in key order, at most `limit`; values are not read (log entries may be large). */
+  async #scanKeys<T> (range: KeyRange, map: (key: Uint8Array) => T, limit?: number): Promise<T[]> {
+    const iterator = this.#db.keys({ ...range, keyEncoding: 'view', ...(limit === undefined ? {} : { limit }) })
     const result: T[] = []
     try {
       for (let keys = await iterator.nextv(SCAN_ENTRIES_MAX); keys.length > 0; keys = await iterator.nextv(SCAN_ENTRIES_MAX)) {
@@ -625,6 +658,8 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
   // Log entries put earlier in this batch: a truncation later in it deletes them too, as
   // applying the writes one by one would.
   const logged = new Map<HostId, Set<number>>()
+  // The staged records go after the batch: one staged behind the deletion would go with them.
+  let discarded = false
   for (const write of writes) {
     switch (write.type) {
       case 'data': {
@@ -694,6 +729,25 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
         for (const { key } of dropped.get(write) ?? []) {
           const bytes = keyToBytes(key)
           ops.push({ type: 'del', key: bytes }, { type: 'del', key: versionKey(bytes) })
+        }
+        break
+      case 'stage':
+        // The core never does this: the records would be deleted with the staging area after the batch.
+        if (discarded) throw createError('A batch cannot stage records after deleting the staging area', CODES.NOT_SUPPORTED)
+        for (const [key, record] of write.records) {
+          assertUserKey(key)
+          ops.push({ type: 'put', key: stagedKey(keyToBytes(key)), value: encodeStaged(record) })
+        }
+        break
+      case 'unstage':
+        for (const key of write.keys) ops.push({ type: 'del', key: stagedKey(keyToBytes(key)) })
+        break
+      case 'copy':
+        if (write.progress === null) {
+          ops.push({ type: 'del', key: copyKey() })
+          discarded = true
+        } else {
+          ops.push({ type: 'put', key: copyKey(), value: encodeCopyProgress(write.progress) })
         }
         break
     }

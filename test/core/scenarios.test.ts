@@ -194,7 +194,7 @@ test('log retention by bytes: large entries are cut sooner than the count says, 
   assert.ok((cluster.disk('c').floors.get('a') ?? 1) > 1, 'c took a full copy')
 })
 
-test('catch-up: a host behind a truncated log gets a full copy, applied in one batch', () => {
+test('catch-up: a host behind a truncated log gets a full copy, staged chunk by chunk, then applied', () => {
   const cluster = new ScriptedCluster(hosts, { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 7 })
   cluster.isolate('c')
   for (let i = 0; i < 20; i++) {

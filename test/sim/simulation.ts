@@ -42,6 +42,9 @@ export interface ScheduleStats {
   restartAborts: number
   votesNo: number
   fullCopies: number
+  /** Hosts that started with a full copy half staged (taken up from the chunk it lacked) or half applied (finished). */
+  copiesResumed: number
+  copiesFinished: number
   catchUpEntries: number
   recoveries: number
   retries: number
@@ -248,7 +251,7 @@ class Simulation {
   readonly swarm: SwarmConfig
   readonly trace: string[] = []
   readonly stats: ScheduleStats = {
-    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0, tombstonesCollected: 0, copyDrops: 0
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, copiesResumed: 0, copiesFinished: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0, tombstonesCollected: 0, copyDrops: 0
   }
 
   now = 0
@@ -573,6 +576,8 @@ class Simulation {
     // its own log (it stopped asking its peers), and has written something since.
     const intact = host.nextStartIntact
     if (!intact) this.stats.recoveries++
+    const durable = host.storage.load(intact)
+    if (durable.copy !== null) this.stats[durable.copy.applying ? 'copiesFinished' : 'copiesResumed']++
     const node = new Node({
       id: host.id,
       ...this.#initialMembership(host, known, peerCount),
@@ -597,7 +602,7 @@ class Simulation {
       collectScanMax: 3,
       reserveBlock: swarm.reserveBlock,
       mutation: this.#options.mutation
-    }, host.storage.load(intact))
+    }, durable)
     host.node = node
     this.#log(`${host.id} starts (incarnation ${host.incarnation}${intact ? '' : ', storage may have gone back'})`)
     const time = this.#time(host)
@@ -885,7 +890,8 @@ class Simulation {
         this.stats.tombstonesCollected += deletes
         if (member.writes.some((write) => write.type === 'drop-absent')) this.stats.copyDrops += Math.max(0, before - host.storage.data.size - deletes)
       }
-      this.#checkLedger(host)
+      // Pages of a full copy are applied apart, and reads wait until the last (SPEC §6.3).
+      if (!host.storage.applyingCopy) this.#checkLedger(host)
       for (const member of group) {
         if (host.node === null || host.incarnation !== incarnation) return
         if (host.node.inspect().recovery !== 'asking') host.nextStartIntact = true
@@ -982,7 +988,7 @@ class Simulation {
     let sum = 0
     for (const [key, record] of host.storage.data) if (isLedgerKey(key)) sum += amount(record)
     host.ledger = sum
-    this.#checkLedger(host)
+    if (!host.storage.applyingCopy) this.#checkLedger(host)
   }
 
   /** Which aborts each participant incarnation received, from their origin or by catch-up. */
@@ -1105,7 +1111,8 @@ class Simulation {
 
   #read (id: HostId): void {
     const host = this.#host(id)
-    if (host.node === null || this.#healed) return
+    // A host applying a full copy holds reads until it is done (SPEC §6.3).
+    if (host.node === null || this.#healed || host.storage.applyingCopy) return
     const key = `k${this.#random.int(0, this.swarm.keys - 1)}`
     const record = host.storage.data.get(key)
     const value = record === undefined ? null : record.value === null ? null : text(record.value)

@@ -1,4 +1,4 @@
-import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Membership, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
+import type { CopyProgress, DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Membership, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
 import { entryBytes, recordBytes, takeWithinBytes } from '../../src/core/index.js'
 
 export type StorageOp =
@@ -25,6 +25,9 @@ interface DiskState {
   reserved: number
   membership: Membership | null
   horizon: number
+  /** Records of a full copy coming in, apart from the data, and the staging header. */
+  readonly staged: Map<Key, DataRecord>
+  copy: CopyProgress | null
 }
 
 /** Undoes one write to the state; a batch not yet synced keeps a list of these. */
@@ -52,6 +55,10 @@ export class SimStorage {
   get marks (): ReadonlyMap<HostId, number> { return this.#state.marks }
   get membership (): Membership | null { return this.#state.membership }
   get horizon (): number { return this.#state.horizon }
+  /** The records of a full copy coming in, staged apart from the data. */
+  get staged (): ReadonlyMap<Key, DataRecord> { return this.#state.staged }
+  /** A full copy is being applied to the data, page by page: its host's reads wait (SPEC §6.3). */
+  get applyingCopy (): boolean { return this.#state.copy?.applying === true }
   /** The decision shape of every entry applied here (simulator bookkeeping), by `origin#seq`. */
   get decided (): ReadonlyMap<string, string> { return this.#state.decided }
   get unsyncedBatches (): number { return this.#unsynced.length }
@@ -111,7 +118,8 @@ export class SimStorage {
       logWeights,
       prepared: [...state.prepared.values()],
       membership: state.membership,
-      horizon: state.horizon
+      horizon: state.horizon,
+      copy: state.copy
     }
   }
 
@@ -133,7 +141,7 @@ export class SimStorage {
       if (value === undefined) map.delete(key)
       else map.set(key, value)
     }
-    const assign = <F extends 'clock' | 'reserved' | 'membership' | 'horizon'>(field: F, value: DiskState[F]): void => {
+    const assign = <F extends 'clock' | 'reserved' | 'membership' | 'horizon' | 'copy'>(field: F, value: DiskState[F]): void => {
       const before = state[field]
       undo.push(() => { state[field] = before })
       state[field] = value
@@ -193,11 +201,24 @@ export class SimStorage {
         case 'horizon':
           assign('horizon', write.ts)
           break
-        case 'drop-absent':
+        case 'drop-absent': {
           // Before the batch's data writes, which the core puts last: so against the stored state.
+          const { after, upTo } = write
           for (const [key, record] of [...state.data]) {
+            if ((after !== null && key <= after) || (upTo !== null && key > upTo)) continue
             if (record.version.ts <= write.through && !write.keep.has(key)) set(state.data, key, undefined)
           }
+          break
+        }
+        case 'stage':
+          for (const [key, record] of write.records) set(state.staged, key, record)
+          break
+        case 'unstage':
+          for (const key of write.keys) set(state.staged, key, undefined)
+          break
+        case 'copy':
+          assign('copy', write.progress)
+          if (write.progress === null) for (const key of [...state.staged.keys()]) set(state.staged, key, undefined)
           break
       }
     }
@@ -252,12 +273,17 @@ export class SimStorage {
         })
         return { type: 'tombstones', keys: tombstones, next: keys.length < limit ? null : keys[keys.length - 1] ?? null }
       }
+      case 'staged': {
+        const staged = [...state.staged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        const records = takeWithinBytes(staged.slice(0, Math.max(1, query.limit)), ([key, record]) => recordBytes(key, record), query.bytesMax)
+        return { type: 'staged', records, done: records.length === staged.length }
+      }
     }
   }
 }
 
 function emptyState (): DiskState {
-  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0, membership: null, horizon: 0 }
+  return { data: new Map(), prepared: new Map(), log: new Map(), marks: new Map(), floors: new Map(), writers: new Map(), failed: new Map(), decided: new Map(), clock: 0, reserved: 0, membership: null, horizon: 0, staged: new Map(), copy: null }
 }
 
 function cloneState (state: DiskState): DiskState {
@@ -273,6 +299,8 @@ function cloneState (state: DiskState): DiskState {
     clock: state.clock,
     reserved: state.reserved,
     membership: state.membership,
-    horizon: state.horizon
+    horizon: state.horizon,
+    staged: new Map(state.staged),
+    copy: state.copy
   }
 }

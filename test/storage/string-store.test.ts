@@ -37,7 +37,7 @@ for (const [name, make] of [['memory-level 1', () => new MemoryLevel<string, str
   test(`a LevelStore over a store of strings (${name}) reads back what it wrote, full copies included`, async () => {
     const db = make()
     await db.open()
-    const wrapped = wrapDatabase(db, async () => {}, { read: async () => [], fence: async () => {} })
+    const wrapped = wrapDatabase(db, async () => {}, { read: async () => [], fence: async () => {}, localReady: () => null })
     assert.equal(wrapped.format, 'utf8')
     const store = new LevelStore(bytesOverStrings(db), { batch: wrapped.rawBatch, sync: false })
     const keys = ['a', 'z', 'ü', '\ufffd', '🙂', 'я']

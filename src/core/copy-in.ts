@@ -1,0 +1,125 @@
+import { enqueueApply } from './apply.js'
+import type { CopyProgress, StorageWrite } from './effects.js'
+import type { Message } from './messages.js'
+import { type NodeState, persist, send } from './state.js'
+import { txnKey, type HostId } from './types.js'
+
+/**
+ * A full copy coming in (SPEC §6.3). Each chunk is staged on disk, apart from the data,
+ * before the next is asked for: memory holds one chunk, and a copy cut off (a lost chunk, a
+ * dropped connection, a restart of this host) goes on from the chunk it lacks while its
+ * sender still holds the session. Once every chunk is staged, the copy is applied to the
+ * data page by page, in apply jobs of its own; reads wait until the last page is durable,
+ * and a restart meanwhile finishes the pages left.
+ */
+
+/** Takes up, after a start, the copy the staging header says was under way. */
+export function resumeCopy (s: NodeState, progress: CopyProgress | null): void {
+  if (progress === null) return
+  if (progress.applying) {
+    s.copyApply = progress
+    enqueueApply(s, { entries: [], copyStep: true })
+    return
+  }
+  const { from, session, marks, membership, horizon, nextPart } = progress
+  s.snapshotIn = { from, session, marks, membership, horizon, records: 0, nextPart, staging: false, touchedAt: s.now, askedAt: -Infinity }
+}
+
+/** Whether a full copy is coming in, being applied, or being deleted here. */
+export function isCopyingIn (s: NodeState): boolean {
+  return s.snapshotIn !== null || s.copyApply !== null || s.copyDiscarding
+}
+
+export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
+  if (message.part === 0 && message.marks !== null && !isCopyingIn(s)) {
+    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: 0, nextPart: 0, staging: false, touchedAt: s.now, askedAt: s.now }
+  }
+  const incoming = s.snapshotIn
+  // Another peer's copy, started by a sync while this one runs (every peer synced with may
+  // start one): its sender stops now, instead of holding it open until it goes idle.
+  if ((incoming === null || incoming.from !== from || incoming.session !== message.session) && message.part === 0) {
+    send(s, from, { type: 'snapshot-stop', session: message.session })
+    return
+  }
+  // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
+  // marks it does not reflect. The chunk wanted is asked for again on the tick.
+  if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart || incoming.staging) return
+  incoming.staging = true
+  incoming.touchedAt = s.now
+  // The clock covers every version staged, as every version stored (SPEC §3): an own commit
+  // applied before the page that holds one must still supersede it.
+  const writes: StorageWrite[] = [{ type: 'stage', records: message.records }]
+  for (const [, record] of message.records) if (record.version.ts > s.clock) s.clock = record.version.ts
+  if (message.done && incoming.horizon > s.clock) s.clock = incoming.horizon
+  const clock = s.clock
+  if (clock > s.clockIssued) {
+    writes.push({ type: 'clock', ts: clock })
+    s.clockIssued = clock
+  }
+  const progress: CopyProgress = { from, session: incoming.session, nextPart: incoming.nextPart + 1, marks: incoming.marks, membership: incoming.membership, horizon: incoming.horizon, applying: message.done, after: null }
+  writes.push({ type: 'copy', progress })
+  persist(s, writes, () => {
+    if (clock > s.clockDurable) s.clockDurable = clock
+    incoming.staging = false
+    incoming.records += message.records.length
+    incoming.nextPart = progress.nextPart
+    if (s.snapshotIn !== incoming) return
+    if (!message.done) {
+      incoming.askedAt = s.now
+      send(s, from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+      return
+    }
+    s.snapshotIn = null
+    startApplying(s, progress)
+  })
+}
+
+/**
+ * Every chunk is staged: the copy is applied from here on, whatever happens. Locks of the
+ * transactions it decides go now, as for any decision known (SPEC §4.3): the clock already
+ * covers every version it carries.
+ */
+function startApplying (s: NodeState, progress: CopyProgress): void {
+  s.copyApply = progress
+  for (const txn of s.prepared.values()) {
+    if (!txn.locked || !Object.hasOwn(progress.marks, txn.origin) || (progress.marks[txn.origin] ?? 0) < txn.seq) continue
+    s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
+    txn.locked = false
+  }
+  enqueueApply(s, { entries: [], copyStep: true })
+}
+
+/** Its sender is back: the chunk this host lacks is asked for at once. */
+export function onCopyPeerBack (s: NodeState, peer: HostId): void {
+  const incoming = s.snapshotIn
+  if (incoming === null || incoming.from !== peer || incoming.staging) return
+  incoming.askedAt = s.now
+  send(s, peer, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+}
+
+/**
+ * On the tick: a chunk asked for and not come (it, or the request, was lost) is asked for
+ * again, so that a lost message costs a resend and not the whole copy; a copy that brought
+ * nothing for `snapshotIdleMs` (its sender gave the session up) is given up.
+ */
+export function onCopyTick (s: NodeState): void {
+  const incoming = s.snapshotIn
+  if (incoming === null || incoming.staging) return
+  if (s.now - incoming.touchedAt >= s.config.snapshotIdleMs) {
+    discardCopy(s)
+  } else if (s.now - incoming.askedAt >= s.config.commitResendMs && s.connected.has(incoming.from)) {
+    incoming.askedAt = s.now
+    send(s, incoming.from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+  }
+}
+
+/**
+ * Gives up the copy being received, and deletes what it staged. No other copy is taken until
+ * that is durable: a chunk staged in the same batch as the deletion would go with it.
+ */
+export function discardCopy (s: NodeState): void {
+  if (s.snapshotIn === null || s.snapshotIn.staging) return
+  s.snapshotIn = null
+  s.copyDiscarding = true
+  persist(s, [{ type: 'copy', progress: null }], () => { s.copyDiscarding = false })
+}

@@ -1,0 +1,110 @@
+/**
+ * Goal: a full copy is staged chunk by chunk and applied page by page (SPEC §6.3), and goes on
+ * from where it stood after what cuts it short: a lost connection, a restart of the receiver
+ * while it receives, a restart while it applies. Method: scripted clusters of the real core
+ * over the simulator's disks; c, behind a log that no longer reaches back, takes a copy from
+ * a alone, and is cut off or crashed at a chosen point of it.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ScriptedCluster, put, valueOn } from '../helpers/scripted-cluster.js'
+
+const KEYS = 20
+
+interface CopyRun {
+  readonly cluster: ScriptedCluster
+  /** The sessions of every copy a started to c. */
+  readonly sessions: number[]
+}
+
+/** c is behind a's truncated log; only a's copies reach it, 4 records a chunk and a page. */
+function behind (): CopyRun {
+  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  cluster.isolate('c')
+  for (let i = 0; i < KEYS; i++) {
+    cluster.write('a', [put(`k${String(i).padStart(2, '0')}`, String(i))])
+    cluster.settle()
+  }
+  const sessions: number[] = []
+  cluster.cut(({ from, to, message }) => {
+    if (to !== 'c' || message.type !== 'snapshot') return false
+    if (from === 'a' && message.part === 0 && !sessions.includes(message.session)) sessions.push(message.session)
+    return from !== 'a'
+  })
+  cluster.rejoin('c')
+  return { cluster, sessions }
+}
+
+/** Runs round by round until `reached` holds; fails if the cluster stops first. */
+function runUntil (cluster: ScriptedCluster, reached: () => boolean): void {
+  for (let round = 0; round < 10_000; round++) {
+    if (reached()) return
+    if (!cluster.rounds(1)) break
+  }
+  assert.fail('the point was never reached')
+}
+
+function assertCopied (cluster: ScriptedCluster): void {
+  for (let i = 0; i < KEYS; i++) assert.equal(valueOn(cluster, 'c', `k${String(i).padStart(2, '0')}`), String(i))
+  assert.ok((cluster.disk('c').floors.get('a') ?? 1) > 1, 'c took a full copy')
+  assert.equal(cluster.disk('c').load(true).copy, null, 'the staging header is gone')
+  assert.equal(cluster.disk('c').staged.size, 0, 'and every staged record')
+  assert.equal(cluster.node('c').inspect().fullCopyIn, null)
+}
+
+test('a copy cut off by a lost connection goes on from the chunk it lacks, in the same session', () => {
+  const { cluster, sessions } = behind()
+  runUntil(cluster, () => (cluster.disk('c').load(true).copy?.nextPart ?? 0) >= 2)
+  cluster.isolate('c')
+  cluster.advance(100)
+  assert.equal(cluster.node('a').inspect().fullCopiesOut, 1, 'a keeps the session while c is away')
+  cluster.rejoin('c')
+  cluster.advance(300)
+  assert.deepEqual(sessions.length, 1, 'one copy, not started over')
+  assertCopied(cluster)
+  assert.equal(cluster.node('a').inspect().fullCopiesOut, 0)
+})
+
+test('a receiver restarted while it receives takes the copy up from the chunk it staged last', () => {
+  const { cluster, sessions } = behind()
+  runUntil(cluster, () => (cluster.disk('c').load(true).copy?.nextPart ?? 0) >= 2)
+  cluster.crash('c')
+  const staged = cluster.disk('c').load(true).copy
+  assert.ok(staged !== null && !staged.applying && staged.nextPart >= 2, `staged ${JSON.stringify(staged)}`)
+  cluster.restart('c')
+  assert.deepEqual(cluster.node('c').inspect().fullCopyIn, { from: 'a', parts: staged.nextPart, records: 0, applying: false })
+  cluster.advance(300)
+  assert.deepEqual(sessions.length, 1, 'one copy, not started over')
+  assertCopied(cluster)
+})
+
+test('a receiver restarted while it applies finishes the pages left before anything else, and holds reads meanwhile', () => {
+  const { cluster } = behind()
+  runUntil(cluster, () => cluster.disk('c').load(true).copy?.after != null)
+  cluster.crash('c')
+  const disk = cluster.disk('c')
+  assert.ok(disk.applyingCopy, 'the copy is half applied on disk')
+  // Half applied: some keys are in, others still staged, so a read now would see half a copy.
+  assert.ok(disk.data.has('k00') && !disk.data.has(`k${KEYS - 1}`))
+  // Its peers are out of reach: the pages come from its own disk.
+  cluster.isolate('c')
+  cluster.restart('c')
+  assert.equal(cluster.node('c').applyingCopy, true, 'reads wait from the start')
+  assert.equal(cluster.node('c').inspect().fullCopyIn?.applying, true)
+  cluster.advance(50)
+  assert.equal(cluster.node('c').applyingCopy, false)
+  assertCopied(cluster)
+})
+
+test('a copy whose sender never comes back is given up once idle, and its staged records deleted', () => {
+  const { cluster, sessions } = behind()
+  runUntil(cluster, () => (cluster.disk('c').load(true).copy?.nextPart ?? 0) >= 2)
+  assert.ok(cluster.disk('c').staged.size > 0)
+  cluster.crash('a')
+  cluster.advance(10_100, 50)
+  assert.equal(sessions.length, 1)
+  // c gave up a's copy after snapshotIdleMs; b's copies are cut, so it holds none now.
+  assert.equal(cluster.disk('c').load(true).copy, null)
+  assert.equal(cluster.disk('c').staged.size, 0)
+  assert.equal(cluster.node('c').inspect().fullCopyIn, null)
+})

@@ -18,8 +18,9 @@ const LOCAL_SCRIPT = fileURLToPath(new URL('./local-member.js', import.meta.url)
 const READY_MS = 30_000
 const RUN_MS_MAX = 600_000
 
-export function startHost (setup: HostSetup): Process {
-  return new Child<HostCommand, HostReply>(HOST_SCRIPT, [JSON.stringify(setup)])
+/** `execArgv`: Node's own options for the process, such as a heap cap. */
+export function startHost (setup: HostSetup, execArgv?: string[]): Process {
+  return new Child<HostCommand, HostReply>(HOST_SCRIPT, [JSON.stringify(setup)], execArgv)
 }
 
 export function startLocalMember (args: string[]): Process {

@@ -23,6 +23,8 @@ export type HostCommand =
    * after `ms`.
    */
   | { type: 'follow', since: string | null, prefix: string, count: number, stamped: boolean, ms: number }
+  /** A SHA-256 of every key and value whose key starts with `prefix`, in key order. */
+  | { type: 'digest', prefix: string }
   | { type: 'usage' }
   | { type: 'close' }
 
@@ -37,6 +39,7 @@ export type HostReply =
   | { type: 'following' }
   /** From the feed's making to its last change; each change's delay, when stamped. */
   | { type: 'followed', ms: number, delays: number[] }
-  /** CPU time of the process so far, and its peak resident set. */
-  | { type: 'usage', cpuMicros: number, maxRssBytes: number }
+  | { type: 'digested', entries: number, sha256: string }
+  /** CPU time of the process so far, its peak resident set, and the highest heap in use seen (sampled every 50 ms). */
+  | { type: 'usage', cpuMicros: number, maxRssBytes: number, peakHeapBytes: number }
   | { type: 'failed', message: string }

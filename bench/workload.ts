@@ -4,7 +4,7 @@
  * (stamped with the wall clock, to time a change feed's delivery); gets read the keys back,
  * round robin.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { ClassicLevel } from 'classic-level'
 import type { Change } from '../src/index.js'
 import type { HostCommand, HostReply } from './protocol.js'
@@ -108,6 +108,19 @@ async function scan (db: BenchDatabase, prefix: string, strong: boolean): Promis
   return { ms: performance.now() - started, entries }
 }
 
+/** A SHA-256 of every key and value under `prefix`, in key order: two hosts hold the same bytes when theirs match. */
+async function digest (db: BenchDatabase, prefix: string): Promise<{ entries: number, sha256: string }> {
+  const hash = createHash('sha256')
+  let entries = 0
+  for await (const [key, value] of db.iterator(rangeOf(prefix))) {
+    // Lengths first: no two different entries hash alike by where one ends and the next begins.
+    hash.update(`${Buffer.byteLength(key)}:${key}${value.length}:`)
+    hash.update(value)
+    entries++
+  }
+  return { entries, sha256: hash.digest('hex') }
+}
+
 async function position (db: BenchDatabase): Promise<string> {
   if (db.lastPosition === undefined) throw new Error('this process has no change feed')
   return await db.lastPosition()
@@ -162,7 +175,12 @@ async function copy (db: BenchDatabase, location: string): Promise<{ ms: number,
  * Answers the driver's commands with `db`, made at `createdAt` (performance.now()); `close`
  * ends the process once `close()` is done.
  */
+/** The highest heap in use seen so far, sampled: Node keeps no peak of its own. */
+const heapPeak = { bytes: 0 }
+const HEAP_SAMPLE_MS = 50
+
 export function serve (db: BenchDatabase, createdAt: number, close: () => Promise<void>): void {
+  setInterval(() => { heapPeak.bytes = Math.max(heapPeak.bytes, process.memoryUsage().heapUsed) }, HEAP_SAMPLE_MS).unref()
   const answer = (work: Promise<HostReply>): void => {
     work.then(send, (error: unknown) => { send({ type: 'failed', message: String(error) }) })
   }
@@ -189,9 +207,12 @@ export function serve (db: BenchDatabase, createdAt: number, close: () => Promis
       case 'follow':
         answer(follow(db, command, () => { send({ type: 'following' }) }).then((followed) => ({ type: 'followed', ...followed })))
         break
+      case 'digest':
+        answer(digest(db, command.prefix).then((digested) => ({ type: 'digested', ...digested })))
+        break
       case 'usage': {
         const usage = process.resourceUsage()
-        send({ type: 'usage', cpuMicros: usage.userCPUTime + usage.systemCPUTime, maxRssBytes: usage.maxRSS * 1024 })
+        send({ type: 'usage', cpuMicros: usage.userCPUTime + usage.systemCPUTime, maxRssBytes: usage.maxRSS * 1024, peakHeapBytes: heapPeak.bytes })
         break
       }
       case 'close':

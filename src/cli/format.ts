@@ -38,7 +38,7 @@ export function formatStatus (status: ReplicatorStatus): string {
     ['minConsensus:', `${status.minConsensus} of ${status.peers.length} peer${status.peers.length === 1 ? '' : 's'}`],
     ['membership:', `epoch ${status.membership.epoch}, ${status.membership.members.length} member${status.membership.members.length === 1 ? '' : 's'}`],
     ['catch-up:', status.catchUp.behind === 0 ? 'caught up' : `${status.catchUp.behind} decisions behind`],
-    ['full copy:', status.fullCopy.receiving === null ? 'none' : `receiving from ${status.fullCopy.receiving.from}: ${status.fullCopy.receiving.records} records so far`],
+    ['full copy:', fullCopyLine(status.fullCopy.receiving)],
     ['tombstones:', `${status.tombstones === null ? 'not counted yet' : String(status.tombstones.count)}, ${status.collection.collected} collected since the start`],
     ['writes:', `queued ${writes.queued}, active ${writes.active}, committing ${writes.committing}, confirming ${writes.confirming}, aborting ${writes.aborting}`],
     ['prepared:', `${status.prepared}, locks ${status.locks}, strong reads ${status.strongReads}`],
@@ -134,4 +134,10 @@ function table (rows: ReadonlyArray<readonly string[]>): string[] {
 /** Messages are printed one a line, whatever they hold. */
 function oneLine (text: string): string {
   return text.replace(/\s*\n\s*/g, ' ')
+}
+
+function fullCopyLine (copy: ReplicatorStatus['fullCopy']['receiving']): string {
+  if (copy === null) return 'none'
+  if (copy.applying) return `applying the copy from ${copy.from} (local reads wait)`
+  return `receiving from ${copy.from}: ${copy.records} records so far`
 }

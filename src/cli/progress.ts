@@ -12,6 +12,7 @@ export class ProgressLine {
   /** The line for `status`, or null when there is nothing to show. */
   render (status: ReplicatorStatus): string | null {
     const copy = status.fullCopy.receiving
+    if (copy?.applying === true) return `full copy from ${copy.from}: applying its ${count(copy.parts)} chunks, local reads wait`
     if (copy !== null) return `full copy from ${copy.from}: ${count(copy.records)} records in ${count(copy.parts)} chunks so far`
     const { behind } = status.catchUp
     if (behind === 0) {

@@ -233,11 +233,15 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   let membership: Membership | null = null
   const epoch = (): number => (membership ?? s.membership).epoch
 
+  // The keys the pages of a copy being applied have gone through already: there, the copy's
+  // horizon holds already (SPEC §6.3), as its drops are done.
+  const applyingCopy = s.copyApply
+  const horizonOf = (key: Key): number => applyingCopy !== null && applyingCopy.after !== null && key <= applyingCopy.after ? Math.max(horizon, applyingCopy.horizon) : horizon
   const merge = (key: Key, record: DataRecord): void => {
     const stored = current.get(key)
     // A key known absent may have had a tombstone at or below the horizon, collected since:
     // a record at or below it is older than that tombstone (SPEC §6.5).
-    const older = stored === undefined ? current.has(key) && record.version.ts <= horizon : !supersedes(record.version, stored)
+    const older = stored === undefined ? current.has(key) && record.version.ts <= horizonOf(key) : !supersedes(record.version, stored)
     if (checkVersions && older) return
     current.set(key, record.version)
     data.set(key, record)

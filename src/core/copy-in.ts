@@ -1,7 +1,7 @@
 import { enqueueApply } from './apply.js'
 import type { CopyProgress, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
-import { type NodeState, persist, send } from './state.js'
+import { type IncomingSnapshot, type NodeState, persist, send } from './state.js'
 import { txnKey, type HostId } from './types.js'
 
 /**
@@ -22,7 +22,7 @@ export function resumeCopy (s: NodeState, progress: CopyProgress | null): void {
     return
   }
   const { from, session, marks, membership, horizon, nextPart } = progress
-  s.snapshotIn = { from, session, marks, membership, horizon, records: 0, nextPart, staging: false, touchedAt: s.now, askedAt: -Infinity }
+  s.snapshotIn = { from, session, marks, membership, horizon, records: 0, nextPart, staged: nextPart, staging: 0, touchedAt: s.now, askedAt: -Infinity }
 }
 
 /** Whether a full copy is coming in, being applied, or being deleted here. */
@@ -32,7 +32,7 @@ export function isCopyingIn (s: NodeState): boolean {
 
 export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message, { type: 'snapshot' }>): void {
   if (message.part === 0 && message.marks !== null && !isCopyingIn(s)) {
-    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: 0, nextPart: 0, staging: false, touchedAt: s.now, askedAt: s.now }
+    s.snapshotIn = { from, session: message.session, marks: message.marks, membership: message.membership, horizon: message.horizon, records: 0, nextPart: 0, staged: 0, staging: 0, touchedAt: s.now, askedAt: s.now }
   }
   const incoming = s.snapshotIn
   // Another peer's copy, started by a sync while this one runs (every peer synced with may
@@ -43,8 +43,9 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   }
   // A chunk out of turn (a repeat, or one after a lost one) is dropped: the copy would claim
   // marks it does not reflect. The chunk wanted is asked for again on the tick.
-  if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart || incoming.staging) return
-  incoming.staging = true
+  if (incoming === null || incoming.from !== from || incoming.session !== message.session || message.part !== incoming.nextPart || incoming.staging >= STAGING_MAX) return
+  incoming.nextPart++
+  incoming.staging++
   incoming.touchedAt = s.now
   // The clock covers every version staged, as every version stored (SPEC §3): an own commit
   // applied before the page that holds one must still supersede it.
@@ -56,17 +57,18 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
     writes.push({ type: 'clock', ts: clock })
     s.clockIssued = clock
   }
-  const progress: CopyProgress = { from, session: incoming.session, nextPart: incoming.nextPart + 1, marks: incoming.marks, membership: incoming.membership, horizon: incoming.horizon, applying: message.done, after: null }
+  const progress: CopyProgress = { from, session: incoming.session, nextPart: incoming.nextPart, marks: incoming.marks, membership: incoming.membership, horizon: incoming.horizon, applying: message.done, after: null }
   writes.push({ type: 'copy', progress })
+  // The next chunk comes while this one is written, but no more than STAGING_MAX wait for the disk.
+  if (!message.done && incoming.staging < STAGING_MAX) askNext(s, incoming)
   persist(s, writes, () => {
     if (clock > s.clockDurable) s.clockDurable = clock
-    incoming.staging = false
+    incoming.staging--
+    incoming.staged = progress.nextPart
     incoming.records += message.records.length
-    incoming.nextPart = progress.nextPart
     if (s.snapshotIn !== incoming) return
     if (!message.done) {
-      incoming.askedAt = s.now
-      send(s, from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+      if (incoming.staging === STAGING_MAX - 1 && incoming.askedAt < incoming.touchedAt) askNext(s, incoming)
       return
     }
     s.snapshotIn = null
@@ -74,10 +76,20 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   })
 }
 
+/** Chunks being staged at once, at most: what a copy coming in holds in memory, with the one arriving. */
+const STAGING_MAX = 2
+
+function askNext (s: NodeState, incoming: IncomingSnapshot): void {
+  incoming.askedAt = s.now
+  send(s, incoming.from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+}
+
 /**
  * Every chunk is staged: the copy is applied from here on, whatever happens. Locks of the
  * transactions it decides go now, as for any decision known (SPEC §4.3): the clock already
- * covers every version it carries.
+ * covers every version it carries. Their prepare records stay until the last page puts the
+ * copy's marks in force, and a commit of theirs can still come in meanwhile: it reads the
+ * stored versions, as writes made to its keys since the locks went may be newer (seed 62,302).
  */
 function startApplying (s: NodeState, progress: CopyProgress): void {
   s.copyApply = progress
@@ -85,6 +97,7 @@ function startApplying (s: NodeState, progress: CopyProgress): void {
     if (!txn.locked || !Object.hasOwn(progress.marks, txn.origin) || (progress.marks[txn.origin] ?? 0) < txn.seq) continue
     s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
     txn.locked = false
+    txn.touched = true
   }
   enqueueApply(s, { entries: [], copyStep: true })
 }
@@ -92,9 +105,8 @@ function startApplying (s: NodeState, progress: CopyProgress): void {
 /** Its sender is back: the chunk this host lacks is asked for at once. */
 export function onCopyPeerBack (s: NodeState, peer: HostId): void {
   const incoming = s.snapshotIn
-  if (incoming === null || incoming.from !== peer || incoming.staging) return
-  incoming.askedAt = s.now
-  send(s, peer, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+  if (incoming === null || incoming.from !== peer || incoming.staging >= STAGING_MAX) return
+  askNext(s, incoming)
 }
 
 /**
@@ -104,12 +116,11 @@ export function onCopyPeerBack (s: NodeState, peer: HostId): void {
  */
 export function onCopyTick (s: NodeState): void {
   const incoming = s.snapshotIn
-  if (incoming === null || incoming.staging) return
+  if (incoming === null) return
   if (s.now - incoming.touchedAt >= s.config.snapshotIdleMs) {
     discardCopy(s)
-  } else if (s.now - incoming.askedAt >= s.config.commitResendMs && s.connected.has(incoming.from)) {
-    incoming.askedAt = s.now
-    send(s, incoming.from, { type: 'snapshot-next', session: incoming.session, part: incoming.nextPart })
+  } else if (incoming.staging < STAGING_MAX && s.now - incoming.askedAt >= s.config.commitResendMs && s.connected.has(incoming.from)) {
+    askNext(s, incoming)
   }
 }
 
@@ -118,7 +129,7 @@ export function onCopyTick (s: NodeState): void {
  * that is durable: a chunk staged in the same batch as the deletion would go with it.
  */
 export function discardCopy (s: NodeState): void {
-  if (s.snapshotIn === null || s.snapshotIn.staging) return
+  if (s.snapshotIn === null || s.snapshotIn.staging > 0) return
   s.snapshotIn = null
   s.copyDiscarding = true
   persist(s, [{ type: 'copy', progress: null }], () => { s.copyDiscarding = false })

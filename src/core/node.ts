@@ -305,7 +305,7 @@ export class Node {
 }
 
 function fullCopyIn (s: NodeState): NodeInspection['fullCopyIn'] {
-  if (s.snapshotIn !== null) return { from: s.snapshotIn.from, parts: s.snapshotIn.nextPart, records: s.snapshotIn.records, applying: false }
+  if (s.snapshotIn !== null) return { from: s.snapshotIn.from, parts: s.snapshotIn.staged, records: s.snapshotIn.records, applying: false }
   if (s.copyApply !== null) return { from: s.copyApply.from, parts: s.copyApply.nextPart, records: 0, applying: true }
   return null
 }

@@ -135,8 +135,8 @@ export interface CollectionReport {
   readonly decided: number
 }
 
-/** A full copy being received: each chunk is staged on disk before the next is asked for. */
-interface IncomingSnapshot {
+/** A full copy being received: each chunk is staged on disk as it comes (SPEC §6.3). */
+export interface IncomingSnapshot {
   readonly from: HostId
   readonly session: number
   readonly marks: Readonly<Record<HostId, number>>
@@ -144,9 +144,11 @@ interface IncomingSnapshot {
   readonly horizon: number
   /** Records staged since this host started receiving it. */
   records: number
+  /** The chunk wanted next; `staged`: the chunks below it that are durable. */
   nextPart: number
-  /** A chunk is being staged: nothing more is taken until it is durable. */
-  staging: boolean
+  staged: number
+  /** Chunks being staged: at most two at once, so a slow disk holds the copy back. */
+  staging: number
   touchedAt: number
   /** When chunk `nextPart` was last asked for: asked again if it does not come. */
   askedAt: number

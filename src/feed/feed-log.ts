@@ -1,6 +1,7 @@
 import type { HostId, Key, Op, Version } from '../core/index.js'
 import { keyToBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
+import { STORE_READ } from '../storage/store-read-option.js'
 import { TAG, feedKey, firstOfFeedKey, logKey, tagRange, versionKey } from '../storage/keys.js'
 import { type FeedItem, decodeFeedRecord, decodeLogEntry, decodeVersion, plainBytes } from '../storage/records.js'
 import { type FeedChange, type FeedSink, type StoreDatabase, firstEntry } from '../storage/store.js'
@@ -32,7 +33,7 @@ const RECENT_BYTES_MAX = 8 * 1024 * 1024
 /** Changes a read steps over for one it returns, at most: bounds a read whose range matches little. */
 const EXAMINED_PER_LIMIT = 64
 const ENTRY_OVERHEAD_BYTES = 32
-const BINARY = { keyEncoding: 'view', valueEncoding: 'view' } as const
+const BINARY = { keyEncoding: 'view', valueEncoding: 'view', [STORE_READ]: true } as const
 
 interface RecentRecord {
   readonly first: number

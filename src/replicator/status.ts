@@ -45,10 +45,11 @@ export interface ReplicatorStatus {
    */
   readonly catchUp: { readonly behind: number, readonly origins: Readonly<Record<HostId, number>> }
   /**
-   * Full copies: the one this host is receiving (from whom, chunks and records so far; the total
-   * is not known ahead), and how many it is sending.
+   * Full copies: the one this host is receiving (from whom, chunks staged so far, records staged
+   * since this start; the total is not known ahead; `applying`: every chunk is staged and the
+   * copy is being applied, local reads wait), and how many it is sending.
    */
-  readonly fullCopy: { readonly receiving: { readonly from: HostId, readonly parts: number, readonly records: number } | null, readonly sending: number }
+  readonly fullCopy: { readonly receiving: { readonly from: HostId, readonly parts: number, readonly records: number, readonly applying: boolean } | null, readonly sending: number }
   /** Keys whose latest version is a delete, as last counted (a scan of the versions, run again when status is asked for after a second and after 20 times what the last one took), and when; null before the first count ends. */
   readonly tombstones: { readonly count: number, readonly countedAt: number } | null
   /**

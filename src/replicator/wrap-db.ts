@@ -7,6 +7,7 @@ import type { RawBatch, RawOp } from '../storage/store.js'
 import { bytesToKey } from '../core/index.js'
 import { asBuffer, toBytes } from './bytes.js'
 import { WRITE_ID } from './write-id-option.js'
+import { STORE_READ } from '../storage/store-read-option.js'
 import { isReservedText, storedKey, storedValue } from '../storage/string-store.js'
 
 const textEncoder = new TextEncoder()
@@ -30,7 +31,7 @@ interface CallbackHooks {
 }
 
 /** What abstract-level hands `_get` and `_getMany`: the value's format, and the user's other options. */
-type ReadOptions = { valueEncoding?: unknown, consistency?: unknown } | undefined
+type ReadOptions = { valueEncoding?: unknown, consistency?: unknown, [STORE_READ]?: unknown } | undefined
 
 /** The same methods in abstract-level 2 and 3, which return promises instead. */
 interface PromiseHooks {
@@ -151,6 +152,8 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
   const replicated = async (build: () => Op[], writeId: WriteId | null = null): Promise<void> => { await replicate(build(), writeId) }
   const callback = (work: Promise<void>, done: Callback): void => { work.then(() => { done() }, done) }
 
+  // The store's own reads never wait: they are what applies the copy.
+  const localReady = (options: ReadOptions): Promise<void> | null => options?.[STORE_READ] === true ? null : readStrong.localReady()
   // A value as the read methods hand it over: in the format abstract-level asked for, which it then decodes.
   const readValue = (bytes: Uint8Array, options: ReadOptions): unknown => {
     const wanted = options?.valueEncoding
@@ -167,14 +170,14 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     const { _get: get, _getMany: getMany } = hooks
     hooks._get = async function (this: unknown, key, options) {
       if (!isStrong(options)) {
-        await readStrong.localReady()
+        await localReady(options)
         return await get.call(this, key, options)
       }
       return (await strongValues([key], options))[0]
     }
     hooks._getMany = async function (this: unknown, keys, options) {
       if (!isStrong(options)) {
-        await readStrong.localReady()
+        await localReady(options)
         return await getMany.call(this, keys, options)
       }
       return await strongValues(keys, options)
@@ -202,7 +205,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
         strong()
         return
       }
-      const ready = readStrong.localReady()
+      const ready = localReady(options)
       if (ready === null) local()
       else ready.then(local, done)
     }
@@ -231,7 +234,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     db[name] = function (this: unknown, options: ReadOptions) {
       const strong = isStrong(options)
       // A local iterator opened while a copy is applied waits for it as a strong one waits for its fence.
-      const ready = strong ? null : readStrong.localReady()
+      const ready = strong ? null : localReady(options)
       if (!strong && ready === null) return open.call(this, options)
       if (name !== '_iterator') return baseMethods(db)[name].call(this, options)
       const fence = ready ?? readStrong.fence(rangeOf(options as Record<string, unknown>))

@@ -1,6 +1,7 @@
 import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRange, Membership, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
 import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
+import { STORE_READ } from './store-read-option.js'
 import {
   SEQ_MAX, TAG, assertUserKey, clockKey, copyKey, feedKey, horizonKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
   parseSequencedKey, prepareKey, reservedSeqKey, stagedKey, tagRange, userKeyOfStagedKey, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
@@ -75,10 +76,11 @@ interface DroppedRecord {
 interface BinaryEncodings {
   readonly keyEncoding: 'view'
   readonly valueEncoding: 'view'
+  readonly [STORE_READ]: true
 }
 
 /** Per call, so that the user's default encodings never apply to the store's reads. */
-const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view' }
+const BINARY: BinaryEncodings = { keyEncoding: 'view', valueEncoding: 'view', [STORE_READ]: true }
 
 /** Iterator options the store passes: a range, an optional limit, binary encodings. */
 interface StoreIteratorOptions extends BinaryEncodings {
@@ -112,7 +114,7 @@ interface StoreKeyIterator {
 export interface StoreDatabase {
   getMany (keys: Uint8Array[], options: BinaryEncodings): Promise<Array<Uint8Array | undefined>>
   iterator (options: StoreIteratorOptions): StoreIterator
-  keys (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly limit?: number, readonly keyEncoding: 'view' }): StoreKeyIterator
+  keys (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly limit?: number, readonly keyEncoding: 'view', readonly [STORE_READ]: true }): StoreKeyIterator
 }
 
 /** How many entries one `nextv` asks for while scanning a range: bounds memory per step. */
@@ -612,7 +614,7 @@ export class LevelStore {
 
   /** Maps the keys of `range` in key order, at most `limit`; values are not read (log entries may be large). */
   async #scanKeys<T> (range: KeyRange, map: (key: Uint8Array) => T, limit?: number): Promise<T[]> {
-    const iterator = this.#db.keys({ ...range, keyEncoding: 'view', ...(limit === undefined ? {} : { limit }) })
+    const iterator = this.#db.keys({ ...range, keyEncoding: 'view', [STORE_READ]: true, ...(limit === undefined ? {} : { limit }) })
     const result: T[] = []
     try {
       for (let keys = await iterator.nextv(SCAN_ENTRIES_MAX); keys.length > 0; keys = await iterator.nextv(SCAN_ENTRIES_MAX)) {

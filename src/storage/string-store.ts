@@ -1,6 +1,7 @@
 import { bytesToKey, keyToBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { RESERVED_PREFIX, isReservedKey } from './keys.js'
+import { STORE_READ } from './store-read-option.js'
 import type { StoreDatabase } from './store.js'
 
 /**
@@ -13,7 +14,7 @@ import type { StoreDatabase } from './store.js'
  * highest UTF-16 unit, so they sort after every other text, as FF FF sorts after UTF-8.
  */
 
-const STRINGS = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const
+const STRINGS = { keyEncoding: 'utf8', valueEncoding: 'utf8', [STORE_READ]: true } as const
 /** Where a store of strings keeps quorum-level's records: the reserved prefix's place in text. */
 const RESERVED_TEXT = '\uffff\uffffql'
 const PREFIX_BYTES = keyToBytes(RESERVED_PREFIX)
@@ -72,13 +73,14 @@ interface StringIterator {
 
 interface StringDatabase {
   getMany (keys: string[], options: typeof STRINGS): Promise<Array<string | undefined>>
-  iterator (options: Record<string, unknown>): StringIterator
-  keys (options: Record<string, unknown>): { nextv (size: number): Promise<string[]>, close (): Promise<void> }
+  iterator (options: Record<string | symbol, unknown>): StringIterator
+  keys (options: Record<string | symbol, unknown>): { nextv (size: number): Promise<string[]>, close (): Promise<void> }
 }
 
-function range (options: { readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly lte?: Uint8Array, readonly limit?: number, readonly reverse?: boolean }): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...STRINGS }
+function range (options: { readonly gt?: Uint8Array, readonly gte?: Uint8Array, readonly lt?: Uint8Array, readonly lte?: Uint8Array, readonly limit?: number, readonly reverse?: boolean }): Record<string | symbol, unknown> {
+  const out: Record<string | symbol, unknown> = { ...STRINGS }
   // Ranges are the store's own, inside the reserved range, whose order the mapping keeps.
+  if (options.gt !== undefined) out['gt'] = storedKey(options.gt)
   if (options.gte !== undefined) out['gte'] = storedKey(options.gte)
   if (options.lt !== undefined) out['lt'] = storedKey(options.lt)
   if (options.lte !== undefined) out['lte'] = storedKey(options.lte)

@@ -61,7 +61,8 @@ test('serve\'s progress line: catch-up fills a bar from where it began; a full c
   assert.equal(line.render(status(1_000)), 'catching up [##################------] 75%, 1,000 of 4,000 decisions to go')
   // Further behind than at the start: the bar starts from there.
   assert.equal(line.render(status(5_000)), 'catching up [------------------------] 0%, 5,000 of 5,000 decisions to go')
-  assert.equal(line.render(status(12, { from: 'h1', parts: 3, records: 12_345 })), 'full copy from h1: 12,345 records in 3 chunks so far')
+  assert.equal(line.render(status(12, { from: 'h1', parts: 3, records: 12_345, applying: false })), 'full copy from h1: 12,345 records in 3 chunks so far')
+  assert.equal(line.render(status(12, { from: 'h1', parts: 3, records: 12_345, applying: true })), 'full copy from h1: applying its 3 chunks, local reads wait')
   assert.equal(line.render(status(0)), null)
   // A new stretch of catching up counts from its own start.
   assert.equal(line.render(status(10)), 'catching up [------------------------] 0%, 10 of 10 decisions to go')

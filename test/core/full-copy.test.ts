@@ -108,3 +108,62 @@ test('a copy whose sender never comes back is given up once idle, and its staged
   assert.equal(cluster.disk('c').staged.size, 0)
   assert.equal(cluster.node('c').inspect().fullCopyIn, null)
 })
+
+test('a host applying a copy sends none of its own: its data holds half of one', () => {
+  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 0, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  // b misses everything; c has the first half and a log reaching back before b's gap.
+  cluster.isolate('b')
+  for (let i = 0; i < KEYS; i++) {
+    if (i === KEYS / 2) cluster.isolate('c')
+    cluster.write('a', [put(`k${String(i).padStart(2, '0')}`, String(i))])
+    cluster.settle()
+  }
+  // Only a's copies reach c; b gets none from a, so that any copy b gets comes from c.
+  cluster.cut(({ from, to, message }) => message.type === 'snapshot' && ((to === 'c' && from !== 'a') || (to === 'b' && from === 'a')))
+  cluster.rejoin('c')
+  runUntil(cluster, () => cluster.node('c').applyingCopy)
+  cluster.rejoin('b')
+  let sentWhileApplying = 0
+  for (let round = 0; round < 10_000 && cluster.node('c').applyingCopy; round++) {
+    cluster.rounds(1)
+    if (cluster.node('c').applyingCopy) sentWhileApplying = Math.max(sentWhileApplying, cluster.node('c').inspect().fullCopiesOut)
+  }
+  assert.equal(sentWhileApplying, 0, 'c started no copy while it applied one')
+  cluster.advance(500)
+  assertCopied(cluster)
+  // Once done, c serves b: the whole of it.
+  for (let i = 0; i < KEYS; i++) assert.equal(valueOn(cluster, 'b', `k${String(i).padStart(2, '0')}`), String(i))
+})
+
+test('a transaction a copy decided, whose commit comes while the copy is applied, does not overwrite a newer write', () => {
+  const cluster = new ScriptedCluster(['a', 'b', 'c', 'd'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  // c votes for b's write of x, and its commit is held from c: c keeps it prepared, x locked.
+  cluster.cut(({ from, to, message }) => from === 'b' && to === 'c' && message.type === 'commit')
+  cluster.write('b', [put('x', 'old')])
+  cluster.settle()
+  assert.equal(cluster.node('c').inspect().prepared, 1)
+  // b and c miss a's writes; only b's log still holds b's write, and b needs no copy to send it.
+  cluster.isolate('b')
+  cluster.isolate('c')
+  for (let i = 0; i < KEYS; i++) {
+    cluster.write('a', [put(`k${String(i).padStart(2, '0')}`, String(i))])
+    cluster.settle()
+  }
+  // Back, c takes a's copy, which holds b's write and decides it: the lock on x goes.
+  cluster.cut(({ from, to, message }) => to === 'c' && message.type === 'snapshot' && from !== 'a')
+  cluster.rejoin('c')
+  runUntil(cluster, () => cluster.node('c').applyingCopy)
+  // c writes x anew while the copy is applied.
+  cluster.write('c', [put('x', 'new')])
+  runUntil(cluster, () => cluster.disk('c').data.get('x')?.version.origin === 'c')
+  assert.ok(cluster.node('c').applyingCopy)
+  // b's write comes in by catch-up from b while pages are left: c's disk waits until it is
+  // queued behind one.
+  cluster.stallDisk('c')
+  cluster.rejoin('b')
+  cluster.advance(30)
+  cluster.resumeDisk('c')
+  cluster.advance(500)
+  assert.equal(valueOn(cluster, 'a', 'x'), 'new')
+  assert.equal(valueOn(cluster, 'c', 'x'), 'new', 'the old write, applied late, stays below the newer one')
+})

@@ -120,7 +120,6 @@ function applyJobs (s: NodeState, jobs: ApplyJob[]): void {
     for (const { entry, source } of job.entries) {
       if (entry.kind === 'commit' && !isMembershipOps(entry.ops) && !supersedesStored(s, entry, source)) for (const op of entry.ops) need(op.key)
     }
-    for (const [key] of job.page?.records ?? []) need(key)
   }
   if (missing.size === 0) {
     writeBatch(s, jobs, known)
@@ -146,7 +145,7 @@ function applyJobs (s: NodeState, jobs: ApplyJob[]): void {
  * bring no more.
  */
 function copyStep (s: NodeState): void {
-  read(s, { type: 'staged', limit: s.config.snapshotRecordsPerMessageMax, bytesMax: s.config.catchUpBytesMax }, (result) => {
+  read(s, { type: 'staged', limit: s.config.copyPageRecordsMax, bytesMax: s.config.copyPageBytesMax }, (result) => {
     assert(result.type === 'staged', `storage answered a staged query with ${result.type}`)
     const copy = s.copyApply
     assert(copy !== null, 'a copy step applies a copy')
@@ -155,7 +154,14 @@ function copyStep (s: NodeState): void {
     const job: ApplyJob = { entries: [], page: { records: result.records, after: copy.after, upTo }, ...(upTo === null ? { syncAfter: nextInTurn(s, copy.from) } : {}) }
     markTouched(s, job)
     s.applying = [job]
-    applyJobs(s, [job])
+    // The page runs alone, and its keys' stored versions came with it.
+    const known = new Map<Key, Version | undefined>()
+    result.records.forEach(([key], i) => {
+      const version = result.versions[i]
+      known.set(key, version)
+      rememberVersion(s, key, version)
+    })
+    writeBatch(s, [job], known)
   })
 }
 

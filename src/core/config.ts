@@ -78,6 +78,12 @@ export interface NodeConfig {
   readonly catchUpBytesMax: number
   /** A full copy that makes no progress for this long is abandoned, on both sides. */
   readonly snapshotIdleMs: number
+  /**
+   * Most records, and bytes, of a page of a staged full copy applied in one batch (SPEC §6.3):
+   * what applying a copy holds in memory. Pages go to no peer, so no message bounds them.
+   */
+  readonly copyPageRecordsMax: number
+  readonly copyPageBytesMax: number
   /** Own sequence numbers reserved per durable write of the reservation. */
   readonly reserveBlock: number
   /** Stored versions kept in memory, so that applying a recently written key reads nothing. */
@@ -112,6 +118,8 @@ const DEFAULTS = {
   snapshotRecordsPerMessageMax: 1_000,
   catchUpBytesMax: 4 * 1024 * 1024,
   snapshotIdleMs: 30_000,
+  copyPageRecordsMax: 1_000,
+  copyPageBytesMax: 16 * 1024 * 1024,
   reserveBlock: 64,
   writersCachedMax: 10_000,
   versionCacheMax: 10_000,

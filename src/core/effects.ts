@@ -151,7 +151,7 @@ export type Query =
    * order, the tombstones whose version's `ts` is at most `through` (SPEC §6.5).
    */
   | { readonly type: 'tombstones', readonly through: number, readonly after: Key | null, readonly limit: number }
-  /** The first staged records in key order: at most `limit`, cut like `log` to `bytesMax`. */
+  /** The first staged records in key order: at most `limit`, cut like `log` to `bytesMax`, and their keys' stored versions. */
   | { readonly type: 'staged', readonly limit: number, readonly bytesMax: number }
 
 export type QueryResult =
@@ -163,8 +163,8 @@ export type QueryResult =
   | { readonly type: 'records', readonly records: ReadonlyArray<DataRecord | undefined> }
   /** `next`: the last key the read went through, to go on after; null when no record is left. */
   | { readonly type: 'tombstones', readonly keys: readonly Key[], readonly next: Key | null }
-  /** `done`: no staged record is left after these. */
-  | { readonly type: 'staged', readonly records: ReadonlyArray<readonly [Key, DataRecord]>, readonly done: boolean }
+  /** With the stored version of each record's key (a page is applied with no other read); `done`: no staged record is left after these. */
+  | { readonly type: 'staged', readonly records: ReadonlyArray<readonly [Key, DataRecord]>, readonly versions: ReadonlyArray<Version | undefined>, readonly done: boolean }
 
 interface Timed {
   /** Monotonic milliseconds: every timeout is measured on it. Never decreases (asserted). */

@@ -392,15 +392,15 @@ export class LevelStore {
     return dropped
   }
 
-  /** The first staged records, in key order: at most `limit`, cut to `bytesMax`. */
-  async #staged (limit: number, bytesMax: number): Promise<{ records: Array<readonly [Key, DataRecord]>, done: boolean }> {
+  /** The first staged records, in key order: at most `limit`, cut to `bytesMax`; with their keys' stored versions. */
+  async #staged (limit: number, bytesMax: number): Promise<{ records: Array<readonly [Key, DataRecord]>, versions: Array<Version | undefined>, done: boolean }> {
     const records: Array<readonly [Key, DataRecord]> = []
     // One more than asked: whether any is left after the page.
     await this.#scan(tagRange(TAG.staged), (key, value) => {
       records.push([bytesToKey(userKeyOfStagedKey(key)), decodeStaged(value)])
     }, Math.max(1, Math.floor(limit)) + 1)
     const page = takeWithinBytes(records.slice(0, Math.max(1, Math.floor(limit))), ([key, record]) => recordBytes(key, record), bytesMax)
-    return { records: page, done: page.length === records.length }
+    return { records: page, versions: await this.#versions(page.map(([key]) => key)), done: page.length === records.length }
   }
 
   /** Deletes every staged record, a bounded number of keys per batch. */
@@ -630,7 +630,7 @@ export class LevelStore {
 /**
  * What each `drop-absent` of `writes` deletes: of the records stored before the batch
  * (`stored`, read beforehand), those no earlier write of the batch replaced or deleted, and
- * the records earlier writes put, that are at or below its horizon and not kept. Persists
+ * the records earlier writes put, in its range, at or below its horizon and not kept. Persists
  * grouped into one batch put their data before a later one's drop.
  */
 function resolveDrops (writes: readonly StorageWrite[], stored: ReadonlyMap<StorageWrite, readonly DroppedRecord[]>): Map<StorageWrite, DroppedRecord[]> {
@@ -642,8 +642,10 @@ function resolveDrops (writes: readonly StorageWrite[], stored: ReadonlyMap<Stor
     if (write.type === 'delete') written.set(write.key, null)
     if (write.type !== 'drop-absent') continue
     const doomed = (stored.get(write) ?? []).filter((record) => !written.has(record.key))
+    const { after, upTo } = write
     for (const record of written.values()) {
-      if (record !== null && record.version.ts <= write.through && !write.keep.has(record.key)) doomed.push(record)
+      if (record === null || record.version.ts > write.through || write.keep.has(record.key)) continue
+      if ((after === null || record.key > after) && (upTo === null || record.key <= upTo)) doomed.push(record)
     }
     for (const record of doomed) written.set(record.key, null)
     drops.set(write, doomed)

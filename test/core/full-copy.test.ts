@@ -19,7 +19,7 @@ interface CopyRun {
 
 /** c is behind a's truncated log; only a's copies reach it, 4 records a chunk and a page. */
 function behind (): CopyRun {
-  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, copyPageRecordsMax: 4, snapshotIdleMs: 10_000 })
   cluster.isolate('c')
   for (let i = 0; i < KEYS; i++) {
     cluster.write('a', [put(`k${String(i).padStart(2, '0')}`, String(i))])
@@ -110,7 +110,7 @@ test('a copy whose sender never comes back is given up once idle, and its staged
 })
 
 test('a host applying a copy sends none of its own: its data holds half of one', () => {
-  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 0, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  const cluster = new ScriptedCluster(['a', 'b', 'c'], { minConsensus: 0, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, copyPageRecordsMax: 4, snapshotIdleMs: 10_000 })
   // b misses everything; c has the first half and a log reaching back before b's gap.
   cluster.isolate('b')
   for (let i = 0; i < KEYS; i++) {
@@ -136,7 +136,7 @@ test('a host applying a copy sends none of its own: its data holds half of one',
 })
 
 test('a transaction a copy decided, whose commit comes while the copy is applied, does not overwrite a newer write', () => {
-  const cluster = new ScriptedCluster(['a', 'b', 'c', 'd'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, snapshotIdleMs: 10_000 })
+  const cluster = new ScriptedCluster(['a', 'b', 'c', 'd'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, copyPageRecordsMax: 4, snapshotIdleMs: 10_000 })
   // c votes for b's write of x, and its commit is held from c: c keeps it prepared, x locked.
   cluster.cut(({ from, to, message }) => from === 'b' && to === 'c' && message.type === 'commit')
   cluster.write('b', [put('x', 'old')])

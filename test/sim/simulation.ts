@@ -598,6 +598,7 @@ class Simulation {
       logEntriesPerMessageMax: 5,
       snapshotRecordsPerMessageMax: 4,
       snapshotIdleMs: 200,
+      copyPageRecordsMax: swarm.copyPageRecordsMax,
       collectIntervalMs: swarm.collectIntervalMs,
       collectScanMax: 3,
       reserveBlock: swarm.reserveBlock,

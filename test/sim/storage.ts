@@ -276,7 +276,7 @@ export class SimStorage {
       case 'staged': {
         const staged = [...state.staged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         const records = takeWithinBytes(staged.slice(0, Math.max(1, query.limit)), ([key, record]) => recordBytes(key, record), query.bytesMax)
-        return { type: 'staged', records, done: records.length === staged.length }
+        return { type: 'staged', records, versions: records.map(([key]) => state.data.get(key)?.version), done: records.length === staged.length }
       }
     }
   }

@@ -54,6 +54,8 @@ export interface SwarmConfig {
   readonly versionCacheMax: number
   /** Tiny budgets force group commit and catch-up messages to be cut by bytes. */
   readonly bytesMax: number
+  /** Records per page of a staged full copy applied (SPEC §6.3). */
+  readonly copyPageRecordsMax: number
   readonly writeTimeoutMs: number
   /** Hosts start knowing no peer identity, only how many peers there are (as the Replicator does). */
   readonly learnPeers: boolean
@@ -119,6 +121,8 @@ export function chooseSwarm (random: Prng): Omit<SwarmConfig, 'membershipChanges
     // count it, which only the simulator's `peer-added` allows (SPEC §6.5).
     collectIntervalMs: lateHost ? 0 : random.pick([40, 100, 400]),
     // Entries weigh 32 bytes and their keys and values: from one entry kept to the count's rule.
-    logRetentionBytes: random.pick([Number.MAX_SAFE_INTEGER, 150, 1_500])
+    logRetentionBytes: random.pick([Number.MAX_SAFE_INTEGER, 150, 1_500]),
+    // Pages of a staged copy: small ones let decisions, crashes and reads fall between them.
+    copyPageRecordsMax: random.pick([4, 64])
   }
 }

@@ -18,6 +18,14 @@ const LOCAL_SCRIPT = fileURLToPath(new URL('./local-member.js', import.meta.url)
 const READY_MS = 30_000
 const RUN_MS_MAX = 600_000
 
+/**
+ * The setup of replicated host `i` of a cluster on 127.0.0.1, in `dirs[i]` on `ports[i]`,
+ * whose peers are all the others; `options` add to it (the same for every host).
+ */
+export function memberSetup (dirs: readonly string[], ports: readonly number[], options: Pick<HostSetup, 'sync' | 'minConsensus' | 'logRetention'>): (i: number) => HostSetup {
+  return (i) => ({ location: dirs[i] as string, replicated: true, port: ports[i] as number, peers: ports.filter((_, j) => j !== i), ...options })
+}
+
 /** `execArgv`: Node's own options for the process, such as a heap cap. */
 export function startHost (setup: HostSetup, execArgv?: string[]): Process {
   return new Child<HostCommand, HostReply>(HOST_SCRIPT, [JSON.stringify(setup)], execArgv)

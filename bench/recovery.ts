@@ -7,8 +7,7 @@
  */
 import { join } from 'node:path'
 import { freePorts } from '../src/cli/free-ports.js'
-import type { HostSetup } from './host.js'
-import { ask, type Process, ready, startHost, stopAll, usage, withDirectories } from './processes.js'
+import { ask, memberSetup, type Process, ready, startHost, stopAll, usage, withDirectories } from './processes.js'
 import { type CopyRow, ratio, round } from './report.js'
 
 const VALUE_BYTES = 100
@@ -67,16 +66,8 @@ async function measureReplicated (s: RecoveryScenario): Promise<CopyRow> {
     const processes: Process[] = []
     try {
       const ports = await freePorts(3)
-      const setup = (i: number): HostSetup => ({
-        location: dirs[i] as string,
-        replicated: true,
-        port: ports[i] as number,
-        peers: ports.filter((_, j) => j !== i),
-        sync: false,
-        // Writes go on while host 2 is away.
-        minConsensus: 1,
-        ...(s.kind === 'full copy' ? { logRetention: SHORT_LOG } : {})
-      })
+      // Writes go on while host 2 is away.
+      const setup = memberSetup(dirs, ports, { sync: false, minConsensus: 1, ...(s.kind === 'full copy' ? { logRetention: SHORT_LOG } : {}) })
       const stayers = [startHost(setup(0)), startHost(setup(1))]
       processes.push(...stayers)
       for (const process of stayers) await ready(process)

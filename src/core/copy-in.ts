@@ -77,7 +77,7 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
 }
 
 /** Chunks being staged at once, at most: what a copy coming in holds in memory, with the one arriving. */
-const STAGING_MAX = 4
+const STAGING_MAX = 2
 
 function askNext (s: NodeState, incoming: IncomingSnapshot): void {
   incoming.askedAt = s.now

@@ -10,8 +10,7 @@
  */
 import assert from 'node:assert/strict'
 import { freePorts } from '../../src/cli/free-ports.js'
-import type { HostSetup } from '../../bench/host.js'
-import { ask, ready, startHost, stopAll, usage, withDirectories, type Process } from '../../bench/processes.js'
+import { ask, memberSetup, ready, startHost, stopAll, usage, withDirectories, type Process } from '../../bench/processes.js'
 
 const KEYS = Number(process.argv[process.argv.indexOf('--keys') + 1] ?? 0) || 1_000_000
 const VALUE_BYTES = 1024
@@ -27,16 +26,8 @@ await withDirectories(2, async (dirs) => {
   const processes: Process[] = []
   try {
     const ports = await freePorts(2)
-    const setup = (i: number): HostSetup => ({
-      location: dirs[i] as string,
-      replicated: true,
-      port: ports[i] as number,
-      peers: ports.filter((_, j) => j !== i),
-      sync: false,
-      // Host 0 writes alone while host 1 is away; its log cannot serve host 1 afterwards.
-      minConsensus: 0,
-      logRetention: 10
-    })
+    // Host 0 writes alone while host 1 is away; its log cannot serve host 1 afterwards.
+    const setup = memberSetup(dirs, ports, { sync: false, minConsensus: 0, logRetention: 10 })
     const source = startHost(setup(0))
     processes.push(source)
     await ready(source)

@@ -1,7 +1,7 @@
 import { assert } from './assert.js'
 import type { Change, StorageWrite } from './effects.js'
 import { type ApplyJob, type ApplySource, type CollectStep, type NodeState, type PreparedTxn, nextInTurn, persist, read, send } from './state.js'
-import { type DataRecord, type HostId, type Key, type LogEntry, type Version, entryBytes, txnKey } from './types.js'
+import { type DataRecord, type HostId, type Key, type KeyRange, type LogEntry, type Version, entryBytes, inRange, txnKey } from './types.js'
 import { supersedes } from './version.js'
 import { type AppliedMarks, coversApplied } from './marks.js'
 import { type DecodedChange, type Membership, decodeChange, isMembershipOps } from './membership.js'
@@ -87,23 +87,22 @@ export function decidedMarks (s: NodeState): AppliedMarks {
 function pump (s: NodeState): void {
   if (s.applying !== null || s.applyQueue.length === 0) return
   const first = s.applyQueue[0] as ApplyJob
-  if (first.collect !== undefined) {
+  // A step of a collection pass or of a copy runs alone; other jobs are merged up to the next.
+  if (runsAlone(first)) {
     s.applyQueue.shift()
     s.applying = [first]
-    collectStep(s, first.collect)
+    if (first.collect !== undefined) collectStep(s, first.collect)
+    else copyStep(s)
     return
   }
-  if (first.copyStep !== undefined) {
-    s.applyQueue.shift()
-    s.applying = [first]
-    copyStep(s)
-    return
-  }
-  // Up to the next step of a collection pass or a copy, which runs alone.
-  const stop = s.applyQueue.findIndex((job) => job.collect !== undefined || job.copyStep !== undefined)
+  const stop = s.applyQueue.findIndex(runsAlone)
   const jobs = s.applyQueue.splice(0, stop === -1 ? s.applyQueue.length : stop)
   s.applying = jobs
   applyJobs(s, jobs)
+}
+
+function runsAlone (job: ApplyJob): boolean {
+  return job.collect !== undefined || job.copyStep !== undefined
 }
 
 /** Reads the stored versions the jobs need, then writes their batch. */
@@ -128,11 +127,7 @@ function applyJobs (s: NodeState, jobs: ApplyJob[]): void {
   const list = [...missing]
   read(s, { type: 'versions', keys: list }, (result) => {
     assert(result.type === 'versions', `storage answered a versions query with ${result.type}`)
-    list.forEach((key, i) => {
-      const version = result.versions[i]
-      known.set(key, version)
-      rememberVersion(s, key, version)
-    })
+    learnVersions(s, list, result.versions, known)
     writeBatch(s, jobs, known)
   })
 }
@@ -149,19 +144,15 @@ function copyStep (s: NodeState): void {
     assert(result.type === 'staged', `storage answered a staged query with ${result.type}`)
     const copy = s.copyApply
     assert(copy !== null, 'a copy step applies a copy')
-    const last = result.records[result.records.length - 1]
-    const upTo = result.done || last === undefined ? null : last[0]
-    const job: ApplyJob = { entries: [], page: { records: result.records, after: copy.after, upTo }, ...(upTo === null ? { syncAfter: nextInTurn(s, copy.from) } : {}) }
+    const keys = result.records.map(([key]) => key)
+    const upTo = keys[keys.length - 1]
+    const last = result.done || upTo === undefined
+    const range: KeyRange = { ...(copy.after === null ? {} : { gt: copy.after }), ...(last ? {} : { lte: upTo }) }
+    const job: ApplyJob = { entries: [], page: { records: result.records, range, last }, ...(last ? { syncAfter: nextInTurn(s, copy.from) } : {}) }
     markTouched(s, job)
     s.applying = [job]
     // The page runs alone, and its keys' stored versions came with it.
-    const known = new Map<Key, Version | undefined>()
-    result.records.forEach(([key], i) => {
-      const version = result.versions[i]
-      known.set(key, version)
-      rememberVersion(s, key, version)
-    })
-    writeBatch(s, [job], known)
+    writeBatch(s, [job], learnVersions(s, keys, result.versions, new Map()))
   })
 }
 
@@ -198,6 +189,16 @@ function collectStep (s: NodeState, step: CollectStep): void {
   })
 }
 
+/** Records stored versions read for `keys` in `known`, and in the version cache. */
+function learnVersions (s: NodeState, keys: readonly Key[], versions: ReadonlyArray<Version | undefined>, known: Map<Key, Version | undefined>): Map<Key, Version | undefined> {
+  keys.forEach((key, i) => {
+    const version = versions[i]
+    known.set(key, version)
+    rememberVersion(s, key, version)
+  })
+  return known
+}
+
 /**
  * The version cache (SPEC §5.2): the stored version of recently applied or read keys, `null`
  * for a key known absent. Only the apply pipeline changes data, one batch at a time, and it
@@ -231,7 +232,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   let clock = s.clock
   let horizon = s.horizon
   // Full copies' drops of keys they lack, for the version cache once durable.
-  const drops: Array<{ readonly through: number, readonly keep: ReadonlySet<Key>, readonly after: Key | null, readonly upTo: Key | null }> = []
+  const drops: Array<{ readonly through: number, readonly keep: ReadonlySet<Key>, readonly range: KeyRange }> = []
   // Where a staged copy stands once this batch is durable: a page further, or done.
   let copyAfter: Key | null = null
   let copyDone = false
@@ -242,7 +243,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
   // The keys the pages of a copy being applied have gone through already: there, the copy's
   // horizon holds already (SPEC §6.3), as its drops are done.
   const applyingCopy = s.copyApply
-  const horizonOf = (key: Key): number => applyingCopy !== null && applyingCopy.after !== null && key <= applyingCopy.after ? Math.max(horizon, applyingCopy.horizon) : horizon
+  const horizonOf = (key: Key): number => applyingCopy?.after != null && inRange(key, { lte: applyingCopy.after }) ? Math.max(horizon, applyingCopy.horizon) : horizon
   const merge = (key: Key, record: DataRecord): void => {
     const stored = current.get(key)
     // A key known absent may have had a tombstone at or below the horizon, collected since:
@@ -287,7 +288,7 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     if (job.page !== undefined) {
       const copy = s.copyApply
       assert(copy !== null, 'a page applies a copy')
-      const { records, after, upTo } = job.page
+      const { records, range, last } = job.page
       const through = s.config.mutation === 'copy-keeps-absent' ? 0 : copy.horizon
       const keys = records.map(([key]) => key)
       if (through > 0) {
@@ -295,11 +296,11 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
         // tombstone collected by the sender; it goes here too, whether stored or written by
         // an earlier job.
         const keep = new Set(keys)
-        const drop = { through, keep, after, upTo }
+        const drop = { through, keep, range }
         writes.push({ type: 'drop-absent', ...drop })
         drops.push(drop)
         for (const [key, version] of current) {
-          if (version === undefined || version.ts > through || keep.has(key) || !inPage(key, after, upTo)) continue
+          if (version === undefined || version.ts > through || keep.has(key) || !inRange(key, range)) continue
           current.set(key, undefined)
           data.delete(key)
         }
@@ -310,9 +311,9 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
         merge(key, record)
       }
       writes.push({ type: 'unstage', keys })
-      if (upTo !== null) {
-        copyAfter = upTo
-        writes.push({ type: 'copy', progress: { ...copy, after: upTo } })
+      if (!last) {
+        copyAfter = keys[keys.length - 1] as Key
+        writes.push({ type: 'copy', progress: { ...copy, after: copyAfter } })
         continue
       }
       copyDone = true
@@ -383,9 +384,9 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     s.writingMembership = null
     s.marks = marks
     if (writesClock && clock > s.clockDurable) s.clockDurable = clock
-    for (const { through, keep, after, upTo } of drops) {
+    for (const { through, keep, range } of drops) {
       for (const [key, version] of s.versions) {
-        if (version !== null && version.ts <= through && !keep.has(key) && inPage(key, after, upTo)) s.versions.set(key, null)
+        if (version !== null && version.ts <= through && !keep.has(key) && inRange(key, range)) s.versions.set(key, null)
       }
     }
     if (copyDone) s.copyApply = null
@@ -412,11 +413,6 @@ function writeBatch (s: NodeState, jobs: ApplyJob[], stored: Map<Key, Version | 
     unpark(s)
     pump(s)
   })
-}
-
-/** Whether `key` lies in a page's range: after `after`, up to `upTo` (null: no bound). */
-function inPage (key: Key, after: Key | null, upTo: Key | null): boolean {
-  return (after === null || key > after) && (upTo === null || key <= upTo)
 }
 
 /** The change a membership transaction's entry carries. */

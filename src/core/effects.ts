@@ -108,12 +108,12 @@ export type StorageWrite =
   /** The collection horizon (SPEC §6.5): every commit at or below it is reflected here. */
   | { readonly type: 'horizon', readonly ts: number }
   /**
-   * Deletes every data record whose key lies after `after` and up to `upTo` (either null: no
-   * bound), whose version's `ts` is at most `through` and whose key is not in `keep`, as
+   * Deletes every data record whose key lies in `range` (a page's: above one key, up to
+   * another), whose version's `ts` is at most `through` and whose key is not in `keep`, as
    * stored before this batch: the keys a page of a full copy lacks because its sender
    * collected their tombstones (SPEC §6.3). Comes before the batch's data writes.
    */
-  | { readonly type: 'drop-absent', readonly through: number, readonly keep: ReadonlySet<Key>, readonly after: Key | null, readonly upTo: Key | null }
+  | { readonly type: 'drop-absent', readonly through: number, readonly keep: ReadonlySet<Key>, readonly range: KeyRange }
   /** Puts records of a full copy in the staging area, apart from the data (SPEC §6.3). */
   | { readonly type: 'stage', readonly records: ReadonlyArray<readonly [Key, DataRecord]> }
   /** Deletes staged records: applied to the data in the same batch. */

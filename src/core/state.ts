@@ -102,14 +102,14 @@ export type ApplySource = 'own' | 'decision' | 'sync'
 export interface ApplyJob {
   readonly entries: ReadonlyArray<{ readonly entry: LogEntry, readonly source: ApplySource }>
   /**
-   * A page of the staged full copy (SPEC §6.3): its records, and the key range they cover
-   * (after `after`, up to `upTo`; null: no bound). The last page puts the copy's marks,
-   * floors, horizon and membership in force.
+   * A page of the staged full copy (SPEC §6.3): its records, the key range they cover (above
+   * the last page's last key, up to its own), and whether it is the last: that one covers the
+   * rest of the keys, and puts the copy's marks, floors, horizon and membership in force.
    */
   readonly page?: {
     readonly records: ReadonlyArray<readonly [Key, DataRecord]>
-    readonly after: Key | null
-    readonly upTo: Key | null
+    readonly range: KeyRange
+    readonly last: boolean
   }
   /** Read the next page of the staged copy and apply it: it runs alone, like a collection step. */
   readonly copyStep?: true

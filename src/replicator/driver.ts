@@ -126,6 +126,11 @@ export class CoreDriver {
     return { writes: Object.fromEntries(this.#counts.writes), strongReads: Object.fromEntries(this.#counts.reads) }
   }
 
+  /** Whether the core is applying a full copy (SPEC §6.3), as last told by the `applyingCopy` hook. */
+  get applyingCopy (): boolean {
+    return this.#applyingCopy
+  }
+
   /** What the core holds now, or null while it is being built or rebuilt. */
   inspect (): NodeInspection | null {
     return this.#node?.inspect() ?? null

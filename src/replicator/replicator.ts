@@ -301,7 +301,8 @@ class ReplicatorImpl extends EventEmitter<ReplicatorEvents> implements Replicato
     this.#state = 'open'
     this.#log('info', 'start', `started as ${id}`)
     await driver.start()
-    if (driver.inspect()?.fullCopyIn?.applying !== true) this.#readGate.open()
+    // A copy a stop cut short is being finished now: the hook opens the gate once it is done.
+    if (!driver.applyingCopy) this.#readGate.open()
     this.#countTombstones()
     for (const { ops, id: writeId, resolve, reject } of this.#beforeStart.splice(0)) driver.write(ops, writeId).then(resolve, reject)
     this.#peers.start(id)

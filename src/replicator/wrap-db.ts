@@ -59,8 +59,11 @@ const textDecoder = new TextDecoder()
 const CLEAR_CHUNK_KEYS = 1_000
 
 type Replicate = (ops: Op[], writeId: WriteId | null) => Promise<void>
-/** Strong reads (SPEC §14): of core keys, each one's value or undefined; and fences over ranges. */
-interface ReadStrong {
+/**
+ * What the read methods need of the Replicator: strong reads (SPEC §14) of core keys, each
+ * one's value or undefined; fences over ranges; and when local reads may go (SPEC §6.3).
+ */
+interface Reads {
   readonly read: (keys: Key[]) => Promise<Array<Uint8Array | undefined>>
   readonly fence: (range: KeyRange) => Promise<void>
   /** Null when local reads may go now; otherwise, settles when they may (SPEC §6.3). */
@@ -125,7 +128,7 @@ export interface WrappedDatabase {
  * (whose native form would too). Sublevels write through their parent, so they are covered.
  * Throws `LEVEL_NOT_SUPPORTED` for a database it cannot drive, having changed nothing.
  */
-export function wrapDatabase (database: object, replicate: Replicate, readStrong: ReadStrong): WrappedDatabase {
+export function wrapDatabase (database: object, replicate: Replicate, reads: Reads): WrappedDatabase {
   const db = database as Wrappable & CallbackHooks
   const format = storeFormat(db)
   const chainedBatch = defaultChainedBatch(db)
@@ -153,7 +156,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
   const callback = (work: Promise<void>, done: Callback): void => { work.then(() => { done() }, done) }
 
   // The store's own reads never wait: they are what applies the copy.
-  const localReady = (options: ReadOptions): Promise<void> | null => options?.[STORE_READ] === true ? null : readStrong.localReady()
+  const localReady = (options: ReadOptions): Promise<void> | null => options?.[STORE_READ] === true ? null : reads.localReady()
   // A value as the read methods hand it over: in the format abstract-level asked for, which it then decodes.
   const readValue = (bytes: Uint8Array, options: ReadOptions): unknown => {
     const wanted = options?.valueEncoding
@@ -161,7 +164,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
     return wanted === 'view' ? bytes : asBuffer(bytes)
   }
   const strongValues = async (keys: unknown[], options: ReadOptions): Promise<Array<unknown>> => {
-    const values = await readStrong.read(keys.map(checkedKey))
+    const values = await reads.read(keys.map(checkedKey))
     return values.map((value) => value === undefined ? undefined : readValue(value, options))
   }
 
@@ -237,7 +240,7 @@ export function wrapDatabase (database: object, replicate: Replicate, readStrong
       const ready = strong ? null : localReady(options)
       if (!strong && ready === null) return open.call(this, options)
       if (name !== '_iterator') return baseMethods(db)[name].call(this, options)
-      const fence = ready ?? readStrong.fence(rangeOf(options as Record<string, unknown>))
+      const fence = ready ?? reads.fence(rangeOf(options as Record<string, unknown>))
       const inner = (): object => open.call(this, options) as object
       if (!promises) return new FencedIterator(db as never, options as object, fence, inner as () => PrivateIterator)
       // abstract-level 2 and 3 have their own iterator classes: the one to extend is found on

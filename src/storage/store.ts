@@ -1,5 +1,5 @@
-import type { DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, LogRange, Membership, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
-import { bytesToKey, entryBytes, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
+import type { DataRecord, DurableState, FailedRun, HostId, Key, KeyRange as UserKeyRange, LogEntry, LogRange, Membership, Op, Query, QueryResult, StorageWrite, Version, WriterRecord } from '../core/index.js'
+import { bytesToKey, entryBytes, inRange, keyToBytes, recordBytes, takeWithinBytes } from '../core/index.js'
 import { CODES, createError } from '../errors.js'
 import { STORE_READ } from './store-read-option.js'
 import {
@@ -376,18 +376,13 @@ export class LevelStore {
    * The data records of a page's range whose version is at or below `through`, but those of
    * `keep`: what a page of a full copy drops (SPEC §6.3). Read inside the persist that drops them.
    */
-  async #absent ({ through, keep, after, upTo }: Extract<StorageWrite, { type: 'drop-absent' }>): Promise<DroppedRecord[]> {
+  async #absent ({ through, keep, range }: Extract<StorageWrite, { type: 'drop-absent' }>): Promise<DroppedRecord[]> {
     const dropped: DroppedRecord[] = []
-    const range = tagRange(TAG.version)
-    const bounds = {
-      ...(after === null ? { gte: range.gte } : { gt: versionKey(keyToBytes(after)) }),
-      ...(upTo === null ? { lt: range.lt } : { lte: versionKey(keyToBytes(upTo)) })
-    }
-    await this.#scan(bounds, (metaKey, value) => {
+    await this.#scan(versionRange(range), (metaKey, value) => {
       const { version, deleted } = decodeVersion(value)
       if (version.ts > through) return
       const key = bytesToKey(userKeyOfVersionKey(metaKey))
-      if (!keep.has(key)) dropped.push({ key, version, deleted })
+      if (!keep.has(key) && inRange(key, range)) dropped.push({ key, version, deleted })
     })
     return dropped
   }
@@ -627,6 +622,16 @@ export class LevelStore {
   }
 }
 
+/** The version records to scan for the user keys of `range`: a narrowing, not a filter (one bound a side). */
+function versionRange (range: UserKeyRange): Pick<StoreIteratorOptions, 'gt' | 'gte' | 'lt' | 'lte'> {
+  const all = tagRange(TAG.version)
+  const bound = (key: Key): Uint8Array => versionKey(keyToBytes(key))
+  return {
+    ...(range.gt !== undefined ? { gt: bound(range.gt) } : range.gte !== undefined ? { gte: bound(range.gte) } : { gte: all.gte }),
+    ...(range.lt !== undefined ? { lt: bound(range.lt) } : range.lte !== undefined ? { lte: bound(range.lte) } : { lt: all.lt })
+  }
+}
+
 /**
  * What each `drop-absent` of `writes` deletes: of the records stored before the batch
  * (`stored`, read beforehand), those no earlier write of the batch replaced or deleted, and
@@ -642,10 +647,8 @@ function resolveDrops (writes: readonly StorageWrite[], stored: ReadonlyMap<Stor
     if (write.type === 'delete') written.set(write.key, null)
     if (write.type !== 'drop-absent') continue
     const doomed = (stored.get(write) ?? []).filter((record) => !written.has(record.key))
-    const { after, upTo } = write
     for (const record of written.values()) {
-      if (record === null || record.version.ts > write.through || write.keep.has(record.key)) continue
-      if ((after === null || record.key > after) && (upTo === null || record.key <= upTo)) doomed.push(record)
+      if (record !== null && record.version.ts <= write.through && !write.keep.has(record.key) && inRange(record.key, write.range)) doomed.push(record)
     }
     for (const record of doomed) written.set(record.key, null)
     drops.set(write, doomed)

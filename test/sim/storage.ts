@@ -1,5 +1,5 @@
 import type { CopyProgress, DataRecord, DurableState, FailedRun, HostId, Key, LogEntry, Membership, Op, Query, QueryResult, StorageWrite, Version } from '../../src/core/index.js'
-import { entryBytes, recordBytes, takeWithinBytes } from '../../src/core/index.js'
+import { entryBytes, inRange, recordBytes, takeWithinBytes } from '../../src/core/index.js'
 
 export type StorageOp =
   | { readonly kind: 'persist', readonly id: number, readonly writes: readonly StorageWrite[], readonly sync: boolean }
@@ -203,10 +203,8 @@ export class SimStorage {
           break
         case 'drop-absent': {
           // Before the batch's data writes, which the core puts last: so against the stored state.
-          const { after, upTo } = write
           for (const [key, record] of [...state.data]) {
-            if ((after !== null && key <= after) || (upTo !== null && key > upTo)) continue
-            if (record.version.ts <= write.through && !write.keep.has(key)) set(state.data, key, undefined)
+            if (record.version.ts <= write.through && !write.keep.has(key) && inRange(key, write.range)) set(state.data, key, undefined)
           }
           break
         }

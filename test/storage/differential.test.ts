@@ -111,8 +111,10 @@ class Generator {
 
   /** Drops what a page of a full copy lacks: the core writes it before the batch's data writes. */
   dropAbsent (): StorageWrite {
+    // A page's range: above one key (or from the first), up to another (or to the last).
     const [after, upTo] = [this.#bound(), this.#bound()]
-    return { type: 'drop-absent', through: this.#random.int(0, 2 ** 45), keep: new Set(this.keys.filter(() => this.#random.chance(0.5))), after, upTo }
+    const range = { ...(after === null ? {} : { gt: after }), ...(upTo === null ? {} : { lte: upTo }) }
+    return { type: 'drop-absent', through: this.#random.int(0, 2 ** 45), keep: new Set(this.keys.filter(() => this.#random.chance(0.5))), range }
   }
 
   /** A write of the staging area; a deletion of it (`copy` null) only comes last in a batch. */

@@ -106,9 +106,9 @@ export function versionKey (key: Uint8Array): Uint8Array {
   return reservedKey(TAG.version, key)
 }
 
-/** The user key (as bytes, a view into `bytes`) that a version record's key names. */
-export function userKeyOfVersionKey (bytes: Uint8Array): Uint8Array {
-  assertTag(bytes, TAG.version)
+/** The user key (as bytes, a view into `bytes`) that a version record's key, or a staged record's, names. */
+export function userKeyOf (bytes: Uint8Array, tag: typeof TAG.version | typeof TAG.staged): Uint8Array {
+  assertTag(bytes, tag)
   return bytes.subarray(PREFIX_BYTES.length + 1)
 }
 
@@ -178,12 +178,6 @@ export function horizonKey (): Uint8Array {
 /** The key of a staged record of a full copy coming in. */
 export function stagedKey (key: Uint8Array): Uint8Array {
   return reservedKey(TAG.staged, key)
-}
-
-/** The user key of a staged record's key. */
-export function userKeyOfStagedKey (bytes: Uint8Array): Uint8Array {
-  assertTag(bytes, TAG.staged)
-  return bytes.subarray(PREFIX_BYTES.length + 1)
 }
 
 /** The key of the staging header. */

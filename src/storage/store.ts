@@ -4,7 +4,7 @@ import { CODES, createError } from '../errors.js'
 import { STORE_READ } from './store-read-option.js'
 import {
   SEQ_MAX, TAG, assertUserKey, clockKey, copyKey, feedKey, horizonKey, membershipKey, firstOfFeedKey, floorKey, hostIdKey, isReservedKey, logKey, markKey, originOfKey, originRange,
-  parseSequencedKey, prepareKey, reservedSeqKey, stagedKey, tagRange, userKeyOfStagedKey, userKeyOfVersionKey, versionKey, writerFailedKey, writerKey
+  parseSequencedKey, prepareKey, reservedSeqKey, stagedKey, tagRange, userKeyOf, versionKey, writerFailedKey, writerKey
 } from './keys.js'
 import type { KeyRange } from './keys.js'
 import {
@@ -381,7 +381,7 @@ export class LevelStore {
     await this.#scan(versionRange(range), (metaKey, value) => {
       const { version, deleted } = decodeVersion(value)
       if (version.ts > through) return
-      const key = bytesToKey(userKeyOfVersionKey(metaKey))
+      const key = bytesToKey(userKeyOf(metaKey, TAG.version))
       if (!keep.has(key) && inRange(key, range)) dropped.push({ key, version, deleted })
     })
     return dropped
@@ -392,7 +392,7 @@ export class LevelStore {
     const records: Array<readonly [Key, DataRecord]> = []
     // One more than asked: whether any is left after the page.
     await this.#scan(tagRange(TAG.staged), (key, value) => {
-      records.push([bytesToKey(userKeyOfStagedKey(key)), decodeStaged(value)])
+      records.push([bytesToKey(userKeyOf(key, TAG.staged)), decodeStaged(value)])
     }, Math.max(1, Math.floor(limit)) + 1)
     const page = takeWithinBytes(records.slice(0, Math.max(1, Math.floor(limit))), ([key, record]) => recordBytes(key, record), bytesMax)
     return { records: page, versions: await this.#versions(page.map(([key]) => key)), done: page.length === records.length }
@@ -415,7 +415,7 @@ export class LevelStore {
     let seen = 0
     await this.#scan(after === null ? range : { gt: versionKey(keyToBytes(after)), lt: range.lt }, (metaKey, value) => {
       seen++
-      last = bytesToKey(userKeyOfVersionKey(metaKey))
+      last = bytesToKey(userKeyOf(metaKey, TAG.version))
       const { version, deleted } = decodeVersion(value)
       if (deleted && version.ts <= through) keys.push(last)
     }, limit)
@@ -764,7 +764,7 @@ function buildBatch (writes: readonly StorageWrite[], existing: ReadonlyMap<stri
 
 /** One snapshot record: the version entry, and for a live record its value from the same snapshot. */
 async function snapshotRecord (session: SnapshotSession, [metaKey, metaValue]: [Uint8Array, Uint8Array]): Promise<readonly [Key, DataRecord]> {
-  const userKey = userKeyOfVersionKey(metaKey)
+  const userKey = userKeyOf(metaKey, TAG.version)
   const { version, deleted } = decodeVersion(metaValue)
   if (deleted) return [bytesToKey(userKey), { value: null, version }]
   const value = await valueAt(session, userKey)

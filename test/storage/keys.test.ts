@@ -9,7 +9,7 @@ import { type LogEntry, type Op, bytesToKey, keyToBytes } from '../../src/core/i
 import { CODES } from '../../src/errors.js'
 import {
   RESERVED_PREFIX, TAG, assertUserKey, floorKey, isReservedKey, logKey, markKey,
-  originOfKey, originRange, parseSequencedKey, prepareKey, tagRange, userKeyOfVersionKey, versionKey
+  originOfKey, originRange, parseSequencedKey, prepareKey, stagedKey, tagRange, userKeyOf, versionKey
 } from '../../src/storage/keys.js'
 import {
   decodeLogEntry, decodePrepare, decodeVersion, decodeWriterCommitted, decodeWriterFailed, encodeLogEntry, encodePrepare, encodeVersion,
@@ -78,7 +78,8 @@ await test('each kind of key stays inside its tag range and names what it was bu
       assert.equal(inside, other === tag, `tag ${String.fromCharCode(tag)} in range ${String.fromCharCode(other)}`)
     }
   }
-  assert.deepEqual(userKeyOfVersionKey(versionKey(user)), user)
+  assert.deepEqual(userKeyOf(versionKey(user), TAG.version), user)
+  assert.deepEqual(userKeyOf(stagedKey(user), TAG.staged), user)
   assert.equal(originOfKey(markKey('__proto__'), TAG.mark), '__proto__')
   assert.equal(originOfKey(floorKey(''), TAG.floor), '')
   assert.throws(() => originOfKey(markKey('o'), TAG.floor), { code: CODES.CORRUPTION })

@@ -3,7 +3,7 @@ import { assert } from './assert.js'
 import type { Message } from './messages.js'
 import type { LogRange } from './effects.js'
 import { uncovered } from './marks.js'
-import { isCopyingIn, onCopyTick } from './copy-in.js'
+import { STAGING_MAX, isCopyingIn, onCopyTick } from './copy-in.js'
 import { type NodeState, type OutgoingSnapshot, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
 import { onPeerMark } from './writers.js'
@@ -67,7 +67,7 @@ export function dropCopiesOut (s: NodeState): void {
 /** Forgets a copy being sent; a read in flight closes the storage session when it returns. */
 function dropOutgoing (s: NodeState, session: number, out: OutgoingSnapshot): void {
   s.snapshotsOut.delete(session)
-  if (!out.reading) read(s, { type: 'snapshot-close', session }, () => {})
+  if (!out.reading && !out.done) read(s, { type: 'snapshot-close', session }, () => {})
 }
 
 export function onCatchUpTick (s: NodeState): void {
@@ -99,7 +99,22 @@ export function onSync (s: NodeState, from: HostId, message: Extract<Message, { 
   // what tombstone collection needs of the peer (SPEC §6.5).
   onPeerMark(s, from, Object.hasOwn(theirs, self) ? theirs[self] ?? 0 : 0)
   s.reports.set(from, { clock: message.clock, decided: message.decided })
-  for (const out of s.snapshotsOut.values()) if (out.peer === from) return
+  for (const [session, out] of s.snapshotsOut) {
+    if (out.peer !== from) continue
+    // It holds all the copy carries (it applied it): the session is of no more use.
+    if (reaches(theirs, out.marks)) {
+      dropOutgoing(s, session, out)
+      continue
+    }
+    // A copy is under way: no second one. Its first chunk goes again if it is still kept: it
+    // may have been lost, or the peer restarted before staging it, and syncs as if no copy came.
+    const first = out.sent.find((chunk) => chunk.part === 0)
+    if (first !== undefined) {
+      out.touchedAt = s.now
+      send(s, from, first)
+    }
+    return
+  }
   const ranges: LogRange[] = []
   let needsCopy = false
   for (const origin of [...new Set([s.config.id, ...s.peers, ...s.marks.origins()])].sort()) {
@@ -146,13 +161,13 @@ function startSnapshot (s: NodeState, peer: HostId): void {
   // written, if any. Its marks are the copy's, so that the copy claims every decision whose
   // data it carries. Claiming less would let a decision travel unseen: its origin, asking
   // after a restore who holds it (SPEC §5.4), would abort it while its data lives on.
-  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, horizon: s.horizon, nextPart: 0, last: null, reading: false, touchedAt: s.now })
+  s.snapshotsOut.set(session, { peer, marks: (s.writingMarks ?? s.marks).toRecord(), membership: s.writingMembership ?? s.membership, horizon: s.horizon, nextPart: 0, sent: [], reading: false, done: false, touchedAt: s.now })
   sendSnapshotChunk(s, session)
 }
 
 function sendSnapshotChunk (s: NodeState, session: number): void {
   const pending = s.snapshotsOut.get(session)
-  if (pending === undefined || pending.reading) return
+  if (pending === undefined || pending.reading || pending.done) return
   pending.reading = true
   read(s, { type: 'snapshot-read', session, limit: s.config.snapshotRecordsPerMessageMax, bytesMax: s.config.catchUpBytesMax }, (result) => {
     assert(result.type === 'snapshot-read', `storage answered a snapshot read with ${result.type}`)
@@ -165,24 +180,36 @@ function sendSnapshotChunk (s: NodeState, session: number): void {
     out.reading = false
     const part = out.nextPart++
     const chunk = { type: 'snapshot', session, part, marks: part === 0 ? out.marks : null, membership: part === 0 ? out.membership : null, horizon: part === 0 ? out.horizon : 0, records: result.records, done: result.done } as const
-    out.last = chunk
+    out.sent.push(chunk)
+    if (out.sent.length > STAGING_MAX) out.sent.shift()
+    // Storage closed the session on its last chunk; the chunks kept may still be asked for.
+    out.done = result.done
     send(s, out.peer, chunk)
-    if (result.done) s.snapshotsOut.delete(session)
   })
 }
 
 export function onSnapshotNext (s: NodeState, from: HostId, session: number, part: number): void {
   const out = s.snapshotsOut.get(session)
   if (out === undefined || out.peer !== from) return
-  // The chunk sent last was lost on the way: it goes again, as it was (SPEC §6.3).
-  if (part === out.nextPart - 1 && out.last !== null && !out.reading) {
+  // A chunk sent and not staged: lost on the way, or in a restart of the receiver before it
+  // was durable. It goes again, as it was (SPEC §6.3).
+  const again = out.sent.find((chunk) => chunk.part === part)
+  if (again !== undefined) {
     out.touchedAt = s.now
-    send(s, from, out.last)
+    send(s, from, again)
     return
   }
-  if (part !== out.nextPart) return
+  if (part !== out.nextPart || out.done) return
   out.touchedAt = s.now
   sendSnapshotChunk(s, session)
+}
+
+/** Whether marks reported in a sync reach every mark of `marks`. */
+function reaches (theirs: Readonly<Record<HostId, number>>, marks: Readonly<Record<HostId, number>>): boolean {
+  for (const [origin, mark] of Object.entries(marks)) {
+    if ((Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0) < mark) return false
+  }
+  return true
 }
 
 /** The receiver will not take this copy: it is dropped now rather than left to go idle. */

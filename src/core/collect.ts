@@ -31,7 +31,7 @@ export function onCollectTick (s: NodeState): void {
   const { collectIntervalMs } = s.config
   if (collectIntervalMs === 0 || s.collecting || s.closing || !s.storageOk || s.now - s.lastCollectAt < collectIntervalMs) return
   // Catch-up first: a full copy this host sends or receives needs the disk more than a pass.
-  if (isCopyingIn(s) || s.snapshotsOut.size > 0) return
+  if (isCopyingIn(s) || [...s.snapshotsOut.values()].some((out) => !out.done)) return
   // The stored horizon was safe when written, and stays so: a pass after a restart finishes
   // what one before it may have left.
   const through = Math.max(collectionHorizon(s), s.horizon)

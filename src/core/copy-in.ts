@@ -76,8 +76,12 @@ export function onSnapshot (s: NodeState, from: HostId, message: Extract<Message
   })
 }
 
-/** Chunks being staged at once, at most: what a copy coming in holds in memory, with the one arriving. */
-const STAGING_MAX = 2
+/**
+ * Chunks being staged at once, at most: what a copy coming in holds in memory, with the one
+ * arriving. A receiver that restarts lacks at most this many of the chunks sent, so its
+ * sender keeps as many to send again.
+ */
+export const STAGING_MAX = 2
 
 function askNext (s: NodeState, incoming: IncomingSnapshot): void {
   incoming.askedAt = s.now

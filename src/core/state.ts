@@ -163,10 +163,15 @@ export interface OutgoingSnapshot {
   readonly horizon: number
   /** The chunk to send next; the storage cursor only moves forward. */
   nextPart: number
-  /** The chunk sent last, kept to send again if the receiver asks for it again (it was lost). */
-  last: Extract<Message, { type: 'snapshot' }> | null
+  /**
+   * The last chunks sent, as many as a receiver may stage at once: a receiver that lost them
+   * (on the way, or in a restart before they were durable) asks for them again.
+   */
+  sent: Array<Extract<Message, { type: 'snapshot' }>>
   /** A chunk read is in flight: a repeated request must not start a second one. */
   reading: boolean
+  /** The last chunk is read and the storage session closed: kept only to send chunks again. */
+  done: boolean
   touchedAt: number
 }
 

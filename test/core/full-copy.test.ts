@@ -15,6 +15,8 @@ interface CopyRun {
   readonly cluster: ScriptedCluster
   /** The sessions of every copy a started to c. */
   readonly sessions: number[]
+  /** Every chunk a sent c, in order. */
+  readonly chunks: Array<{ readonly part: number, readonly done: boolean }>
 }
 
 /** c is behind a's truncated log; only a's copies reach it, 4 records a chunk and a page. */
@@ -26,13 +28,21 @@ function behind (): CopyRun {
     cluster.settle()
   }
   const sessions: number[] = []
+  const chunks: CopyRun['chunks'] = []
   cluster.cut(({ from, to, message }) => {
     if (to !== 'c' || message.type !== 'snapshot') return false
-    if (from === 'a' && message.part === 0 && !sessions.includes(message.session)) sessions.push(message.session)
-    return from !== 'a'
+    if (from !== 'a') return true
+    if (message.part === 0 && !sessions.includes(message.session)) sessions.push(message.session)
+    chunks.push({ part: message.part, done: message.done })
+    return false
   })
   cluster.rejoin('c')
-  return { cluster, sessions }
+  return { cluster, sessions, chunks }
+}
+
+/** The highest chunk a sent c so far. */
+function lastSent (chunks: CopyRun['chunks']): number {
+  return Math.max(-1, ...chunks.map((chunk) => chunk.part))
 }
 
 /** Runs round by round until `reached` holds; fails if the cluster stops first. */
@@ -73,6 +83,56 @@ test('a receiver restarted while it receives takes the copy up from the chunk it
   assert.ok(staged !== null && !staged.applying && staged.nextPart >= 2, `staged ${JSON.stringify(staged)}`)
   cluster.restart('c')
   assert.deepEqual(cluster.node('c').inspect().fullCopyIn, { from: 'a', parts: staged.nextPart, records: 0, applying: false })
+  cluster.advance(300)
+  assert.deepEqual(sessions.length, 1, 'one copy, not started over')
+  assertCopied(cluster)
+})
+
+test('a receiver restarted with two chunks unstaged gets both again: its sender keeps as many as it may lack', () => {
+  const { cluster, sessions, chunks } = behind()
+  runUntil(cluster, () => (cluster.disk('c').load(true).copy?.nextPart ?? 0) >= 2)
+  // c's disk holds: the chunk that arrives is being staged, and the next one comes meanwhile.
+  cluster.stallDisk('c')
+  const staged = cluster.disk('c').load(true).copy?.nextPart ?? 0
+  runUntil(cluster, () => lastSent(chunks) >= staged + 1)
+  cluster.rounds(3)
+  assert.equal(lastSent(chunks), staged + 1, 'a sent two chunks past what c staged')
+  cluster.crash('c')
+  cluster.resumeDisk('c')
+  assert.equal(cluster.disk('c').load(true).copy?.nextPart, staged, 'neither is durable')
+  cluster.restart('c')
+  // Well within snapshotIdleMs: the copy goes on, it does not wait to be given up.
+  cluster.advance(300)
+  assert.deepEqual(sessions.length, 1, 'one copy, not started over')
+  assertCopied(cluster)
+})
+
+test('a receiver restarted before its last chunk was durable gets it again: a finished session is kept', () => {
+  const { cluster, sessions, chunks } = behind()
+  runUntil(cluster, () => chunks.some((chunk) => chunk.done))
+  cluster.stallDisk('c')
+  cluster.rounds(3)
+  cluster.crash('c')
+  cluster.resumeDisk('c')
+  const staged = cluster.disk('c').load(true).copy
+  assert.ok(staged !== null && !staged.applying, 'the last chunk is not durable')
+  assert.equal(cluster.node('a').inspect().fullCopiesOut, 1, 'a holds the finished session')
+  cluster.restart('c')
+  cluster.advance(300)
+  assert.deepEqual(sessions.length, 1, 'one copy, not started over')
+  assertCopied(cluster)
+  // c's next sync shows it holds all the copy carries: a drops the session then.
+  assert.equal(cluster.node('a').inspect().fullCopiesOut, 0)
+})
+
+test('a receiver restarted before its first chunk was durable is sent it again when it syncs', () => {
+  const { cluster, sessions, chunks } = behind()
+  cluster.stallDisk('c')
+  runUntil(cluster, () => lastSent(chunks) >= 1)
+  cluster.crash('c')
+  cluster.resumeDisk('c')
+  assert.equal(cluster.disk('c').load(true).copy, null, 'nothing of the copy is durable')
+  cluster.restart('c')
   cluster.advance(300)
   assert.deepEqual(sessions.length, 1, 'one copy, not started over')
   assertCopied(cluster)

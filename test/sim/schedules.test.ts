@@ -29,7 +29,7 @@ test(`${DEFAULT_SEEDS} schedules keep every invariant`, () => {
   // Marks: the faults and paths the invariants were checked under were really exercised.
   const exercised = [
     'dropped', 'duplicated', 'crashes', 'powerLosses', 'batchesLost', 'restores', 'leaderChanges', 'storageFailures', 'partitions',
-    'oneWayCuts', 'clockSteps', 'aborts', 'restartAborts', 'votesNo', 'fullCopies', 'copiesResumed', 'copiesFinished', 'catchUpEntries', 'recoveries', 'retries',
+    'oneWayCuts', 'clockSteps', 'aborts', 'restartAborts', 'votesNo', 'fullCopies', 'copiesResumed', 'copiesFinished', 'earlierChunksResent', 'catchUpEntries', 'recoveries', 'retries',
     'answersLost', 'acked', 'failed', 'unconfirmed', 'unknown', 'freshReads', 'tombstonesCollected', 'copyDrops'
   ] as const
   for (const name of exercised) {

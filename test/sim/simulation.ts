@@ -45,6 +45,8 @@ export interface ScheduleStats {
   /** Hosts that started with a full copy half staged (taken up from the chunk it lacked) or half applied (finished). */
   copiesResumed: number
   copiesFinished: number
+  /** Chunks of a copy sent again after a later one was sent: lost with it, or in a restart before they were staged. */
+  earlierChunksResent: number
   catchUpEntries: number
   recoveries: number
   retries: number
@@ -251,7 +253,7 @@ class Simulation {
   readonly swarm: SwarmConfig
   readonly trace: string[] = []
   readonly stats: ScheduleStats = {
-    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, copiesResumed: 0, copiesFinished: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0, tombstonesCollected: 0, copyDrops: 0
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, powerLosses: 0, batchesLost: 0, restores: 0, leaderChanges: 0, storageFailures: 0, partitions: 0, oneWayCuts: 0, clockSteps: 0, commits: 0, aborts: 0, restartAborts: 0, votesNo: 0, fullCopies: 0, copiesResumed: 0, copiesFinished: 0, earlierChunksResent: 0, catchUpEntries: 0, recoveries: 0, retries: 0, answersLost: 0, acked: 0, failed: 0, unconfirmed: 0, unknown: 0, reads: 0, freshReads: 0, strongReads: 0, strongReadsAnswered: 0, membershipChanges: 0, membershipChangesMade: 0, tombstonesCollected: 0, copyDrops: 0
   }
 
   now = 0
@@ -281,6 +283,8 @@ class Simulation {
   /** Since when the link between two hosts has been up both ways, by `a>b`. */
   readonly #linkedSince = new Map<string, number>()
   readonly #oneWay = new Set<string>()
+  /** The highest chunk sent of each copy, by sender and session. */
+  readonly #chunksSent = new Map<string, number>()
   #groups: ReadonlyMap<HostId, number> | null = null
   #healed = false
   #done = false
@@ -831,13 +835,21 @@ class Simulation {
     }
   }
 
+  #countChunk (from: HostId, session: number, part: number, done: boolean): void {
+    const copy = `${from}/${session}`
+    const highest = this.#chunksSent.get(copy) ?? -1
+    if (part < highest) this.stats.earlierChunksResent++
+    else if (part > highest && done) this.stats.fullCopies++
+    this.#chunksSent.set(copy, Math.max(highest, part))
+  }
+
   #send (from: HostId, to: HostId, message: Message): void {
     if (++this.stats.messages > MESSAGES_PER_SCHEDULE_MAX) {
       throw new Violation(`message-storm: more than ${MESSAGES_PER_SCHEDULE_MAX} messages, the last ${describe(message)} from ${from} to ${to}`)
     }
     if (message.type === 'vote' && !message.yes) this.stats.votesNo++
     if (message.type === 'vote' && message.yes) this.#checkDurableVote(from, to, message.seq, message.clock)
-    if (message.type === 'snapshot' && message.done) this.stats.fullCopies++
+    if (message.type === 'snapshot') this.#countChunk(from, message.session, message.part, message.done)
     if (!this.#linkUp(from, to) || (!this.#healed && this.#random.chance(this.swarm.dropRate))) {
       this.stats.dropped++
       return

@@ -1,13 +1,15 @@
 /**
  * Goal: a full copy is staged chunk by chunk and applied page by page (SPEC §6.3), and goes on
  * from where it stood after what cuts it short: a lost connection, a restart of the receiver
- * while it receives, a restart while it applies. Method: scripted clusters of the real core
- * over the simulator's disks; c, behind a log that no longer reaches back, takes a copy from
- * a alone, and is cut off or crashed at a chosen point of it.
+ * while it receives (with chunks not yet durable: the first, two in the middle, the last), a
+ * restart while it applies; and what is applied between its pages leaves it whole. Method:
+ * scripted clusters of the real core over the simulator's disks; c, behind a log that no
+ * longer reaches back, takes a copy from a alone, and is cut off, crashed, or sent a write
+ * at a chosen point of it.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ScriptedCluster, put, valueOn } from '../helpers/scripted-cluster.js'
+import { ScriptedCluster, del, put, valueOn } from '../helpers/scripted-cluster.js'
 
 const KEYS = 20
 
@@ -226,4 +228,60 @@ test('a transaction a copy decided, whose commit comes while the copy is applied
   cluster.advance(500)
   assert.equal(valueOn(cluster, 'a', 'x'), 'new')
   assert.equal(valueOn(cluster, 'c', 'x'), 'new', 'the old write, applied late, stays below the newer one')
+})
+
+test('an older write of a key a copy dropped, come in while later pages are applied, stays dropped', () => {
+  const cluster = new ScriptedCluster(['a', 'b', 'c', 'd'], { minConsensus: 1, logRetention: 3, groupOpsMax: 1, snapshotRecordsPerMessageMax: 4, copyPageRecordsMax: 4, snapshotIdleMs: 10_000, collectIntervalMs: 20 })
+  const open = { prepareFromB: false, commitFromA: false, entriesFromB: false, toB: true }
+  cluster.cut(({ from, to, message }) => {
+    if (to === 'b') return !open.toB && (message.type === 'entries' || message.type === 'snapshot')
+    if (to !== 'c') return false
+    if (message.type === 'prepare') return !(open.prepareFromB && from === 'b')
+    if (message.type === 'commit') return !(open.commitFromA && from === 'a')
+    if (message.type === 'entries') return !(open.entriesFromB && from === 'b')
+    return message.type === 'snapshot' && from !== 'a'
+  })
+  // c votes for b's put of k, and never hears of its commit: it holds it prepared.
+  open.prepareFromB = true
+  cluster.write('b', [put('k', 'old')])
+  cluster.settle()
+  open.prepareFromB = false
+  assert.equal(cluster.node('c').inspect().prepared, 1)
+  // a deletes k; c, told of the commit only, stores the tombstone, and its clock passes it.
+  open.commitFromA = true
+  cluster.write('a', [del('k')])
+  cluster.settle()
+  open.commitFromA = false
+  assert.ok(cluster.disk('c').data.has('k') && valueOn(cluster, 'c', 'k') === undefined, 'c holds the tombstone')
+  // Every member reports a clock past the delete.
+  cluster.advance(50)
+  // b and c go; a writes on, past its log's reach for c, and collects k's tombstone.
+  cluster.isolate('b')
+  cluster.isolate('c')
+  open.toB = false
+  for (let i = 0; i < 5; i++) {
+    cluster.write('a', [put(`m${i}`, String(i))])
+    cluster.settle()
+  }
+  cluster.advance(100)
+  assert.equal(cluster.disk('a').data.has('k'), false, 'a collected the tombstone of k')
+  // c, which never decided b's put (its own horizon is 0), takes a's copy. Its first page
+  // covers k, and drops c's tombstone: the copy lacks k, and k's newest version was a delete.
+  cluster.rejoin('c')
+  // c's disk holds while the first page is being written.
+  const firstPage = (): boolean => cluster.disk('c').queue.some((op) => op.kind === 'persist' && op.writes.some((write) => write.type === 'copy' && write.progress?.after != null))
+  runUntil(cluster, firstPage)
+  cluster.stallDisk('c')
+  // Meanwhile b's put comes in: b is back, and answers c's sync about the put it holds. It
+  // is queued before the next page, which is queued once the first is durable.
+  open.entriesFromB = true
+  cluster.rejoin('b')
+  cluster.advance(30)
+  cluster.resumeDisk('c')
+  runUntil(cluster, () => !firstPage())
+  assert.equal(cluster.disk('c').data.has('k'), false, 'the first page dropped k')
+  cluster.advance(500)
+  assert.equal(cluster.disk('c').load(true).copy, null, 'the copy is applied')
+  for (const host of ['a', 'b', 'c', 'd']) assert.equal(valueOn(cluster, host, 'k'), undefined, `k stays deleted on ${host}`)
+  for (let i = 0; i < 5; i++) assert.equal(valueOn(cluster, 'c', `m${i}`), String(i))
 })

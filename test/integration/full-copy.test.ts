@@ -27,6 +27,8 @@ async function status (replica: Replica): Promise<Status> {
   return (await replica.request({ type: 'status' }, 'status')).fullCopy
 }
 
+const sending = async (replica: Replica): Promise<number> => (await status(replica)).sending
+
 test('a full copy resumes after the receiver is killed, and no read sees half of it', { timeout: 180_000 }, async () => {
   await withCluster(OPTIONS, async (cluster) => {
     await stop(cluster.replicas[2] as Replica)
@@ -62,6 +64,9 @@ test('a full copy resumes after the receiver is killed, and no read sees half of
     const expected = await contents(writer)
     assert.equal(expected.size, 2 * PAIRS + FILLER_KEYS)
     await eventually(async () => (await status(receiver)).receiving === null, 60_000, 'the copy is applied')
+    // Its sender lets the session go once the receiver's sync shows it holds the copy, well
+    // before the session would go idle (30 s).
+    await eventually(async () => await sending(writer) + await sending(cluster.replicas[1] as Replica) === 0, 10_000, 'no copy is held for the receiver')
     for (const replica of cluster.replicas) assert.deepEqual(await contents(replica), expected)
   })
 })

@@ -120,6 +120,7 @@ export class Node {
       retryAt: 0,
       // Until start() decides how: nothing is decided before it.
       recovery: { kind: 'asking', reports: new Map(), askedAt: 0 },
+      reservingRecovered: false,
       start,
       peerStarts: new Map(),
       storageOk: true,
@@ -260,9 +261,14 @@ export class Node {
     return this.#s.membership
   }
 
-  /** Whether it still asks its peers what they hold of its log (SPEC §5.4): cheaper than inspect(). */
-  get asking (): boolean {
-    return this.#s.recovery?.kind === 'asking'
+  /**
+   * Whether its own log on disk can be trusted (SPEC §5.4): it no longer asks its peers what
+   * they hold of it, and the numbers they reported are durably reserved. Only then may a
+   * witness note its progress: a start trusting a note made earlier could reuse a number a
+   * peer holds prepared.
+   */
+  get trustsOwnLog (): boolean {
+    return this.#s.recovery?.kind !== 'asking' && !this.#s.reservingRecovered
   }
 
   /** Whether a full copy is being applied to the data, so that reads wait (SPEC §6.3): cheaper than inspect(). */

@@ -128,7 +128,8 @@ function finish (s: NodeState, through: number): void {
     // Numbers peers hold are used, whatever this disk says: reserve them durably (before the
     // aborts, in storage order), so that no later start, even a trusting one, reuses them.
     s.reserved = highest
-    persist(s, [{ type: 'reserved', seq: highest }], () => {}, true)
+    s.reservingRecovered = true
+    persist(s, [{ type: 'reserved', seq: highest }], () => { s.reservingRecovered = false }, true)
   }
   const gaps = s.marks.gaps(self, 1, highest)
   let remaining = 0

@@ -297,6 +297,11 @@ export interface NodeState {
   reserved: number
   retryAt: number
   recovery: Recovery | null
+  /**
+   * The numbers peers reported at the end of asking are reserved, but not durably yet: until
+   * they are, a start that trusted this disk could take one of them for a new transaction.
+   */
+  reservingRecovered: boolean
   /** Drawn at construction: tells this start apart in `recover` (SPEC §5.4). */
   readonly start: number
   /** The `start` each peer last asked with: a new one means it lost data since. */

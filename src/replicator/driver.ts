@@ -266,7 +266,7 @@ export class CoreDriver {
     this.#node = node
     const time = this.#time()
     this.#run(node, () => node.start(time.now, time.wall))
-    if (!node.asking) this.#witness.note(options.id, this.#progress)
+    if (node.trustsOwnLog) this.#witness.note(options.id, this.#progress)
     if (this.#storageFailing) this.#step({ type: 'storage', ...this.#time(), ok: false })
     for (const peer of this.#connected) this.#step({ type: 'connected', ...this.#time(), peer })
     // Writes submitted before this core existed, or to the one it replaces, under their ids,
@@ -381,7 +381,7 @@ export class CoreDriver {
 
   /**
    * Tells the witness how far the own log is durably decided, once the core trusts its own
-   * log (SPEC §5.4): while it still asks its peers, the note would claim too little.
+   * log (SPEC §5.4): before, the note would claim too little, and a start would trust it.
    */
   #noteProgress (node: Node, writes: readonly StorageWrite[]): void {
     let { reserved, decided } = this.#progress
@@ -390,7 +390,7 @@ export class CoreDriver {
       if (write.type === 'mark' && write.origin === this.#options.id) decided = Math.max(decided, write.contiguous)
     }
     this.#progress = { reserved, decided }
-    if (!node.asking) this.#witness.note(this.#options.id, this.#progress)
+    if (node.trustsOwnLog) this.#witness.note(this.#options.id, this.#progress)
   }
 
   /**

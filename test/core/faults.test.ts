@@ -142,6 +142,32 @@ test('recovery: a number a peer holds prepared, and nobody decided, is aborted o
   assert.deepEqual(logOf(cluster, 'c', 'a'), ['1:abort', '2:commit'], 'the reused number would have forked; a new one is taken')
 })
 
+test('recovery: the disk is trusted again only once the numbers peers hold are durably reserved (seed 79,974)', () => {
+  const cluster = new ScriptedCluster(hosts)
+  const copy = cluster.disk('a').copy(0)
+  cluster.write('a', [put('x', '1')])
+  cluster.rounds(2)
+  cluster.crash('a')
+  cluster.disk('a').restore(copy)
+  cluster.restart('a', false)
+  assert.equal(cluster.node('a').trustsOwnLog, false, 'asking')
+  // Every peer answers; b and c hold number 1 prepared. a reserves it, but its disk waits.
+  cluster.stallDisk('a')
+  cluster.advance(50)
+  assert.equal(cluster.node('a').inspect().recovery, 'aborting', 'a asks no more')
+  assert.equal(cluster.disk('a').load(true).reserved, 0, 'the reservation is not durable')
+  // A witness noting progress now would let the next start trust this disk, which says
+  // number 1 was never reserved: that start would take it for a new transaction, and b and c
+  // would apply the ops they hold prepared for it.
+  assert.equal(cluster.node('a').trustsOwnLog, false, 'the disk is not trusted yet')
+  cluster.resumeDisk('a')
+  cluster.advance(50)
+  assert.equal(cluster.disk('a').load(true).reserved, 1)
+  assert.equal(cluster.node('a').trustsOwnLog, true)
+  assert.equal(cluster.node('a').inspect().recovery, null)
+  for (const host of hosts) assert.deepEqual(logOf(cluster, host, 'a'), ['1:abort'], `${host}: the number is aborted`)
+})
+
 test('write ids: a retried write that committed is confirmed, not applied again', () => {
   const cluster = new ScriptedCluster(hosts)
   const first = cluster.write('a', [put('x', '1')], { writer: 'w', counter: 1 })

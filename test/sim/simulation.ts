@@ -577,7 +577,8 @@ class Simulation {
     host.diskBusy = false
     host.storageFailing = false
     // As the Replicator's witness: storage counts as intact again only once the node trusts
-    // its own log (it stopped asking its peers), and has written something since.
+    // its own log (SPEC §5.4: it stopped asking its peers, and reserved what they hold), and
+    // has written something since.
     const intact = host.nextStartIntact
     if (!intact) this.stats.recoveries++
     const durable = host.storage.load(intact)
@@ -612,7 +613,7 @@ class Simulation {
     this.#log(`${host.id} starts (incarnation ${host.incarnation}${intact ? '' : ', storage may have gone back'})`)
     const time = this.#time(host)
     this.#perform(host, node.start(time.now, time.wall))
-    if (node.inspect().recovery !== 'asking') host.nextStartIntact = true
+    if (node.trustsOwnLog) host.nextStartIntact = true
     this.#events.push(this.now + host.random.int(1, TICK_MS), { kind: 'tick', host: host.id, incarnation: host.incarnation })
     // Clients that survived a leader change retry what was not answered, in each writer's order.
     const pending = this.#writes.filter((write) => write.host === host.id && write.status === 'pending')
@@ -907,7 +908,7 @@ class Simulation {
       if (!host.storage.applyingCopy) this.#checkLedger(host)
       for (const member of group) {
         if (host.node === null || host.incarnation !== incarnation) return
-        if (host.node.inspect().recovery !== 'asking') host.nextStartIntact = true
+        if (host.node.trustsOwnLog) host.nextStartIntact = true
         this.#step(host, { type: 'persisted', ...this.#time(host), id: member.id })
       }
     } else {

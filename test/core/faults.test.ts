@@ -121,16 +121,21 @@ test('full copy: one started while a batch is being written claims it, so an ori
   }
 })
 
-test('recovery: a number a peer holds prepared, and nobody decided, is aborted once every peer answered', () => {
+/** a's prepare of number 1 reaches b and c, then a loses the disk it reserved it on, and restarts asking. */
+function preparedThenRestored (): ScriptedCluster {
   const cluster = new ScriptedCluster(hosts)
   const copy = cluster.disk('a').copy(0)
-  // The prepare reaches b and c, then a loses the disk it reserved the number on.
   cluster.write('a', [put('x', '1')])
   cluster.rounds(2)
   cluster.crash('a')
   assert.equal(cluster.disk('b').prepared.size, 1)
   cluster.disk('a').restore(copy)
   cluster.restart('a', false)
+  return cluster
+}
+
+test('recovery: a number a peer holds prepared, and nobody decided, is aborted once every peer answered', () => {
+  const cluster = preparedThenRestored()
   cluster.advance(50)
   for (const host of hosts) {
     assert.deepEqual(logOf(cluster, host, 'a'), ['1:abort'], `${host}: the number is aborted`)
@@ -143,13 +148,7 @@ test('recovery: a number a peer holds prepared, and nobody decided, is aborted o
 })
 
 test('recovery: the disk is trusted again only once the numbers peers hold are durably reserved (seed 79,974)', () => {
-  const cluster = new ScriptedCluster(hosts)
-  const copy = cluster.disk('a').copy(0)
-  cluster.write('a', [put('x', '1')])
-  cluster.rounds(2)
-  cluster.crash('a')
-  cluster.disk('a').restore(copy)
-  cluster.restart('a', false)
+  const cluster = preparedThenRestored()
   assert.equal(cluster.node('a').trustsOwnLog, false, 'asking')
   // Every peer answers; b and c hold number 1 prepared. a reserves it, but its disk waits.
   cluster.stallDisk('a')

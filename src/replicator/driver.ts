@@ -4,7 +4,7 @@ import type {
 } from '../core/index.js'
 import { CODES, changeError, createError, readError, writeError } from '../errors.js'
 import type { LevelStore } from '../storage/store.js'
-import type { DurabilityWitness, Progress } from '../storage/witness.js'
+import { type DurabilityWitness, type Progress, DISTRUSTED } from '../storage/durability.js'
 
 /** What the driver needs of its Replicator: where messages, events and errors go. */
 export interface DriverHooks {
@@ -102,7 +102,7 @@ export class CoreDriver {
   /** Loads durable state and starts the core; writes submitted before wait for it. */
   async start (): Promise<void> {
     const loaded = await this.#store.load()
-    const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
+    const intact = await this.#checkIntact(loaded)
     if (this.#closed) return
     this.#progress = { reserved: loaded.reserved, decided: loaded.marks[this.#options.id] ?? 0 }
     this.#tick = setInterval(() => { this.#step({ type: 'tick', ...this.#time() }) }, this.#options.tickIntervalMs)
@@ -380,6 +380,22 @@ export class CoreDriver {
   }
 
   /**
+   * Asks the witness whether storage is intact. If not, it is told that nothing is to be
+   * trusted, before the core starts: until the core trusts its own log again, every start must
+   * ask its peers too (SPEC §2.6). The disk alone cannot tell: what the core takes back from
+   * the peers that answer can bring it up to the last note, without the reservations that only
+   * all of them know of.
+   */
+  async #checkIntact (loaded: Omit<DurableState, 'intact'>): Promise<boolean> {
+    const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
+    if (!intact) {
+      this.#witness.note(this.#options.id, DISTRUSTED)
+      await this.#witness.flush()
+    }
+    return intact
+  }
+
+  /**
    * Tells the witness how far the own log is durably decided, once the core trusts its own
    * log (SPEC §5.4): before, the note would claim too little, and a start would trust it.
    */
@@ -405,7 +421,7 @@ export class CoreDriver {
     this.#hooks.error(cause instanceof Error ? cause : new Error(String(cause)))
     this.#rebuilding = (async () => {
       const loaded = await this.#store.load()
-      const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
+      const intact = await this.#checkIntact(loaded)
       if (this.#closed) return
       this.#boot({ ...loaded, intact })
     })().catch((error: unknown) => {

@@ -9,6 +9,12 @@ export interface Progress {
 }
 
 /**
+ * Progress no database reaches: noted when a start finds storage gone back, so that every
+ * start asks its peers until the host trusts its own log again and notes real progress.
+ */
+export const DISTRUSTED: Progress = { reserved: Number.MAX_SAFE_INTEGER, decided: Number.MAX_SAFE_INTEGER }
+
+/**
  * Tells whether a database still holds everything it once reported durable (SPEC §5.4). A
  * database can silently go back in time: a power loss drops the writes that were not synced,
  * and a restore from a copy drops everything since the copy. A host that went back must not

@@ -135,3 +135,54 @@ test('a host restored from a copy of its directory taken 1,000 writes earlier re
     assert.equal(data.size, 3 * (50 + 334 + 50))
   })
 })
+
+test('a restored host killed while it still asks its peers asks them again after the restart', { timeout: 180_000 }, async () => {
+  await withCluster({ minConsensus: 1, writeTimeout: 2_000 }, async (cluster) => {
+    const copy = join(cluster.root, 'copy')
+    const location = cluster.locations[2] as string
+    await stop(cluster.replicas[2] as Replica)
+    await cp(location, copy, { recursive: true })
+    let restored = await start(cluster, 2)
+    await restored.waitFor('event', (event) => event.name === 'ready', 60_000)
+    // Its own writes, which the copy lacks and its peers hold.
+    const mark = restored.replies.length
+    restored.send({ type: 'write', prefix: 'own/', count: 50, concurrency: 4 })
+    await restored.waitFor('done', (done) => done.prefix === 'own/', 60_000, mark)
+    await stop(restored)
+    await rm(location, { recursive: true, force: true })
+    await cp(copy, location, { recursive: true })
+    // Host 1 is away: host 2 cannot finish asking, but takes back what host 0 holds of its log.
+    await stop(cluster.replicas[1] as Replica)
+    const own = [...(await contents(cluster.replicas[0] as Replica)).keys()].filter((key) => key.startsWith('own/'))
+    restored = await start(cluster, 2)
+    await eventually(async () => {
+      const held = await contents(restored)
+      return own.every((key) => held.has(key))
+    }, 60_000, 'host 2 took its own writes back from host 0')
+    assert.equal(await recoveryOf(restored), 'asking')
+    // Long enough for the witness to write a note (at most once a second), were one made.
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    restored.kill()
+    await restored.exited()
+    // Its disk holds its writes again, but not the numbers it reserved: only its peers know
+    // them all. Trusting the disk now could reuse one.
+    restored = await start(cluster, 2)
+    assert.equal(await recoveryOf(restored), 'asking', 'the restart asks its peers again')
+    await start(cluster, 1)
+    await restored.waitFor('event', (event) => event.name === 'ready', 60_000)
+    assert.equal(await recoveryOf(restored), null)
+    const data = await converged(cluster)
+    for (const key of own) assert.equal(data.get(key), key)
+  })
+})
+
+/** The replica's recovery state once its Replicator is open (SPEC §5.4). */
+async function recoveryOf (replica: Replica): Promise<string | null> {
+  let recovery: string | null = null
+  await eventually(async () => {
+    const status = await replica.request({ type: 'status' }, 'status')
+    recovery = status.recovery
+    return status.state === 'open'
+  }, 30_000, 'the Replicator is open')
+  return recovery
+}

@@ -2,13 +2,14 @@
  * Goal: the witness tells a database that went back in time from one that did not (SPEC
  * §5.4), and any doubt reads as "not intact". Method: a FileWitness in a temporary directory,
  * asked about durable states ahead of, equal to and behind the progress it noted, with its
- * note missing, damaged, or written in another boot of the machine.
+ * note missing, damaged, written in another boot of the machine, or one no disk reaches.
  */
 import assert from 'node:assert/strict'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { EMPTY_DURABLE_STATE } from '../../src/core/index.js'
+import { DISTRUSTED } from '../../src/storage/durability.js'
 import { FileWitness } from '../../src/storage/witness.js'
 import { StorageWitness } from '../../src/storage/browser-witness.js'
 import { tempDir } from '../helpers/hosts.js'
@@ -37,6 +38,24 @@ await test('the witness trusts progress at or beyond its note, and nothing behin
     await witness.flush()
     assert.equal(await witness.check(HOST, state(128, 20), false), false)
     assert.equal(await witness.check(HOST, state(192, 30), false), true)
+  } finally {
+    await rm(directory, { recursive: true, force: true })
+  }
+})
+
+await test('after a start that found storage gone back, no disk is trusted until real progress is noted', async () => {
+  const directory = await tempDir()
+  try {
+    const witness = new FileWitness(directory)
+    witness.note(HOST, DISTRUSTED)
+    await witness.flush()
+    // Written, not only pending: a process killed next still finds it.
+    const again = new FileWitness(directory)
+    assert.equal(await again.check(HOST, state(1_000_000, 1_000_000), false), false, 'a disk brought back up by a recovery cut short')
+    assert.equal(await again.check(HOST, state(0, 0), false), false, 'nor one that decided nothing')
+    again.note(HOST, { reserved: 64, decided: 10 })
+    await again.flush()
+    assert.equal(await again.check(HOST, state(64, 10), false), true)
   } finally {
     await rm(directory, { recursive: true, force: true })
   }

@@ -65,7 +65,7 @@ export type Message =
    * (`contiguous`, then spans `[start, last]` above it) and which it holds prepared; and its
    * clock, which the asker's rises to (SPEC §3 rule 1).
    */
-  | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[], readonly clock: number }
+  | { readonly type: 'recovery', readonly contiguous: number, readonly above: ReadonlyArray<readonly [number, number]>, readonly prepared: readonly number[], readonly clock: number, readonly epoch: number }
   /** A strong read asks for the receiver's records of `keys`, once no transaction it knows of holds them (SPEC §14). */
   | { readonly type: 'read', readonly id: number, readonly keys: readonly Key[] }
   /**

@@ -71,7 +71,7 @@ export function onRecover (s: NodeState, from: HostId, start: number): void {
   // Too much to tell in one message: stay silent. The asker waits, this host's own
   // catch-up closes its gaps meanwhile, and a later answer fits.
   if (above.length > SPANS_MAX || prepared.length > SPANS_MAX) return
-  send(s, from, { type: 'recovery', contiguous: marks.contiguous(from), above, prepared, clock: s.clock })
+  send(s, from, { type: 'recovery', contiguous: marks.contiguous(from), above, prepared, clock: s.clock, epoch: s.membership.epoch })
 }
 
 /**
@@ -93,7 +93,7 @@ export function onRecoveryReport (s: NodeState, from: HostId, message: Extract<M
   // decides is ordered at or below a horizon they collect through (§6.5).
   if (message.clock > s.clock && s.config.mutation !== 'recovery-keeps-clock') s.clock = message.clock
   if (s.recovery?.kind !== 'asking') return
-  const report: RecoveryReport = { contiguous: message.contiguous, above: message.above, prepared: message.prepared }
+  const report: RecoveryReport = { contiguous: message.contiguous, above: message.above, prepared: message.prepared, epoch: message.epoch }
   s.recovery.reports.set(from, report)
   if (!holdsReported(s, report)) sendSync(s, from)
   checkRecovery(s)
@@ -101,14 +101,17 @@ export function onRecoveryReport (s: NodeState, from: HostId, message: Extract<M
 
 /**
  * Finishes asking once every peer answered in this round, and this host holds every own
- * entry the answers name. Called after each answer and after each apply batch.
+ * entry the answers name, and runs under the latest membership they name: a disk that went
+ * back may hold an older one, without members added since, who may hold its numbers too
+ * (simulator seed 195,482). Applying the later one starts the round over, with its members.
+ * Called after each answer and after each apply batch.
  */
 export function checkRecovery (s: NodeState): void {
   const recovery = s.recovery
   if (recovery?.kind !== 'asking' || recovery.reports.size < s.peerCount) return
   let through = s.reserved
   for (const report of recovery.reports.values()) {
-    if (!holdsReported(s, report)) return
+    if (!holdsReported(s, report) || report.epoch > s.membership.epoch) return
     through = Math.max(through, report.contiguous, ...report.above.map(([, last]) => last), ...report.prepared)
   }
   finish(s, through)

@@ -175,11 +175,12 @@ export interface OutgoingSnapshot {
   touchedAt: number
 }
 
-/** A peer's answer to `recover`: what it holds of this host's own log. */
+/** A peer's answer to `recover`: what it holds of this host's own log, and the membership it runs under. */
 export interface RecoveryReport {
   readonly contiguous: number
   readonly above: ReadonlyArray<readonly [number, number]>
   readonly prepared: readonly number[]
+  readonly epoch: number
 }
 
 /** A host's records of a strong read's keys, and its collection horizon as of them (SPEC §6.5). */

@@ -58,7 +58,7 @@ export function messageToWire (message: Message): unknown {
     case 'snapshot-stop': return { type: message.type, session: message.session }
     case 'probe': return { type: message.type }
     case 'recover': return { type: message.type, start: message.start }
-    case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared], clock: message.clock }
+    case 'recovery': return { type: message.type, contiguous: message.contiguous, above: message.above.map(([start, last]) => [start, last]), prepared: [...message.prepared], clock: message.clock, epoch: message.epoch }
     case 'read': return { type: message.type, id: message.id, keys: message.keys.map(keyToBytes) }
     // An absent record is null: msgpack has no undefined that survives every encoder.
     case 'read-answer': return { type: message.type, id: message.id, records: message.records === null ? null : message.records.map((record) => record === undefined ? null : recordToWire(record)), epoch: message.epoch, horizon: message.horizon }
@@ -196,10 +196,10 @@ export function messageFromWire (value: unknown): Message {
       return { type, start: expectInteger(m['start'], `${path}.start`, COUNTER_MIN) }
     }
     case 'recovery': {
-      const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared', 'clock'])
+      const m = expectShape(value, path, ['type', 'contiguous', 'above', 'prepared', 'clock', 'epoch'])
       const above = Array.from(expectArray(m['above'], `${path}.above`, SPANS_PER_MESSAGE_MAX), (span, i) => spanFromWire(span, `${path}.above[${i}]`))
       const prepared = Array.from(expectArray(m['prepared'], `${path}.prepared`, SPANS_PER_MESSAGE_MAX), (seq, i) => expectInteger(seq, `${path}.prepared[${i}]`, SEQ_MIN))
-      return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared, clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN) }
+      return { type, contiguous: expectInteger(m['contiguous'], `${path}.contiguous`, COUNTER_MIN), above, prepared, clock: expectInteger(m['clock'], `${path}.clock`, COUNTER_MIN), epoch: expectInteger(m['epoch'], `${path}.epoch`, COUNTER_MIN) }
     }
     case 'read': {
       const m = expectShape(value, path, ['type', 'id', 'keys'])

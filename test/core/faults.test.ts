@@ -167,6 +167,34 @@ test('recovery: the disk is trusted again only once the numbers peers hold are d
   for (const host of hosts) assert.deepEqual(logOf(cluster, host, 'a'), ['1:abort'], `${host}: the number is aborted`)
 })
 
+test('recovery: a disk that went back to an older membership asks the members added since too (seed 195,482)', () => {
+  // a and b are the members; c is added by b after a's disk was copied.
+  const cluster = new ScriptedCluster(hosts, { minConsensus: 1 }, 'c')
+  const copy = cluster.disk('a').copy(0)
+  cluster.changeMembership('b', { add: 'c' })
+  cluster.advance(50)
+  for (const host of hosts) assert.deepEqual(cluster.node(host).membership, { epoch: 1, members: hosts, minConsensus: 1 }, host)
+  // a's prepare of number 1 reaches c only; a loses its disk back to the copy.
+  cluster.cut(({ from, to, message }) => from === 'a' && to === 'b' && message.type === 'prepare')
+  cluster.write('a', [put('x', '1')])
+  for (let round = 0; round < 10 && cluster.disk('c').prepared.size === 0; round++) cluster.rounds(1)
+  cluster.crash('a')
+  assert.equal(cluster.disk('c').prepared.size, 1)
+  assert.equal(cluster.disk('b').prepared.size, 0)
+  cluster.disk('a').restore(copy)
+  cluster.restart('a', false)
+  assert.deepEqual(cluster.node('a').membership.members, ['a', 'b'], 'the copy predates c')
+  cluster.advance(200)
+  // b alone answered first, naming a later membership: a took it up before finishing, and
+  // asked c, which holds number 1.
+  assert.equal(cluster.node('a').inspect().recovery, null)
+  assert.deepEqual(cluster.node('a').membership.members, hosts)
+  for (const host of hosts) {
+    assert.deepEqual(logOf(cluster, host, 'a'), ['1:abort'], `${host}: the number is aborted, not taken again`)
+    assert.equal(cluster.disk(host).prepared.size, 0, `${host} holds no lock`)
+  }
+})
+
 test('write ids: a retried write that committed is confirmed, not applied again', () => {
   const cluster = new ScriptedCluster(hosts)
   const first = cluster.write('a', [put('x', '1')], { writer: 'w', counter: 1 })

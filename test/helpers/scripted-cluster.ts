@@ -22,11 +22,14 @@ export class ScriptedCluster {
   readonly #stalledDisks = new Set<HostId>()
   readonly #options: Omit<NodeOptions, 'id' | 'peers'>
   readonly #ids: HostId[]
+  /** A host the others do not count among their members until a change adds it (SPEC §15). */
+  readonly #spare: HostId | null
   #now = 0
   #nextRequest = 1
 
-  constructor (ids: HostId[], options: Partial<Omit<NodeOptions, 'id' | 'peers'>> = {}) {
+  constructor (ids: HostId[], options: Partial<Omit<NodeOptions, 'id' | 'peers'>> = {}, spare: HostId | null = null) {
     this.#ids = ids
+    this.#spare = spare
     this.#options = { random: () => 0.5, backoffMsMin: 1, backoffMsMax: 1, syncIntervalMs: 10, commitResendMs: 10, prepareTimeoutMs: 50, ...options }
     for (const id of ids) {
       this.storage.set(id, new SimStorage())
@@ -55,7 +58,8 @@ export class ScriptedCluster {
 
   /** `intact: false` starts it as after a power loss or a restore: it asks its peers first. */
   start (id: HostId, intact = true): void {
-    const node = new Node({ ...this.#options, id, peers: this.#ids.filter((peer) => peer !== id) }, this.disk(id).load(intact))
+    const peers = this.#ids.filter((peer) => peer !== id && (id === this.#spare || peer !== this.#spare))
+    const node = new Node({ ...this.#options, id, peers }, this.disk(id).load(intact))
     this.#nodes.set(id, node)
     this.#connected.set(id, new Set())
     this.#perform(id, node.start(this.#now, this.wall(id)))

@@ -1485,6 +1485,6 @@ function describe (message: Message): string {
     case 'snapshot-stop': return `snapshot-stop s${message.session}`
     case 'probe': return 'probe'
     case 'recover': return `recover start=${message.start}`
-    case 'recovery': return `recovery contiguous=${message.contiguous} above=${JSON.stringify(message.above)} prepared=${JSON.stringify(message.prepared)}`
+    case 'recovery': return `recovery contiguous=${message.contiguous} above=${JSON.stringify(message.above)} prepared=${JSON.stringify(message.prepared)} epoch=${message.epoch}`
   }
 }

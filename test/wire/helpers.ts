@@ -80,8 +80,8 @@ export const SAMPLE_MESSAGES: readonly Message[] = [
   { type: 'probe' },
   { type: 'recover', start: 0 },
   { type: 'recover', start: 2 ** 32 - 1 },
-  { type: 'recovery', contiguous: 0, above: [], prepared: [], clock: 0 },
-  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER], clock: Number.MAX_SAFE_INTEGER },
+  { type: 'recovery', contiguous: 0, above: [], prepared: [], clock: 0, epoch: 0 },
+  { type: 'recovery', contiguous: 2 ** 40, above: [[2 ** 40 + 2, 2 ** 40 + 2], [2 ** 40 + 5, 2 ** 40 + 9]], prepared: [2 ** 40 + 3, Number.MAX_SAFE_INTEGER], clock: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER },
   { type: 'read', id: 0, keys: [] },
   { type: 'read', id: Number.MAX_SAFE_INTEGER, keys: [...HOSTILE_KEYS] },
   { type: 'read-answer', id: 7, records: null, epoch: 0, horizon: 0 },
@@ -143,7 +143,7 @@ export function randomMessage (random: Prng): Message {
         const start = randomInteger(random, 1)
         return [start, start + random.int(0, Math.min(100, Number.MAX_SAFE_INTEGER - start))]
       })
-      return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)), clock: randomInteger(random, 0) }
+      return { type, contiguous: randomInteger(random, 0), above, prepared: Array.from({ length: random.int(0, 4) }, () => randomInteger(random, 1)), clock: randomInteger(random, 0), epoch: randomInteger(random, 0) }
     }
     case 'read': return { type, id: randomInteger(random, 0), keys: Array.from({ length: random.int(0, 4) }, () => randomKey(random)) }
     case 'fence': return { type, id: randomInteger(random, 0), range: random.chance(0.5) ? { gte: randomKey(random), lt: randomKey(random) } : { gt: randomKey(random), lte: randomKey(random) } }

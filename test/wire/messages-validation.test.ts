@@ -62,7 +62,7 @@ const VALID: Record<Message['type'], unknown> = {
   'snapshot-stop': wire({ type: 'snapshot-stop', session: 3 }),
   probe: wire({ type: 'probe' }),
   recover: wire({ type: 'recover', start: 7 }),
-  recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4], clock: 9 }),
+  recovery: wire({ type: 'recovery', contiguous: 3, above: [[5, 7]], prepared: [4], clock: 9, epoch: 2 }),
   read: wire({ type: 'read', id: 3, keys: ['k'] }),
   'read-answer': wire({ type: 'read-answer', id: 3, records: [{ value: bytes(1), version: { ts: 0, origin: 'a', seq: 1 } }, undefined], epoch: 0, horizon: 4 }),
   fence: wire({ type: 'fence', id: 3, range: { gt: 'a', gte: 'b', lt: 'c', lte: 'd' } }),
@@ -106,7 +106,7 @@ const FIELDS: ReadonlyArray<[Message['type'], Path, Kind]> = [
   ['snapshot', ['records', 0, 1, 'version', 'origin'], 'host-id'], ['snapshot', ['records', 0, 1, 'version', 'seq'], 'seq'],
   ['snapshot-next', ['session'], 'counter'], ['snapshot-next', ['part'], 'counter'], ['snapshot-stop', ['session'], 'counter'],
   ['recover', ['start'], 'counter'], ['recovery', ['contiguous'], 'counter'], ['recovery', ['above'], 'array'], ['recovery', ['above', 0], 'array'],
-  ['recovery', ['above', 0, 0], 'seq'], ['recovery', ['prepared'], 'array'], ['recovery', ['prepared', 0], 'seq'], ['recovery', ['clock'], 'counter'],
+  ['recovery', ['above', 0, 0], 'seq'], ['recovery', ['prepared'], 'array'], ['recovery', ['prepared', 0], 'seq'], ['recovery', ['clock'], 'counter'], ['recovery', ['epoch'], 'counter'],
   ['read', ['id'], 'counter'], ['read', ['keys'], 'array'], ['read', ['keys', 0], 'bytes'],
   ['read-answer', ['id'], 'counter'], ['read-answer', ['horizon'], 'counter'], ['read-answer', ['records'], 'nullable-array'], ['read-answer', ['records', 0, 'value'], 'nullable-bytes'],
   ['read-answer', ['records', 0, 'version'], 'object'], ['read-answer', ['records', 0, 'version', 'ts'], 'counter'],
@@ -197,8 +197,8 @@ await test('arrays beyond their limits are refused', () => {
     ]
   ]
   cases.push([
-    { type: 'recovery', contiguous: 0, above: new Array(SPANS_PER_MESSAGE_MAX).fill([1, 1]), prepared: new Array(SPANS_PER_MESSAGE_MAX).fill(1), clock: 0 },
-    { type: 'recovery', contiguous: 0, above: [], prepared: new Array(SPANS_PER_MESSAGE_MAX + 1).fill(1), clock: 0 }
+    { type: 'recovery', contiguous: 0, above: new Array(SPANS_PER_MESSAGE_MAX).fill([1, 1]), prepared: new Array(SPANS_PER_MESSAGE_MAX).fill(1), clock: 0, epoch: 0 },
+    { type: 'recovery', contiguous: 0, above: [], prepared: new Array(SPANS_PER_MESSAGE_MAX + 1).fill(1), clock: 0, epoch: 0 }
   ])
   for (const [atLimit, overLimit] of cases) {
     messageFromWire(atLimit)
@@ -244,7 +244,7 @@ await test('decoded marks have no prototype, so absent origins read as undefined
 })
 
 await test('cross-field rules: recovery spans, snapshot marks only on part 0, records as pairs', () => {
-  const recovery = (span: unknown): unknown => ({ type: 'recovery', contiguous: 0, above: [span], prepared: [], clock: 0 })
+  const recovery = (span: unknown): unknown => ({ type: 'recovery', contiguous: 0, above: [span], prepared: [], clock: 0, epoch: 0 })
   messageFromWire(recovery([5, 5]))
   assertCode(() => messageFromWire(recovery([5, 4])), CODES.PROTOCOL_ERROR, /above\[0\]\[1\] must be at least 5/)
   assertCode(() => messageFromWire(recovery([5])), CODES.PROTOCOL_ERROR, /must be a \[start, last\] pair/)

@@ -2,7 +2,7 @@ import { decidedMarks, enqueueApply, isApplyPending } from './apply.js'
 import { assert } from './assert.js'
 import type { Message } from './messages.js'
 import type { LogRange } from './effects.js'
-import { uncovered } from './marks.js'
+import { markOf, uncovered } from './marks.js'
 import { STAGING_MAX, isCopyingIn, onCopyTick } from './copy-in.js'
 import { type NodeState, type OutgoingSnapshot, read, send } from './state.js'
 import { type HostId, type LogEntry, entryBytes } from './types.js'
@@ -97,12 +97,12 @@ export function onSync (s: NodeState, from: HostId, message: Extract<Message, { 
   const theirs = message.marks
   // A sync also reports how much of this host's own log the peer holds (SPEC §4.7), and
   // what tombstone collection needs of the peer (SPEC §6.5).
-  onPeerMark(s, from, Object.hasOwn(theirs, self) ? theirs[self] ?? 0 : 0)
+  onPeerMark(s, from, markOf(theirs, self))
   s.reports.set(from, { clock: message.clock, decided: message.decided })
   for (const [session, out] of s.snapshotsOut) {
     if (out.peer !== from) continue
     // It holds all the copy carries (it applied it): the session is of no more use.
-    if (reaches(theirs, out.marks)) {
+    if (Object.entries(out.marks).every(([origin, mark]) => markOf(theirs, origin) >= mark)) {
       dropOutgoing(s, session, out)
       continue
     }
@@ -118,8 +118,7 @@ export function onSync (s: NodeState, from: HostId, message: Extract<Message, { 
   const ranges: LogRange[] = []
   let needsCopy = false
   for (const origin of [...new Set([s.config.id, ...s.peers, ...s.marks.origins()])].sort()) {
-    // Own properties only: an origin may be named like an Object.prototype member.
-    const their = Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0
+    const their = markOf(theirs, origin)
     const highest = s.marks.highest(origin)
     if (highest <= their) continue
     if (s.marks.contiguous(origin) > their && (s.floors.get(origin) ?? 1) > their + 1) needsCopy = true
@@ -202,14 +201,6 @@ export function onSnapshotNext (s: NodeState, from: HostId, session: number, par
   if (part !== out.nextPart || out.done) return
   out.touchedAt = s.now
   sendSnapshotChunk(s, session)
-}
-
-/** Whether marks reported in a sync reach every mark of `marks`. */
-function reaches (theirs: Readonly<Record<HostId, number>>, marks: Readonly<Record<HostId, number>>): boolean {
-  for (const [origin, mark] of Object.entries(marks)) {
-    if ((Object.hasOwn(theirs, origin) ? theirs[origin] ?? 0 : 0) < mark) return false
-  }
-  return true
 }
 
 /** The receiver will not take this copy: it is dropped now rather than left to go idle. */

@@ -2,6 +2,7 @@ import { enqueueApply } from './apply.js'
 import type { CopyProgress, StorageWrite } from './effects.js'
 import type { Message } from './messages.js'
 import { type IncomingSnapshot, type NodeState, persist, send } from './state.js'
+import { markOf } from './marks.js'
 import { txnKey, type HostId } from './types.js'
 
 /**
@@ -98,7 +99,7 @@ function askNext (s: NodeState, incoming: IncomingSnapshot): void {
 function startApplying (s: NodeState, progress: CopyProgress): void {
   s.copyApply = progress
   for (const txn of s.prepared.values()) {
-    if (!txn.locked || !Object.hasOwn(progress.marks, txn.origin) || (progress.marks[txn.origin] ?? 0) < txn.seq) continue
+    if (!txn.locked || markOf(progress.marks, txn.origin) < txn.seq) continue
     s.locks.release(txnKey(txn.origin, txn.seq), txn.keys)
     txn.locked = false
     txn.touched = true

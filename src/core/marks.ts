@@ -110,6 +110,14 @@ export class AppliedMarks {
   }
 }
 
+/**
+ * `origin`'s mark in marks as messages carry them, 0 if it has none. Own properties only: an
+ * origin may be named like an Object.prototype member.
+ */
+export function markOf (marks: Readonly<Record<HostId, number>>, origin: HostId): number {
+  return Object.hasOwn(marks, origin) ? marks[origin] ?? 0 : 0
+}
+
 /** The runs of `start..last` that none of `spans` (sorted by start) covers, in order. */
 export function uncovered (spans: ReadonlyArray<readonly [number, number]>, start: number, last: number): Array<[number, number]> {
   const out: Array<[number, number]> = []

@@ -383,8 +383,8 @@ export class CoreDriver {
    * Asks the witness whether storage is intact. If not, it is told that nothing is to be
    * trusted, before the core starts: until the core trusts its own log again, every start must
    * ask its peers too (SPEC §2.6). The disk alone cannot tell: what the core takes back from
-   * the peers that answer can bring it up to the last note, without the reservations that only
-   * all of them know of.
+   * the peers that answer can bring it up to the last note, while one yet to answer may hold
+   * an own decision that note never saw.
    */
   async #checkIntact (loaded: Omit<DurableState, 'intact'>): Promise<boolean> {
     const intact = await this.#witness.check(this.#options.id, loaded, this.#options.sync)
